@@ -1,0 +1,31 @@
+"""fastperceptron: train thousands to millions of small sigmoid perceptrons at once.
+
+>>> import fastperceptron as fp
+>>> X, y = fp.datasets.seed()
+>>> r = fp.train(X, y, seeds=[1], init="legacy", backend="numpy")
+>>> r.weights[0, :, 0].round(8).tolist()
+[10.38040701, -0.20641179, -4.98452047]
+"""
+
+__version__ = "0.1.0"
+
+from . import datasets, init, loop  # noqa: E402
+from .backends import BackendInfo, backends  # noqa: E402
+from .errors import BackendUnavailableError, FastPerceptronError, ModelFileError  # noqa: E402
+from .io import load  # noqa: E402
+from .result import TrainResult  # noqa: E402
+from .training import train  # noqa: E402
+
+__all__ = [
+    "train",
+    "TrainResult",
+    "load",
+    "backends",
+    "BackendInfo",
+    "datasets",
+    "init",
+    "FastPerceptronError",
+    "BackendUnavailableError",
+    "ModelFileError",
+    "__version__",
+]

@@ -1,0 +1,112 @@
+"""The backend switch: which backends exist, which can run here, and why not.
+
+A backend trains a whole batch ("advance these B models by n iterations"); it is not a set of tiny
+array primitives. Backends are probed and imported lazily, only when asked for, so ``import
+fastperceptron`` never imports Numba or CuPy, and a backend that cannot run explains itself.
+
+``backend="auto"`` means the default: the backend named by the environment variable
+``FASTPERCEPTRON_BACKEND`` when it is set, else the fastest usable one (GPU, then Numba, then numpy).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from .errors import BackendUnavailableError
+from .loop import VectorizedRun
+from .problem import Problem
+
+__all__ = ["BackendInfo", "backends", "get_backend", "resolve_name", "NAMES", "ENV_VAR"]
+
+NAMES = ("numpy", "numba", "cupy", "cuda")
+AUTO_ORDER = ("cuda", "cupy", "numba", "numpy")  # fastest first
+ENV_VAR = "FASTPERCEPTRON_BACKEND"
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """Whether a backend can run here; ``reason`` says why not (empty when available)."""
+
+    name: str
+    available: bool
+    reason: str = ""
+    description: str = ""
+
+
+class NumpyBackend:
+    """The reference backend: the vectorized loop of :mod:`fastperceptron.loop` on numpy arrays."""
+
+    name = "numpy"
+
+    def start(self, problem: Problem) -> VectorizedRun:
+        return VectorizedRun(problem, xp=np)
+
+
+_NOT_BUILT = (
+    "not implemented yet in fastperceptron {version}; it is planned (README, 'Roadmap'). "
+    "Use backend='numpy' or 'auto'"
+)
+
+
+def _probe_numpy() -> BackendInfo:
+    return BackendInfo("numpy", True, "", f"vectorized numpy loop (numpy {np.__version__})")
+
+
+def _probe_planned(name: str, description: str):
+    def probe() -> BackendInfo:
+        from . import __version__
+
+        return BackendInfo(name, False, _NOT_BUILT.format(version=__version__), description)
+
+    return probe
+
+
+_PROBES = {
+    "numpy": _probe_numpy,
+    "numba": _probe_planned("numba", "fused, parallel Numba CPU kernel"),
+    "cupy": _probe_planned("cupy", "the vectorized loop on CuPy arrays (CUDA GPU)"),
+    "cuda": _probe_planned("cuda", "fused CUDA kernel through cupy.RawModule"),
+}
+_FACTORIES = {"numpy": NumpyBackend}
+
+
+@cache
+def _probe(name: str) -> BackendInfo:
+    return _PROBES[name]()
+
+
+def backends() -> dict[str, BackendInfo]:
+    """Every backend name mapped to a :class:`BackendInfo` (``.available``, ``.reason``)."""
+    return {name: _probe(name) for name in NAMES}
+
+
+def _check_name(name, where: str) -> str:
+    if not isinstance(name, str) or name.lower() not in NAMES + ("auto",):
+        choices = ", ".join(repr(n) for n in ("auto",) + NAMES)
+        raise ValueError(f"unknown backend {name!r}{where}; choose one of {choices}")
+    return name.lower()
+
+
+def resolve_name(name: str = "auto") -> str:
+    """The concrete backend that ``name`` stands for here; raises if it cannot run."""
+    name = _check_name(name, "")
+    if name == "auto":
+        env = os.environ.get(ENV_VAR, "").strip()
+        if env and env.lower() != "auto":
+            name = _check_name(env, f" in the environment variable {ENV_VAR}")
+        else:
+            return next(n for n in AUTO_ORDER if _probe(n).available)
+    info = _probe(name)
+    if not info.available:
+        usable = ", ".join(n for n in NAMES if _probe(n).available)
+        raise BackendUnavailableError(f"backend {name!r} is not available: {info.reason} (usable here: {usable})")
+    return name
+
+
+def get_backend(name: str = "auto"):
+    """An instance of the backend ``name`` (or of the one ``"auto"`` picks)."""
+    return _FACTORIES[resolve_name(name)]()

@@ -1,0 +1,370 @@
+"""The ``fastperceptron`` command: train, predict, demo, info, bench.
+
+Bad input prints one line, ``fastperceptron: error: ...``, on stderr and exits with status 2;
+no traceback. Ctrl-C during ``train`` keeps the models reached so far (written with ``--out``,
+marked incomplete) and exits with status 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+DEFAULT_MODELS = 10_000
+
+
+class CLIError(Exception):
+    """A user error found by the command line itself."""
+
+
+# --- reading data files --------------------------------------------------------------------------
+def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    if len(rows) < 2:
+        raise CLIError(f"{path}: a CSV needs a header line and at least one data row")
+    header = [h.strip() for h in rows[0]]
+    data = np.empty((len(rows) - 1, len(header)))
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise CLIError(f"{path}, line {i}: {len(row)} fields, but the header has {len(header)}")
+        for j, cell in enumerate(row):
+            try:
+                data[i - 2, j] = float(cell)
+            except ValueError:
+                raise CLIError(f"{path}, line {i}, column {header[j]!r}: {cell.strip()!r} is not a number") from None
+    return header, data
+
+
+def _columns(spec: list[str] | None, names: list[str]) -> list[int]:
+    """Column indices from names or integer positions (default: the last column)."""
+    if not spec:
+        return [len(names) - 1]
+    out = []
+    for item in (s for part in spec for s in part.split(",") if s):
+        if item in names:
+            out.append(names.index(item))
+        elif item.lstrip("-").isdigit() and -len(names) <= int(item) < len(names):
+            out.append(int(item) % len(names))
+        else:
+            raise CLIError(f"--target {item!r} is neither a column name nor a position; columns: {names}")
+    return out
+
+
+def load_data(path: str, target: list[str] | None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """X, y and metadata from a CSV with a header, a 2-D .npy, or a .npz holding arrays X and y."""
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"no data file at {path!r}")
+    suffix = p.suffix.lower()
+    if suffix == ".npz":
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                keys = {k.lower(): k for k in z.files}
+                if "x" not in keys or "y" not in keys:
+                    raise CLIError(f"{path}: a .npz needs arrays named 'X' and 'y' (found {z.files})")
+                return z[keys["x"]], z[keys["y"]], {}
+        except (ValueError, OSError, EOFError) as exc:
+            raise CLIError(f"{path}: not a readable .npz file ({exc})") from None
+    if suffix == ".npy":
+        try:
+            data = np.load(p, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise CLIError(f"{path}: not a readable .npy file ({exc})") from None
+        if data.ndim != 2 or data.shape[1] < 2:
+            raise CLIError(f"{path}: a .npy must be 2-D with feature columns and target column(s); got {data.shape}")
+        names = [str(i) for i in range(data.shape[1])]
+    else:
+        names, data = _read_csv(p)
+    tcols = _columns(target, names)
+    fcols = [j for j in range(len(names)) if j not in tcols]
+    if not fcols:
+        raise CLIError(f"{path}: no feature columns left once the target columns {tcols} are taken")
+    meta = {"feature_names": [names[j] for j in fcols], "target_names": [names[j] for j in tcols]}
+    return data[:, fcols], data[:, tcols], meta
+
+
+def _seeds(tokens: list[str]) -> np.ndarray:
+    out = []
+    for tok in tokens:
+        if ":" in tok:
+            a, _, b = tok.partition(":")
+            if not (a.isdigit() and b.isdigit()) or int(b) <= int(a):
+                raise CLIError(f"--seeds {tok!r}: a range is START:STOP with 0 <= START < STOP")
+            out.extend(range(int(a), int(b)))
+        elif tok.isdigit():
+            out.append(int(tok))
+        else:
+            raise CLIError(f"--seeds {tok!r} is not a non-negative integer or a START:STOP range")
+    return np.array(out, dtype=np.int64)
+
+
+# --- commands -----------------------------------------------------------------------------------
+def cmd_train(args) -> int:
+    import fastperceptron as fp
+
+    if args.data:
+        X, y, meta = load_data(args.data, args.target)
+        meta["data"] = str(args.data)
+    else:
+        X, y = fp.datasets.seed()
+        meta = {"data": "seed", "feature_names": ["x1", "x2", "x3"], "target_names": ["y"]}
+    seeds = _seeds(args.seeds) if args.seeds else None
+    lr = args.lr[0] if len(args.lr) == 1 else np.array(args.lr)
+    models = args.models
+    if models is None and seeds is None and np.ndim(lr) == 0 and np.ndim(X) == 2:
+        models = DEFAULT_MODELS
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = fp.train(
+            X, y, seeds=seeds, models=models, iterations=args.iterations, learning_rate=lr, rule=args.rule,
+            bias=args.bias, init=args.init, dtype=args.dtype, backend=args.backend, tol=args.tol,
+            record_every=args.record_every, progress=args.progress,
+        )
+    r.metadata.update(meta)
+    its = int(r.iterations.sum())
+    q = np.quantile(r.loss.astype(np.float64), [0, 0.5, 1])
+    print(f"backend          {r.backend} ({r.dtype})")
+    print(f"models           {r.n_models:,} x {int(r.iterations.max()):,} iterations"
+          + ("" if r.complete else "  (INTERRUPTED: incomplete)"))
+    print(f"time             {r.seconds:.3f} s")
+    print(f"throughput       {its / max(r.seconds, 1e-12) / 1e6:,.2f} million model-iterations/s")
+    print(f"loss             min {q[0]:.4g}   median {q[1]:.4g}   max {q[2]:.4g}")
+    if args.tol is not None:
+        print(f"stopped early    {int((r.iterations < args.iterations).sum()):,} of {r.n_models:,} models")
+    if r.n_features == 3 and not args.data:
+        p = r.ensemble_proba(fp.datasets.NEW_SITUATION)[0]
+        print(f"new situation    [1, 0, 0] -> {' '.join(f'{v:.8f}' for v in p)} (ensemble mean)")
+    if args.out:
+        print(f"saved            {r.save(args.out)}")
+    for w in caught:
+        if "interrupted" not in str(w.message):
+            print(f"warning: {w.message}", file=sys.stderr)
+    return 0 if r.complete else EXIT_INTERRUPTED
+
+
+def _predict_inputs(args, result) -> np.ndarray:
+    if (args.data is None) == (args.input is None):
+        raise CLIError("give exactly one of --data FILE or --input X1 X2 ...")
+    if args.input is not None:
+        return np.array([args.input], dtype=np.float64)
+    p = Path(args.data)
+    if p.suffix.lower() == ".npy":
+        try:
+            return np.load(p, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise CLIError(f"{p}: not a readable .npy file ({exc})") from None
+    if not p.is_file():
+        raise CLIError(f"no data file at {args.data!r}")
+    names, data = _read_csv(p)
+    wanted = result.metadata.get("feature_names")
+    if wanted and all(n in names for n in wanted) and len(names) != len(wanted):
+        data = data[:, [names.index(n) for n in wanted]]
+    return data
+
+
+def cmd_predict(args) -> int:
+    import fastperceptron as fp
+
+    r = fp.load(args.model)
+    X = _predict_inputs(args, r)
+    if args.per_model:
+        P = r.predict_proba(X)
+        print("model,seed,row," + ",".join(f"p{k}" for k in range(r.n_outputs)))
+        for b in range(r.n_models):
+            for m in range(P.shape[1]):
+                print(f"{b},{r.seeds[b]},{m}," + ",".join(f"{v:.8f}" for v in P[b, m]))
+    else:
+        P = r.ensemble_proba(X)
+        names = r.metadata.get("target_names") or [f"p{k}" for k in range(r.n_outputs)]
+        print(",".join(names))
+        for row in P:
+            print(",".join(f"{v:.8f}" for v in row))
+    return 0
+
+
+def _fmt(v: np.ndarray) -> str:
+    return np.array2string(np.asarray(v), precision=8, floatmode="fixed", suppress_small=False)
+
+
+def cmd_demo(args) -> int:
+    import fastperceptron as fp
+
+    X, y = fp.datasets.seed()
+    T = args.iterations
+    if T < 1:
+        raise CLIError("--iterations must be at least 1")
+    kw = dict(backend=args.backend, progress=False)
+    start = fp.train(X, y, seeds=[args.seed], init="legacy", iterations=0, **kw)
+    print(f"Random starting synaptic weights (np.random.seed({args.seed})):\n{_fmt(start.weights[0])}\n")
+    print(f"Outputs of the first iteration:\n{_fmt(start.predict_proba(X)[0])}\n")
+    # Train T - 1 iterations, read the outputs the last iteration computes, then run it.
+    before = fp.train(X, y, initial_weights=start.weights[0], iterations=T - 1, **kw)
+    outputs = before.predict_proba(X)[0]
+    trained = fp.train(X, y, initial_weights=before.weights[0], iterations=1, **kw)
+    print(f"Synaptic weights after training ({T:,} iterations):\n{_fmt(trained.weights[0])}\n")
+    print(f"Outputs after training:\n{_fmt(outputs)}\n")
+    if args.input is not None:
+        situation = args.input
+    elif sys.stdin.isatty():
+        situation = []
+        for i in range(3):
+            text = input(f"Input {i + 1}: ")
+            try:
+                situation.append(float(text))
+            except ValueError:
+                raise CLIError(f"{text.strip()!r} is not a number") from None
+    else:
+        situation = list(fp.datasets.NEW_SITUATION)
+    if len(situation) != 3:
+        raise CLIError(f"--input needs 3 numbers, got {len(situation)}")
+    print(f"New situation: input data = {' '.join(f'{v:g}' for v in situation)}")
+    print(f"Output data: {trained.predict_proba(situation)[0, 0, 0]:.8f}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    import platform
+    from importlib import metadata
+
+    import fastperceptron as fp
+
+    print(f"fastperceptron {__version__}  (Python {platform.python_version()}, {platform.platform()})")
+    for pkg in ("numpy", "tqdm", "numba", "cupy", "matplotlib"):
+        try:
+            version = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            version = "not installed"
+        print(f"  {pkg:<12} {version}")
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"CPU threads      {threads} usable ({os.cpu_count()} in the machine)")
+    infos = fp.backends()
+    gpu = [i for i in (infos["cuda"], infos["cupy"]) if i.available]
+    print(f"GPUs             {'usable through ' + gpu[0].name if gpu else 'none usable: ' + infos['cuda'].reason}")
+    from .backends import resolve_name
+
+    try:
+        chosen = resolve_name("auto")
+    except Exception as exc:  # noqa: BLE001 - info reports, never fails
+        chosen = f"none ({exc})"
+    print(f"backend 'auto'   {chosen}")
+    print("backends:")
+    for info in infos.values():
+        state = "available" if info.available else "unavailable"
+        print(f"  {info.name:<6} {state:<12} {info.description}")
+        if info.reason:
+            print(f"         why: {info.reason}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .benchmark import plot, run_sweep
+
+    rows = run_sweep(
+        case=args.case, models=args.models, iterations=args.iterations, dtype=args.dtype,
+        backends=args.backends, repeat=args.repeat, out=sys.stdout,
+    )
+    if args.plot:
+        print(f"plot             {plot(rows, args.plot)}")
+    return 0
+
+
+# --- the parser ---------------------------------------------------------------------------------
+def _progress_flag(p):
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show a progress bar")
+    g.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .backends import NAMES
+
+    backend_choices = ("auto",) + NAMES
+    parser = argparse.ArgumentParser(
+        prog="fastperceptron",
+        description="Train thousands to millions of sigmoid perceptrons at once.",
+    )
+    parser.add_argument("--version", action="version", version=f"fastperceptron {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    t = sub.add_parser("train", help="train a batch (default: 10,000 models on the tutorial's data)",
+                       description="Train a batch of perceptrons. Without --data: the tutorial's data.")
+    t.add_argument("--data", metavar="FILE", help="CSV with a header, a 2-D .npy, or a .npz with arrays X and y")
+    t.add_argument("--target", nargs="+", metavar="COL",
+                   help="target column name(s) or position(s) in a CSV/.npy (default: the last column)")
+    g = t.add_mutually_exclusive_group()
+    g.add_argument("--models", type=int, metavar="B", help=f"train B models with seeds 0..B-1 (default {DEFAULT_MODELS:,})")
+    g.add_argument("--seeds", nargs="+", metavar="S", help="seeds, as integers or START:STOP ranges")
+    t.add_argument("--iterations", type=int, default=20_000, metavar="T", help="iterations (default 20,000)")
+    t.add_argument("--lr", type=float, nargs="+", default=[1.0], metavar="ETA",
+                   help="learning rate; several values give one per model (a sweep)")
+    t.add_argument("--rule", choices=("seed", "logistic"), default="seed", help="update rule (default: seed)")
+    t.add_argument("--bias", action="store_true", help="learn a bias per output")
+    t.add_argument("--init", choices=("uniform", "legacy"), default="uniform", help="initial weights (default: uniform)")
+    t.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    t.add_argument("--backend", choices=backend_choices, default="auto")
+    t.add_argument("--tol", type=float, help="stop each model once its largest update is below TOL")
+    t.add_argument("--record-every", type=int, metavar="K", help="keep each model's loss every K iterations")
+    t.add_argument("--out", metavar="FILE.npz", help="save the trained models")
+    _progress_flag(t)
+    t.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="probabilities of a saved batch for new inputs")
+    p.add_argument("model", metavar="MODEL", help="a file written by train --out")
+    p.add_argument("--data", metavar="FILE", help="inputs: CSV with a header or a 2-D .npy")
+    p.add_argument("--input", type=float, nargs="+", metavar="X", help="one input given on the command line")
+    p.add_argument("--per-model", action="store_true", help="every model's probabilities, not the ensemble mean")
+    p.set_defaults(func=cmd_predict)
+
+    d = sub.add_parser("demo", help="the tutorial, step by step, then a new situation")
+    d.add_argument("--input", type=float, nargs="+", metavar="X", help="the new situation (default: ask, or 1 0 0)")
+    d.add_argument("--iterations", type=int, default=20_000)
+    d.add_argument("--seed", type=int, default=1, help="the tutorial's seed (default 1)")
+    d.add_argument("--backend", choices=backend_choices, default="auto")
+    d.set_defaults(func=cmd_demo)
+
+    i = sub.add_parser("info", help="versions, backends and why not, CPU threads, GPUs")
+    i.set_defaults(func=cmd_info)
+
+    b = sub.add_parser("bench", help="time every available backend side by side over a sweep of B")
+    b.add_argument("--case", choices=("seed", "per-model"), default="seed",
+                   help="seed: the tutorial's shared data; per-model: N=200, D=16 per model")
+    b.add_argument("--models", type=int, nargs="+", metavar="B", help="batch sizes (default depends on the case)")
+    b.add_argument("--iterations", type=int, metavar="T", help="iterations per run (default depends on the case)")
+    b.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    b.add_argument("--backends", nargs="+", choices=NAMES, help="which backends (default: every available one)")
+    b.add_argument("--repeat", type=int, default=3, help="runs per point; the best is kept (default 3)")
+    b.add_argument("--plot", metavar="FILE.png", help="draw model-iterations/s against B (needs matplotlib)")
+    b.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .errors import FastPerceptronError
+
+    try:
+        return args.func(args)
+    except (CLIError, FastPerceptronError, ValueError, TypeError, OSError, MemoryError, EOFError) as exc:
+        print(f"fastperceptron: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("fastperceptron: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def run() -> None:
+    """Entry point of the console script."""
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Saving and loading trained batches: ``.npz`` without pickle, metadata as JSON, atomic writes.
+
+Layout of a file (format version 1): arrays ``weights``, ``seeds``, ``loss``, ``iterations``,
+``learning_rate``, optionally ``bias`` and ``history``, and ``metadata``: a JSON document (as a
+uint8 array) with the format name and version, hyperparameters, backend, dtype, timing, library
+versions and the user's metadata. Files are written to a temporary file in the same folder,
+flushed to disk and renamed over the target, so a crash never leaves a half-written model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+
+import tempfile
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelFileError
+from .result import TrainResult
+
+__all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "fastperceptron-model"
+FORMAT_VERSION = 1
+_REQUIRED = ("weights", "seeds", "loss", "iterations", "learning_rate", "metadata")
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"metadata value {obj!r} of type {type(obj).__name__} is not JSON-serialisable")
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(fileobj)`` on a temporary file beside ``path``, then rename it onto ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def save(result: TrainResult, path) -> Path:
+    """Write ``result`` to ``path`` (``.npz`` appended when there is no suffix); returns the path."""
+    from . import __version__
+
+    path = Path(path)
+    if path.suffix == "":
+        path = path.with_suffix(".npz")
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "backend": result.backend,
+        "dtype": result.dtype,
+        "seconds": result.seconds,
+        "complete": result.complete,
+        "params": result.params,
+        "metadata": result.metadata,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": {
+            "fastperceptron": __version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    try:
+        text = json.dumps(meta, default=_json_default, allow_nan=True)
+    except TypeError as exc:
+        raise TypeError(f"cannot save: {exc}") from None
+    arrays = {
+        "weights": result.weights,
+        "seeds": result.seeds,
+        "loss": result.loss,
+        "iterations": result.iterations,
+        "learning_rate": result.learning_rate,
+        "metadata": np.frombuffer(text.encode("utf-8"), dtype=np.uint8),
+    }
+    if result.bias is not None:
+        arrays["bias"] = result.bias
+    if result.history is not None:
+        arrays["history"] = result.history
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+    return path
+
+
+def load(path) -> TrainResult:
+    """Read a model written by :meth:`TrainResult.save`. Never unpickles anything.
+
+    Raises FileNotFoundError when there is no such file and :class:`ModelFileError` when the file is
+    truncated or corrupt, was not written by fastperceptron, or comes from a newer version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {str(path)!r}")
+    not_ours = f"{str(path)!r} is not a fastperceptron model file"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = set(z.files)
+            if "metadata" not in names:
+                raise ModelFileError(f"{not_ours}: it has no 'metadata' entry (arrays: {sorted(names)})")
+            meta = json.loads(z["metadata"].tobytes().decode("utf-8"))
+            if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+                raise ModelFileError(f"{not_ours}: its metadata do not name the format {FORMAT!r}")
+            version = meta.get("format_version")
+            if not isinstance(version, int) or version > FORMAT_VERSION:
+                raise ModelFileError(
+                    f"{str(path)!r} was written in model format {version!r} by fastperceptron "
+                    f"{meta.get('versions', {}).get('fastperceptron', '?')}; this version reads format "
+                    f"{FORMAT_VERSION} and older: upgrade with pip install -U fastperceptron"
+                )
+            missing = [n for n in _REQUIRED if n not in names]
+            if missing:
+                raise ModelFileError(f"{str(path)!r} is corrupt: missing arrays {missing}")
+            arrays = {n: z[n] for n in names if n != "metadata"}
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{not_ours} or is truncated/corrupt ({type(exc).__name__}: {exc})") from None
+    result = TrainResult(
+        weights=arrays["weights"],
+        bias=arrays.get("bias"),
+        seeds=arrays["seeds"],
+        loss=arrays["loss"],
+        iterations=arrays["iterations"],
+        history=arrays.get("history"),
+        learning_rate=arrays["learning_rate"],
+        backend=str(meta.get("backend", "")),
+        dtype=str(meta.get("dtype", arrays["weights"].dtype.name)),
+        seconds=float(meta.get("seconds", float("nan"))),
+        complete=bool(meta.get("complete", True)),
+        params=dict(meta.get("params", {})),
+        metadata=dict(meta.get("metadata", {})),
+    )
+    _check_consistent(result, path)
+    return result
+
+
+def _check_consistent(r: TrainResult, path: Path) -> None:
+    B = r.weights.shape[0] if r.weights.ndim == 3 else -1
+    expected = {"seeds": (B,), "loss": (B,), "iterations": (B,), "learning_rate": (B,)}
+    if r.bias is not None:
+        expected["bias"] = (B, r.weights.shape[2])
+    bad = [n for n, shape in expected.items() if getattr(r, n).shape != shape]
+    if B < 0 or bad or (r.history is not None and (r.history.ndim != 2 or r.history.shape[0] != B)):
+        raise ModelFileError(f"{str(path)!r} is corrupt: array shapes disagree ({bad or 'weights/history'})")
+
+

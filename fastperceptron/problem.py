@@ -1,0 +1,276 @@
+"""The data model: every argument of :func:`fastperceptron.train`, checked and put in one shape.
+
+``make_problem`` turns what a user passes (lists, arrays of any numeric dtype, scalars) into a
+:class:`Problem` of host numpy arrays of the run's dtype, or raises a ValueError/TypeError that
+names the argument, the problem and the fix. Backends only ever see a valid ``Problem``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import init as _init
+
+__all__ = ["Problem", "make_problem", "RULES", "DTYPES"]
+
+RULES = ("seed", "logistic")
+DTYPES = ("float64", "float32")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated batch of B models. Arrays are host numpy arrays of ``dtype``.
+
+    X: (N, D) shared by all models, or (B, N, D). Y: (N, K) shared, or (B, N, K).
+    sample_weight: None, (N,) shared, or (B, N). learning_rate: (B,). W0: (B, D, K). seeds: (B,).
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    sample_weight: np.ndarray | None
+    learning_rate: np.ndarray
+    W0: np.ndarray
+    seeds: np.ndarray
+    rule: str
+    bias: bool
+    dtype: np.dtype
+    iterations: int
+    tol: float | None
+    record_every: int | None
+    init: str
+
+    @property
+    def n_models(self) -> int:
+        return self.W0.shape[0]
+
+    @property
+    def shared_X(self) -> bool:
+        return self.X.ndim == 2
+
+
+def _real_array(name: str, value, dtype=np.float64) -> np.ndarray:
+    """``value`` as a real float array, with clear errors for ragged, complex or non-numeric input."""
+    try:
+        a = np.asarray(value)
+    except ValueError as exc:  # numpy 2: inhomogeneous nested sequences
+        raise ValueError(f"{name} must be a rectangular array (every row the same length): {exc}") from None
+    if a.dtype.kind == "c":
+        raise TypeError(f"{name} is complex ({a.dtype}); fastperceptron trains on real numbers: pass {name}.real")
+    if a.dtype.kind not in "biuf":
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{name} must contain only numbers, got dtype {a.dtype}; "
+                f"convert it first, e.g. np.asarray({name}, dtype=float)"
+            ) from None
+    a = a.astype(dtype, copy=False)
+    return a
+
+
+def _check_finite(name: str, a: np.ndarray, hint: str) -> None:
+    bad = ~np.isfinite(a)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} contains NaN or inf (first at index {where}); {hint}")
+
+
+def _check_shape(name: str, a: np.ndarray, allowed: tuple[int, ...], meaning: str) -> None:
+    if a.ndim not in allowed:
+        raise ValueError(f"{name} must be {meaning}; got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty (shape {a.shape}); it needs at least one element on every axis")
+
+
+def _nonneg_int(name: str, value, minimum: int = 0) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    if v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    return v
+
+
+def make_problem(
+    X,
+    y,
+    *,
+    seeds=None,
+    models=None,
+    iterations=20_000,
+    learning_rate=1.0,
+    rule="seed",
+    bias=False,
+    sample_weight=None,
+    init="uniform",
+    initial_weights=None,
+    dtype="float64",
+    tol=None,
+    record_every=None,
+) -> Problem:
+    """Check every argument of ``train`` and return the batch as a :class:`Problem`."""
+    # --- scalars and choices -------------------------------------------------------------------
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if init not in _init.METHODS:
+        raise ValueError(f"init must be one of {_init.METHODS}, got {init!r}")
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in DTYPES:
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    if not isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"bias must be True or False, got {bias!r}")
+    iterations = _nonneg_int("iterations", iterations)
+    if tol is not None:
+        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not np.isfinite(tol) or tol <= 0:
+            raise ValueError(f"tol must be a positive finite number or None, got {tol!r}")
+        tol = float(tol)
+    if record_every is not None:
+        record_every = _nonneg_int("record_every", record_every, minimum=1)
+
+    # --- data ------------------------------------------------------------------------------------
+    X = _real_array("X", X)
+    if X.ndim == 1:
+        raise ValueError(
+            f"X must be 2-D (N, D) or 3-D (B, N, D), got a 1-D array of shape {X.shape}; "
+            "use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
+        )
+    _check_shape("X", X, (2, 3), "2-D (N, D), shared by all models, or 3-D (B, N, D), one dataset per model")
+    _check_finite("X", X, "remove or impute those values first")
+    n, d = X.shape[-2:]
+
+    Y = _real_array("y", y)
+    _check_shape("y", Y, (1, 2, 3), "(N,), (N, K), (B, N) or (B, N, K)")
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    elif Y.ndim == 2 and Y.shape[0] != n and Y.shape[1] == n:
+        Y = Y[:, :, None]  # (B, N): one target vector per model
+    if Y.shape[-2] != n:
+        raise ValueError(
+            f"y has shape {Y.shape} but X has N = {n} samples; y must be (N,), (N, K), (B, N) or (B, N, K)"
+            " (a 2-D y whose first axis has length N is read as (N, K))"
+        )
+    _check_finite("y", Y, "targets must be numbers in [0, 1]")
+    if Y.min() < 0 or Y.max() > 1:
+        bad = tuple(int(i) for i in np.argwhere((Y < 0) | (Y > 1))[0])
+        raise ValueError(
+            f"y must lie in [0, 1] (targets are probabilities; use 0/1 for class labels); "
+            f"found {float(Y[bad])!r} at index {bad} of the (B, N, K) or (N, K) targets"
+        )
+    k = Y.shape[-1]
+
+    sw = None
+    if sample_weight is not None:
+        sw = _real_array("sample_weight", sample_weight)
+        _check_shape("sample_weight", sw, (1, 2), "(N,) shared by all models or (B, N)")
+        if sw.shape[-1] != n:
+            raise ValueError(f"sample_weight has shape {sw.shape} but X has N = {n} samples")
+        _check_finite("sample_weight", sw, "sample weights must be finite numbers >= 0")
+        if sw.min() < 0:
+            raise ValueError("sample_weight must be >= 0 (0/1 masks, counts, or other non-negative weights)")
+
+    lr = _real_array("learning_rate", learning_rate)
+    if lr.ndim > 1:
+        raise ValueError(f"learning_rate must be a scalar or 1-D (B,), got shape {lr.shape}")
+    if lr.size == 0:
+        raise ValueError("learning_rate is empty; give a scalar or one value per model")
+    _check_finite("learning_rate", lr.reshape(-1), "learning rates must be finite")
+    if lr.min() < 0:
+        raise ValueError(f"learning_rate must be >= 0, got {lr.min()!r}")
+
+    W0 = None
+    if initial_weights is not None:
+        W0 = _real_array("initial_weights", initial_weights)
+        _check_shape("initial_weights", W0, (2, 3), "(D, K) for all models or (B, D, K)")
+        if W0.shape[-2:] != (d, k):
+            raise ValueError(
+                f"initial_weights has shape {W0.shape} but the data need (D, K) = ({d}, {k}) per model"
+            )
+        _check_finite("initial_weights", W0, "initial weights must be finite")
+
+    if seeds is not None:
+        seeds = np.asarray(seeds)
+        if seeds.ndim == 0:
+            seeds = seeds[None]
+        if seeds.ndim != 1 or seeds.size == 0 or seeds.dtype.kind not in "iu":
+            raise ValueError(f"seeds must be a non-empty 1-D sequence of integers, got {seeds!r:.80}")
+        if seeds.dtype.kind == "i" and seeds.min() < 0:
+            raise ValueError(f"seeds must be non-negative integers, got {int(seeds.min())}")
+    if models is not None:
+        models = _nonneg_int("models", models, minimum=1)
+
+    # --- the number of models B: every argument that carries it must agree -------------------------
+    carriers = []
+    if seeds is not None:
+        carriers.append(("seeds", len(seeds)))
+    if models is not None:
+        carriers.append(("models", models))
+    if X.ndim == 3:
+        carriers.append(("X (axis 0 of a 3-D X)", X.shape[0]))
+    if Y.ndim == 3:
+        carriers.append(("y (axis 0 of per-model targets)", Y.shape[0]))
+    if sw is not None and sw.ndim == 2:
+        carriers.append(("sample_weight (axis 0 of a 2-D sample_weight)", sw.shape[0]))
+    if lr.ndim == 1:
+        carriers.append(("learning_rate (its length)", lr.shape[0]))
+    if W0 is not None and W0.ndim == 3:
+        carriers.append(("initial_weights (axis 0 of a 3-D initial_weights)", W0.shape[0]))
+    sizes = {size for _, size in carriers}
+    if len(sizes) > 1:
+        said = ", ".join(f"{name} says {size}" for name, size in carriers)
+        raise ValueError(f"inconsistent number of models B: {said}; all of them must agree")
+    n_models = sizes.pop() if sizes else 1
+
+    if seeds is None:
+        seeds = np.arange(n_models, dtype=np.int64)
+    if int(seeds.max()) >= 2**63:
+        raise ValueError("seeds must be below 2**63")
+    seeds = seeds.astype(np.int64)
+    if sw is not None:
+        totals = sw.sum(axis=-1).reshape(-1)
+        if (totals <= 0).any():
+            b = int(np.argmax(totals <= 0))
+            raise ValueError(
+                f"sample_weight of model {b} sums to 0: every model needs at least one sample with positive weight"
+            )
+    lr = np.broadcast_to(lr, (n_models,)).copy()
+
+    if W0 is None:
+        W0 = _init.legacy(seeds, d, k) if init == "legacy" else _init.uniform(seeds, d, k, dtype=dt)
+    else:
+        W0 = np.broadcast_to(W0, (n_models, d, k))
+
+    # --- the run's dtype ------------------------------------------------------------------------
+    def cast(name, a):
+        if a is None:
+            return None
+        with np.errstate(over="ignore"):  # too large for float32 becomes inf, reported just below
+            out = np.ascontiguousarray(a, dtype=dt)
+        if dt == np.float32:
+            _check_finite(name, out, "the values are too large for float32; use dtype='float64'")
+        return out
+
+    return Problem(
+        X=cast("X", X),
+        Y=cast("y", Y),
+        sample_weight=cast("sample_weight", sw),
+        learning_rate=cast("learning_rate", lr),
+        W0=cast("initial_weights", W0).copy(),
+        seeds=seeds,
+        rule=rule,
+        bias=bool(bias),
+        dtype=dt,
+        iterations=iterations,
+        tol=tol,
+        record_every=record_every,
+        init="explicit" if initial_weights is not None else init,
+    )

@@ -1,0 +1,133 @@
+"""TrainResult: the trained batch as host numpy arrays, with prediction and saving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .loop import sigmoid
+
+__all__ = ["TrainResult"]
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class TrainResult:
+    """B trained models.
+
+    Attributes
+    ----------
+    weights : (B, D, K) array
+    bias : (B, K) array, or None when trained without a bias
+    seeds : (B,) int64 array, the seed of each model
+    loss : (B,) array, each model's weighted mean squared error with its final weights
+    iterations : (B,) int64 array, iterations actually run (fewer than asked with ``tol``, or when
+        interrupted)
+    history : (B, H) array of losses every ``params["record_every"]`` iterations, or None
+    learning_rate : (B,) array, each model's learning rate
+    backend, dtype : the backend that ran and the floating-point type ("float64" or "float32")
+    seconds : wall-clock time of training, data transfers included
+    complete : False when training was interrupted (Ctrl-C): the weights are the last consistent
+        state reached, at ``iterations``
+    params : the other hyperparameters (rule, init, iterations asked, tol, record_every, bias)
+    metadata : free-form JSON-serialisable information saved with the model (e.g. feature names)
+    """
+
+    weights: np.ndarray
+    bias: np.ndarray | None
+    seeds: np.ndarray
+    loss: np.ndarray
+    iterations: np.ndarray
+    history: np.ndarray | None
+    learning_rate: np.ndarray
+    backend: str
+    dtype: str
+    seconds: float
+    complete: bool = True
+    params: dict = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)
+
+    # --- sizes ----------------------------------------------------------------------------------
+    @property
+    def n_models(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.weights.shape[2]
+
+    def __len__(self) -> int:
+        return self.n_models
+
+    def __repr__(self) -> str:
+        B, D, K = self.weights.shape
+        state = "" if self.complete else ", INCOMPLETE (interrupted)"
+        return (
+            f"TrainResult({B:,} models, D={D}, K={K}, rule={self.params.get('rule')!r}, "
+            f"bias={self.bias is not None}, backend={self.backend!r}, dtype={self.dtype!r}, "
+            f"loss median={np.median(self.loss):.4g}, {self.seconds:.3g} s{state})"
+        )
+
+    def __getitem__(self, index) -> "TrainResult":
+        """A subset of the models: an int, a slice, an index array or a boolean mask over B."""
+        idx = np.arange(self.n_models)[index]
+        idx = np.atleast_1d(idx)
+        take = lambda a: None if a is None else a[idx]  # noqa: E731
+        return replace(
+            self,
+            weights=self.weights[idx],
+            bias=take(self.bias),
+            seeds=self.seeds[idx],
+            loss=self.loss[idx],
+            iterations=self.iterations[idx],
+            history=take(self.history),
+            learning_rate=self.learning_rate[idx],
+        )
+
+    # --- prediction -----------------------------------------------------------------------------
+    def _inputs(self, X) -> np.ndarray:
+        from .problem import _check_finite, _real_array
+
+        X = _real_array("X", X)
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.ndim not in (2, 3) or X.shape[-1] != self.n_features or X.shape[-2] == 0:
+            raise ValueError(
+                f"X must be (M, {self.n_features}), ({self.n_features},) for one sample, or "
+                f"(B, M, {self.n_features}) for one input set per model; got shape {X.shape}"
+            )
+        if X.ndim == 3 and X.shape[0] != self.n_models:
+            raise ValueError(f"a 3-D X must have one input set per model: B = {self.n_models}, got {X.shape[0]}")
+        _check_finite("X", X, "remove or impute those values first")
+        return X
+
+    def predict_proba(self, X) -> np.ndarray:
+        """σ(X·W_b + c_b) for every model b: shape (B, M, K), computed in float64 on the host."""
+        X = self._inputs(X)
+        Z = np.matmul(X, self.weights.astype(np.float64))
+        if self.bias is not None:
+            Z += self.bias.astype(np.float64)[:, None, :]
+        return sigmoid(Z)
+
+    def predict(self, X, threshold: float = 0.5) -> np.ndarray:
+        """0/1 predictions of every model, shape (B, M, K): 1 where the probability is >= threshold."""
+        return (self.predict_proba(X) >= threshold).astype(np.int8)
+
+    def ensemble_proba(self, X) -> np.ndarray:
+        """The ensemble's probabilities, the mean over models: shape (M, K)."""
+        return self.predict_proba(X).mean(axis=0)
+
+    # --- files ----------------------------------------------------------------------------------
+    def save(self, path) -> "os.PathLike":  # noqa: F821
+        """Write the models to ``path`` (.npz, no pickle), atomically; returns the path written.
+
+        ``.npz`` is appended when the name has no suffix, as numpy does. Read back with
+        :func:`fastperceptron.load`.
+        """
+        from .io import save
+
+        return save(self, path)

@@ -1,0 +1,205 @@
+"""``train``: the batch driver shared by every backend.
+
+The backend advances the whole batch by a chunk of iterations at a time; between chunks the driver
+updates the progress bar, records the loss history, ends the run once every model has met ``tol``,
+and honours Ctrl-C. Chunks last about a quarter of a second (or ``chunk_iterations``), so a model's
+result never depends on them: the same iterations run in the same order whatever the chunking.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+import warnings
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .backends import get_backend, resolve_name
+from .problem import make_problem
+from .result import TrainResult
+
+__all__ = ["train"]
+
+_CHUNK_SECONDS = 0.25
+_FIRST_CHUNK = 8
+
+
+class _DeferredInterrupt:
+    """Turn the first Ctrl-C (SIGINT) into a flag checked between chunks; a second one aborts.
+
+    Only the main thread can install signal handlers; elsewhere this does nothing.
+    """
+
+    def __enter__(self):
+        self.requested = False
+        self._old = None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
+def _estimate_bytes(problem) -> int:
+    B, D, K = problem.W0.shape
+    N = problem.X.shape[-2]
+    per_sample = B * N * K * 6  # outputs, deltas and temporaries of one iteration
+    return problem.dtype.itemsize * (problem.X.size + problem.Y.size + per_sample + B * D * K * 4)
+
+
+def train(
+    X,
+    y,
+    *,
+    seeds=None,
+    models=None,
+    iterations=20_000,
+    learning_rate=1.0,
+    rule="seed",
+    bias=False,
+    sample_weight=None,
+    init="uniform",
+    initial_weights=None,
+    dtype="float64",
+    backend="auto",
+    tol=None,
+    record_every=None,
+    progress=None,
+    chunk_iterations=None,
+) -> TrainResult:
+    """Train B independent sigmoid perceptrons at once and return them as a :class:`TrainResult`.
+
+    Parameters
+    ----------
+    X : (N, D) array shared by all models, or (B, N, D), one dataset per model.
+    y : targets in [0, 1]: (N,), (N, K), (B, N) or (B, N, K). A 2-D ``y`` whose first axis has
+        length N is read as (N, K); pass (B, N, 1) when that would be ambiguous.
+    seeds : B non-negative ints, one per model. ``models=B`` means seeds 0..B-1. B may equally come
+        from a 3-D X or y, a 3-D ``initial_weights``, a 2-D ``sample_weight`` or a 1-D
+        ``learning_rate``; all that carry it must agree. Without any of them, B = 1 (seed 0).
+    iterations : how many updates to run (full-batch gradient steps).
+    learning_rate : a scalar, or one per model (B,) for a sweep.
+    rule : ``"seed"`` (the tutorial's Δ = (y - o)·o·(1 - o)) or ``"logistic"`` (Δ = y - o, the
+        gradient of the cross-entropy).
+    bias : learn a bias c_b per output (starts at 0).
+    sample_weight : (N,) or (B, N), >= 0: 0/1 masks for ragged data padded to one N, integer counts
+        for bootstrap resamples, or any other weights.
+    init : ``"uniform"`` (fast counter-based, in [-1, 1), a pure function of each model's seed) or
+        ``"legacy"`` (the tutorial's ``np.random.seed(s)`` numbers, bit for bit).
+    initial_weights : (D, K) for all models or (B, D, K); overrides ``init``.
+    dtype : ``"float64"`` or ``"float32"``.
+    backend : ``"auto"``, ``"numpy"``, ``"numba"``, ``"cupy"`` or ``"cuda"``. ``"auto"`` is
+        ``$FASTPERCEPTRON_BACKEND`` when set, else the fastest backend usable here.
+    tol : a model stops once the largest |update| of an iteration falls below ``tol`` (that
+        iteration is applied and counted); its weights then freeze and ``iterations`` records its
+        count. The run ends when every model has stopped.
+    record_every : keep each model's loss every k iterations, in ``history`` (B, iterations // k).
+    progress : show a progress bar (True/False); None shows one on a terminal once a run has
+        lasted two seconds.
+    chunk_iterations : iterations per chunk between progress updates; None adapts it to about a
+        quarter of a second. Results never depend on it.
+
+    Ctrl-C during training stops at the end of the current chunk and returns the models as they
+    are there, with ``complete=False`` and a warning; a second Ctrl-C aborts at once.
+    """
+    problem = make_problem(
+        X, y, seeds=seeds, models=models, iterations=iterations, learning_rate=learning_rate, rule=rule,
+        bias=bias, sample_weight=sample_weight, init=init, initial_weights=initial_weights, dtype=dtype,
+        tol=tol, record_every=record_every,
+    )
+    if chunk_iterations is not None:
+        if isinstance(chunk_iterations, bool) or not isinstance(chunk_iterations, (int, np.integer)) or chunk_iterations < 1:
+            raise ValueError(f"chunk_iterations must be a positive integer or None, got {chunk_iterations!r}")
+    name = resolve_name(backend)
+    engine = get_backend(name)
+    total = problem.iterations
+    every = problem.record_every
+    n_models = problem.n_models
+    if progress is None:
+        show, delay = sys.stderr.isatty(), 2.0
+    else:
+        show, delay = bool(progress), 0.0
+
+    start = time.perf_counter()
+    history = []
+    done = 0
+    chunk = chunk_iterations or _FIRST_CHUNK
+    try:
+        run = engine.start(problem)
+        with _DeferredInterrupt() as interrupt, tqdm(
+            total=total, unit="it", desc=f"{n_models:,} models [{name}]", disable=not show, delay=delay,
+            leave=False, dynamic_ncols=True,
+        ) as bar:
+            while done < total and run.n_active() > 0 and not interrupt.requested:
+                n = min(chunk, total - done)
+                if every:
+                    n = min(n, every - done % every)
+                t0 = time.perf_counter()
+                run.advance(n)
+                done += n
+                if every and done % every == 0:
+                    history.append(run.loss())
+                bar.update(n)
+                if problem.tol is not None:
+                    bar.set_postfix(running=f"{run.n_active():,}", refresh=False)
+                if chunk_iterations is None:
+                    elapsed = max(time.perf_counter() - t0, 1e-6)
+                    chunk = int(min(max(1, n * _CHUNK_SECONDS / elapsed), 2 * chunk, 1_000_000))
+            interrupted = interrupt.requested and done < total and run.n_active() > 0
+            loss = run.loss()
+            weights, bias_, counts = run.weights(), run.bias(), run.iteration_counts()
+            to_host = [np.asarray(h.get() if hasattr(h, "get") else h) for h in history]
+            loss = np.asarray(loss.get() if hasattr(loss, "get") else loss)
+    except MemoryError:
+        gib = _estimate_bytes(problem) / 2**30
+        raise MemoryError(
+            f"not enough memory to train {n_models:,} models at once on {name} (about {gib:.1f} GiB needed); "
+            "train fewer models per call, or use dtype='float32'"
+        ) from None
+    seconds = time.perf_counter() - start
+
+    hist = None
+    if every:
+        if not interrupted:
+            # Every model stopped early (tol): its weights are frozen, so its loss no longer changes.
+            to_host += [loss] * (total // every - len(to_host))
+        hist = np.stack(to_host, axis=1) if to_host else np.empty((n_models, 0), dtype=problem.dtype)
+    if interrupted:
+        warnings.warn(
+            f"training interrupted after {done:,} of {total:,} iterations; the result holds the weights "
+            "reached there and is marked complete=False",
+            stacklevel=2,
+        )
+    return TrainResult(
+        weights=weights,
+        bias=bias_,
+        seeds=problem.seeds.copy(),
+        loss=loss,
+        iterations=counts,
+        history=hist,
+        learning_rate=problem.learning_rate.copy(),
+        backend=name,
+        dtype=problem.dtype.name,
+        seconds=seconds,
+        complete=not interrupted,
+        params={
+            "rule": problem.rule,
+            "init": problem.init,
+            "iterations": total,
+            "tol": problem.tol,
+            "record_every": every,
+            "bias": problem.bias,
+        },
+    )

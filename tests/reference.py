@@ -1,0 +1,44 @@
+"""An independent reference: one model at a time, written plainly from SPEC §2 (README, "The maths").
+
+Deliberately shares no code with fastperceptron: its own sigmoid, its own loop, no batching.
+"""
+
+import numpy as np
+
+SEED_X = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=np.float64)
+SEED_Y = np.array([0, 1, 1, 0], dtype=np.float64)
+
+
+def sigmoid(z):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def train_one(X, Y, W0, *, iterations, lr=1.0, rule="seed", bias=False, s=None, tol=None):
+    """Train one model: X (N, D), Y (N, K), W0 (D, K). Returns (W, c, iterations run)."""
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64).reshape(X.shape[0], -1)
+    W = np.array(W0, dtype=np.float64)
+    c = np.zeros(Y.shape[1])
+    done = 0
+    for _ in range(iterations):
+        O = sigmoid(X @ W + c)
+        delta = (Y - O) * O * (1 - O) if rule == "seed" else (Y - O)
+        if s is not None:
+            delta = delta * np.asarray(s, dtype=np.float64)[:, None]
+        dW = lr * (X.T @ delta)
+        dc = lr * delta.sum(axis=0) if bias else np.zeros_like(c)
+        W += dW
+        c += dc
+        done += 1
+        if tol is not None and max(np.abs(dW).max(), np.abs(dc).max()) < tol:
+            break
+    return W, c, done
+
+
+def loss_one(X, Y, W, c, s=None):
+    """Weighted mean over samples and outputs of (Y - σ(X·W + c))²."""
+    Y = np.asarray(Y, dtype=np.float64).reshape(len(X), -1)
+    E = (Y - sigmoid(np.asarray(X) @ W + c)) ** 2
+    w = np.ones(len(X)) if s is None else np.asarray(s, dtype=np.float64)
+    return float((E * w[:, None]).sum() / (w.sum() * Y.shape[1]))

@@ -1,0 +1,142 @@
+"""Save and load: npz without pickle, atomic writes, clear errors on bad files."""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import fastperceptron as fp
+
+
+@pytest.fixture
+def result(seed_data):
+    X, y = seed_data
+    return fp.train(X, y, models=6, iterations=100, bias=True, record_every=20, learning_rate=np.linspace(0.5, 1, 6),
+                    backend="numpy")
+
+
+def test_round_trip(result, tmp_path):
+    path = result.save(tmp_path / "model.npz")
+    back = fp.load(path)
+    for name in ("weights", "bias", "seeds", "loss", "iterations", "history", "learning_rate"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(result, name))
+        assert getattr(back, name).dtype == getattr(result, name).dtype
+    for name in ("backend", "dtype", "seconds", "complete", "params"):
+        assert getattr(back, name) == getattr(result, name)
+    np.testing.assert_array_equal(back.predict_proba([1, 0, 0]), result.predict_proba([1, 0, 0]))
+
+
+def test_round_trip_without_bias_float32(seed_data, tmp_path):
+    X, y = seed_data
+    r = fp.train(X, y, models=2, iterations=10, dtype="float32", backend="numpy")
+    back = fp.load(r.save(tmp_path / "m.npz"))
+    assert back.bias is None and back.history is None and back.weights.dtype == np.float32
+
+
+def test_suffix_is_added_like_numpy(result, tmp_path):
+    assert result.save(tmp_path / "model") == tmp_path / "model.npz"
+    assert (tmp_path / "model.npz").is_file()
+
+
+def test_loads_without_pickle(result, tmp_path):
+    path = result.save(tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(z["metadata"].tobytes())
+        assert all(z[name].dtype != object for name in z.files)
+    assert meta["format"] == "fastperceptron-model" and meta["format_version"] == 1
+    assert meta["versions"]["fastperceptron"] == fp.__version__
+    assert meta["params"]["rule"] == "seed"
+
+
+def test_write_is_atomic(result, tmp_path, monkeypatch):
+    path = result.save(tmp_path / "m.npz")
+    before = path.read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        result.save(path)
+    assert path.read_bytes() == before  # the old model is intact
+    assert os.listdir(tmp_path) == ["m.npz"]  # no temporary file left behind
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no model file at"):
+        fp.load(tmp_path / "nope.npz")
+
+
+def test_truncated_file(result, tmp_path):
+    path = result.save(tmp_path / "m.npz")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(fp.ModelFileError, match="is not a fastperceptron model file or is truncated/corrupt"):
+        fp.load(path)
+
+
+def test_garbage_file(tmp_path):
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"hello, not a zip")
+    with pytest.raises(fp.ModelFileError, match="truncated/corrupt"):
+        fp.load(path)
+
+
+def test_foreign_npz(tmp_path):
+    path = tmp_path / "foreign.npz"
+    np.savez(path, a=np.arange(3))
+    with pytest.raises(fp.ModelFileError, match=r"not a fastperceptron model file: it has no 'metadata' entry"):
+        fp.load(path)
+
+
+def test_pickled_object_array_is_refused(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, metadata=np.array([{"format": "fastperceptron-model"}], dtype=object))
+    with pytest.raises(fp.ModelFileError, match="truncated/corrupt"):
+        fp.load(path)
+
+
+def _rewrite_metadata(path, change):
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays["metadata"].tobytes())
+    change(meta)
+    arrays["metadata"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+
+
+def test_newer_format(result, tmp_path):
+    path = result.save(tmp_path / "m.npz")
+    _rewrite_metadata(path, lambda m: m.update(format_version=2))
+    with pytest.raises(fp.ModelFileError, match=r"model format 2 .* upgrade with pip install -U fastperceptron"):
+        fp.load(path)
+
+
+def test_wrong_format_name(result, tmp_path):
+    path = result.save(tmp_path / "m.npz")
+    _rewrite_metadata(path, lambda m: m.update(format="something-else"))
+    with pytest.raises(fp.ModelFileError, match="do not name the format"):
+        fp.load(path)
+
+
+def test_inconsistent_arrays(result, tmp_path):
+    path = result.save(tmp_path / "m.npz")
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["seeds"] = arrays["seeds"][:2]
+    np.savez(path, **arrays)
+    with pytest.raises(fp.ModelFileError, match="corrupt: array shapes disagree"):
+        fp.load(path)
+
+
+def test_missing_array(result, tmp_path):
+    path = result.save(tmp_path / "m.npz")
+    with zipfile.ZipFile(path) as zin:
+        keep = {n: zin.read(n) for n in zin.namelist() if n != "loss.npy"}
+    with zipfile.ZipFile(path, "w") as zout:
+        for n, data in keep.items():
+            zout.writestr(n, data)
+    with pytest.raises(fp.ModelFileError, match=r"corrupt: missing arrays \['loss'\]"):
+        fp.load(path)

@@ -1,0 +1,79 @@
+"""train() against the independent per-model loop of tests/reference.py, on random problems."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastperceptron as fp
+from reference import loss_one, train_one
+
+
+@st.composite
+def problems(draw):
+    B = draw(st.integers(1, 5))
+    N = draw(st.integers(1, 9))
+    D = draw(st.integers(1, 4))
+    K = draw(st.integers(1, 3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    per_model_X = draw(st.booleans())
+    per_model_y = draw(st.booleans())
+    X = rng.normal(size=(B, N, D) if per_model_X else (N, D))
+    y = rng.random((B, N, K) if per_model_y else (N, K))
+    if draw(st.booleans()):
+        y = (y > 0.5).astype(float)
+    kind = draw(st.sampled_from(["none", "mask", "counts", "real"]))
+    shape = (B, N) if draw(st.booleans()) else (N,)
+    s = {
+        "none": None,
+        "mask": (rng.random(shape) < 0.7).astype(float),
+        "counts": rng.integers(0, 4, size=shape).astype(float),
+        "real": rng.random(shape) * 2,
+    }[kind]
+    if s is not None:
+        s[..., 0] = np.maximum(s[..., 0], 1.0)  # every model keeps at least one sample
+    lr = rng.uniform(0.05, 2.0, size=B) if draw(st.booleans()) else float(rng.uniform(0.05, 2.0))
+    return dict(
+        X=X, y=y, seeds=rng.integers(0, 10**6, size=B), sample_weight=s, learning_rate=lr,
+        rule=draw(st.sampled_from(["seed", "logistic"])), bias=draw(st.booleans()),
+        iterations=draw(st.integers(0, 40)),
+    )
+
+
+def check_against_reference(case, backend, rtol):
+    r = fp.train(backend=backend, **case)
+    X, y, s, lr = case["X"], case["y"], case["sample_weight"], case["learning_rate"]
+    B, D, K = r.weights.shape
+    W0 = fp.init.uniform(case["seeds"], D, K)
+    for b in range(B):
+        Xb = X[b] if X.ndim == 3 else X
+        yb = y[b] if y.ndim == 3 else y
+        sb = None if s is None else (s[b] if s.ndim == 2 else s)
+        lrb = lr[b] if np.ndim(lr) else lr
+        W, c, its = train_one(Xb, yb, W0[b], iterations=case["iterations"], lr=lrb, rule=case["rule"],
+                              bias=case["bias"], s=sb)
+        np.testing.assert_allclose(r.weights[b], W, rtol=rtol, atol=rtol * 1e-3)
+        if case["bias"]:
+            np.testing.assert_allclose(r.bias[b], c, rtol=rtol, atol=rtol * 1e-3)
+        else:
+            assert r.bias is None
+        np.testing.assert_allclose(r.loss[b], loss_one(Xb, yb, W, c, sb), rtol=rtol, atol=1e-15)
+        assert r.iterations[b] == its
+
+
+@settings(max_examples=80, deadline=None)
+@given(case=problems())
+def test_numpy_matches_reference(case):
+    check_against_reference(case, "numpy", rtol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_backend_matches_reference(backend, seed):
+    rng = np.random.default_rng(seed)
+    case = dict(
+        X=rng.normal(size=(6, 20, 5)), y=rng.random((6, 20, 2)), seeds=np.arange(6) + 100 * seed,
+        sample_weight=rng.integers(0, 3, size=(6, 20)).astype(float) + (np.arange(20) == 0),
+        learning_rate=np.linspace(0.1, 1.0, 6), rule=["seed", "logistic", "seed"][seed], bias=seed != 1,
+        iterations=300,
+    )
+    check_against_reference(case, backend, rtol=1e-9)
