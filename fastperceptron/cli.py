@@ -69,7 +69,7 @@ def load_data(path: str, target: list[str] | None) -> tuple[np.ndarray, np.ndarr
     suffix = p.suffix.lower()
     if suffix == ".npz":
         try:
-            with np.load(p, allow_pickle=False) as z:
+            with open(p, "rb") as f, np.load(f, allow_pickle=False) as z:
                 keys = {k.lower(): k for k in z.files}
                 if "x" not in keys or "y" not in keys:
                     raise CLIError(f"{path}: a .npz needs arrays named 'X' and 'y' (found {z.files})")
@@ -78,7 +78,7 @@ def load_data(path: str, target: list[str] | None) -> tuple[np.ndarray, np.ndarr
             raise CLIError(f"{path}: not a readable .npz file ({exc})") from None
     if suffix == ".npy":
         try:
-            data = np.load(p, allow_pickle=False)
+            data = _load_npy(p)
         except (ValueError, OSError, EOFError) as exc:
             raise CLIError(f"{path}: not a readable .npy file ({exc})") from None
         if data.ndim != 2 or data.shape[1] < 2:
@@ -92,6 +92,11 @@ def load_data(path: str, target: list[str] | None) -> tuple[np.ndarray, np.ndarr
         raise CLIError(f"{path}: no feature columns left once the target columns {tcols} are taken")
     meta = {"feature_names": [names[j] for j in fcols], "target_names": [names[j] for j in tcols]}
     return data[:, fcols], data[:, tcols], meta
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    with open(path, "rb") as f:
+        return np.load(f, allow_pickle=False)
 
 
 def _seeds(tokens: list[str]) -> np.ndarray:
@@ -159,13 +164,13 @@ def _predict_inputs(args, result) -> np.ndarray:
     if args.input is not None:
         return np.array([args.input], dtype=np.float64)
     p = Path(args.data)
-    if p.suffix.lower() == ".npy":
-        try:
-            return np.load(p, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise CLIError(f"{p}: not a readable .npy file ({exc})") from None
     if not p.is_file():
         raise CLIError(f"no data file at {args.data!r}")
+    if p.suffix.lower() == ".npy":
+        try:
+            return _load_npy(p)
+        except (ValueError, OSError, EOFError) as exc:
+            raise CLIError(f"{p}: not a readable .npy file ({exc})") from None
     names, data = _read_csv(p)
     wanted = result.metadata.get("feature_names")
     if wanted and all(n in names for n in wanted) and len(names) != len(wanted):

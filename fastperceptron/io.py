@@ -110,7 +110,7 @@ def load(path) -> TrainResult:
         raise FileNotFoundError(f"no model file at {str(path)!r}")
     not_ours = f"{str(path)!r} is not a fastperceptron model file"
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
             names = set(z.files)
             if "metadata" not in names:
                 raise ModelFileError(f"{not_ours}: it has no 'metadata' entry (arrays: {sorted(names)})")

@@ -1,0 +1,191 @@
+"""The command line, through subprocess, as a user runs it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import fastperceptron as fp
+
+ENV = {**os.environ, "PYTHONWARNINGS": "default"}
+ENV.pop("FASTPERCEPTRON_BACKEND", None)
+
+
+def cli(*args, input=None, check_rc=0):
+    p = subprocess.run([sys.executable, "-m", "fastperceptron", *map(str, args)], capture_output=True, text=True,
+                       input=input, env=ENV, timeout=300)
+    if check_rc is not None:
+        assert p.returncode == check_rc, f"rc={p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}"
+    return p
+
+
+def assert_clean_error(p, message):
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fastperceptron: error: "), p.stderr
+    assert message in lines[0], lines[0]
+
+
+def test_demo_shows_the_spec_figures():
+    out = cli("demo", input="").stdout  # stdin not a tty: non-interactive, asks nothing
+    for figure in ("-0.16595599", "0.44064899", "-0.99977125",  # starting weights
+                   "0.26898640", "0.32627570", "0.23762817", "0.36375058",  # first outputs
+                   "10.38040701", "-0.20641179", "-4.98452047",  # trained weights
+                   "0.00679672", "0.99445583", "0.99548516", "0.00553614",  # last outputs
+                   "New situation: input data = 1 0 0", "Output data: 0.99996897"):
+        assert figure in out, figure
+
+
+def test_demo_takes_an_input():
+    out = cli("demo", "--input", 0, 1, 1, "--iterations", 2000).stdout
+    assert "New situation: input data = 0 1 1" in out
+    p = float(out.strip().splitlines()[-1].split()[-1])
+    assert p < 0.1
+
+
+def test_train_default_is_10000_models_on_seed_data(tmp_path):
+    out = cli("train", "--iterations", 200, "--out", tmp_path / "m.npz").stdout
+    assert "models           10,000 x 200 iterations" in out
+    assert "backend          numpy (float64)" in out
+    assert "million model-iterations/s" in out and "loss             min" in out
+    assert "new situation    [1, 0, 0] ->" in out
+    r = fp.load(tmp_path / "m.npz")
+    assert r.n_models == 10_000 and r.seeds.tolist() == list(range(10_000))
+
+
+def test_train_options(tmp_path):
+    out = cli("train", "--seeds", 1, 5, "10:12", "--iterations", 300, "--lr", 0.5, "--rule", "logistic", "--bias",
+              "--dtype", "float32", "--backend", "numpy", "--tol", 1e-9, "--record-every", 100,
+              "--out", tmp_path / "m").stdout
+    assert "saved" in out and str(tmp_path / "m.npz") in out
+    r = fp.load(tmp_path / "m.npz")
+    assert r.seeds.tolist() == [1, 5, 10, 11] and r.dtype == "float32" and r.bias is not None
+    assert r.params["rule"] == "logistic" and r.history.shape == (4, 3)
+    X, y = fp.datasets.seed()
+    again = fp.train(X, y, seeds=[1, 5, 10, 11], iterations=300, learning_rate=0.5, rule="logistic", bias=True,
+                     dtype="float32", tol=1e-9, backend="numpy")
+    np.testing.assert_array_equal(r.weights, again.weights)
+
+
+def test_train_learning_rate_sweep(tmp_path):
+    cli("train", "--lr", 0.1, 0.2, 0.4, "--iterations", 50, "--out", tmp_path / "m.npz")
+    r = fp.load(tmp_path / "m.npz")
+    assert r.learning_rate.tolist() == [0.1, 0.2, 0.4]
+
+
+def test_train_and_predict_from_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,label,b\n" + "".join(f"{a},{t},{b}\n" for (a, b), t in zip(X, y)))
+    cli("train", "--data", csv, "--target", "label", "--models", 20, "--iterations", 500, "--rule", "logistic",
+        "--bias", "--out", tmp_path / "m.npz")
+    r = fp.load(tmp_path / "m.npz")
+    assert r.metadata["feature_names"] == ["a", "b"] and r.metadata["target_names"] == ["label"]
+    out = cli("predict", tmp_path / "m.npz", "--data", csv).stdout.splitlines()
+    assert out[0] == "label" and len(out) == 41
+    p = np.array([float(v) for v in out[1:]])
+    assert ((p > 0.5) == y).mean() > 0.9
+    per = cli("predict", tmp_path / "m.npz", "--input", 1, 0, "--per-model").stdout.splitlines()
+    assert per[0] == "model,seed,row,p0" and len(per) == 21
+
+
+def test_train_from_npy_and_npz(tmp_path):
+    X, y = fp.datasets.seed()
+    np.save(tmp_path / "d.npy", np.column_stack([X, y]))
+    out = cli("train", "--data", tmp_path / "d.npy", "--models", 3, "--iterations", 10).stdout
+    assert "models           3 x 10 iterations" in out
+    np.savez(tmp_path / "d.npz", X=np.stack([X] * 4), y=np.stack([y] * 4))
+    out = cli("train", "--data", tmp_path / "d.npz", "--iterations", 10).stdout
+    assert "models           4 x 10 iterations" in out  # B from the per-model data
+
+
+def test_predict_ensemble_for_input(tmp_path):
+    cli("train", "--seeds", 1, "--init", "legacy", "--out", tmp_path / "m.npz")
+    out = cli("predict", tmp_path / "m.npz", "--input", 1, 0, 0).stdout.split()
+    assert out == ["y", "0.99996897"]
+
+
+def test_info():
+    out = cli("info").stdout
+    assert f"fastperceptron {fp.__version__}" in out
+    for name in ("numpy", "numba", "cupy", "cuda"):
+        assert f"  {name} " in out
+    assert "CPU threads" in out and "GPUs" in out and "backend 'auto'" in out
+
+
+def test_bench_prints_table_and_plots(tmp_path):
+    out = cli("bench", "--models", 1, 10, "--iterations", 20, "--repeat", 1, "--plot", tmp_path / "b.png").stdout
+    assert "model-it/s" in out and "numpy" in out
+    assert (tmp_path / "b.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    out = cli("bench", "--case", "per-model", "--models", 2, "--iterations", 5, "--repeat", 1).stdout
+    assert "per-model case" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("train", "--data", "missing.csv"), "no data file at 'missing.csv'"),
+        (("train", "--iterations", -5), "iterations must be >= 0, got -5"),
+        (("train", "--backend", "cuda", "--iterations", 1), "backend 'cuda' is not available"),
+        (("train", "--seeds", "x"), "--seeds 'x' is not a non-negative integer"),
+        (("train", "--lr", 1, 2, "--models", 3), "inconsistent number of models B"),
+        (("predict", "missing.npz", "--input", 1, 0, 0), "no model file at 'missing.npz'"),
+        (("demo", "--input", 1, 0), "--input needs 3 numbers, got 2"),
+        (("bench", "--backends", "numba"), "backend 'numba' is not available"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, message):
+    assert_clean_error(cli(*args, check_rc=None), message)
+
+
+def test_bad_csv(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,y\n1,2,0\n1,oops,1\n")
+    assert_clean_error(cli("train", "--data", bad, check_rc=None), "line 3, column 'b': 'oops' is not a number")
+    bad.write_text("a,b,y\n1,2,0\n1,2\n")
+    assert_clean_error(cli("train", "--data", bad, check_rc=None), "line 3: 2 fields, but the header has 3")
+    bad.write_text("a,b,y\n1,2,0\n1,2,7\n")
+    assert_clean_error(cli("train", "--data", bad, check_rc=None), "y must lie in [0, 1]")
+    assert_clean_error(cli("train", "--data", bad, "--target", "zz", check_rc=None), "--target 'zz' is neither")
+
+
+def test_corrupt_model_file(tmp_path):
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"PK\x03\x04 truncated")
+    assert_clean_error(cli("predict", path, "--input", 1, 0, 0, check_rc=None), "is not a fastperceptron model file")
+
+
+def test_usage_errors_exit_2():
+    p = cli("train", "--rule", "nope", check_rc=None)
+    assert p.returncode == 2 and "invalid choice" in p.stderr and "Traceback" not in p.stderr
+    assert cli(check_rc=None).returncode == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery to a child is POSIX-only")
+def test_ctrl_c_keeps_a_consistent_incomplete_result(tmp_path):
+    """Ctrl-C stops at a chunk boundary: the saved weights equal a run of exactly that many iterations."""
+    out = tmp_path / "m.npz"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fastperceptron", "train", "--models", "50", "--iterations", str(10**9), "--bias",
+         "--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+    )
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "INTERRUPTED" in stdout and "Traceback" not in stderr
+    r = fp.load(out)
+    assert not r.complete
+    done = int(r.iterations[0])
+    assert 0 < done < 10**9 and (r.iterations == done).all()
+    X, y = fp.datasets.seed()
+    again = fp.train(X, y, models=50, iterations=done, bias=True, backend=r.backend)
+    np.testing.assert_array_equal(r.weights, again.weights)
+    np.testing.assert_array_equal(r.bias, again.bias)
