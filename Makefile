@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 train: $(STAMP)
 	$(BIN)/fastperceptron train
 
-## test: the whole test suite
+## test: the whole test suite (also what CI runs, through .ci/run)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 

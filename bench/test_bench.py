@@ -1,0 +1,45 @@
+"""pytest-benchmark cases (``make bench``). Figures are recorded in bench/RESULTS.md.
+
+Each case trains through the public API with the progress bar off; the warm-up run absorbs JIT
+compilation and device start-up. The figure to compare is model-iterations per second, printed in
+``extra_info`` as ``model_it_per_s``.
+"""
+
+import numpy as np
+import pytest
+
+import fastperceptron as fp
+from fastperceptron.benchmark import make_case
+
+T_SEED = 2_000
+
+
+def _bench(benchmark, X, y, B, T, backend, dtype="float64", **kw):
+    fp.train(X, y, models=B, iterations=1, backend=backend, dtype=dtype, progress=False, **kw)  # warm-up
+    result = benchmark.pedantic(
+        fp.train, args=(X, y), kwargs=dict(models=B, iterations=T, backend=backend, dtype=dtype, progress=False, **kw),
+        rounds=3, iterations=1,
+    )
+    benchmark.extra_info["model_it_per_s"] = B * T / benchmark.stats.stats.min
+    assert result.n_models == B
+
+
+@pytest.mark.parametrize("B", [1, 100, 10_000])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_seed_problem(benchmark, backend, B, dtype):
+    X, y = make_case("seed", B)
+    _bench(benchmark, X, y, B, T_SEED, backend, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_per_model_data(benchmark, backend, dtype):
+    """B = 1,000 models, each with its own (200, 16) dataset, T = 200."""
+    X, y = make_case("per-model", 1_000)
+    _bench(benchmark, X, y, 1_000, 200, backend, dtype)
+
+
+def test_init_one_million_models(benchmark):
+    """SPEC section 3: the uniform init of 10^6 models (D = 3, K = 1)."""
+    seeds = np.arange(10**6)
+    w = benchmark(fp.init.uniform, seeds, 3, 1)
+    assert w.shape == (10**6, 3, 1)
