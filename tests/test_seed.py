@@ -80,3 +80,42 @@ def test_trained_models_answer_the_new_situation(seed_data, rule):
     p = r.predict_proba([1, 0, 0])[:, 0, 0]
     assert (p > 0.95).all()
     assert (r.predict(X)[:, :, 0] == y.astype(int)).all()
+
+
+def tutorial_script():
+    """The tutorial's code, as written in the video (seed-transcript), returning its final weights."""
+
+    def sigmoid(x):
+        return 1 / (1 + np.exp(-x))
+
+    def sigmoid_derivative(x):
+        return x * (1 - x)
+
+    training_inputs = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]])
+    training_outputs = np.array([[0, 1, 1, 0]]).T
+    state = np.random.get_state()
+    np.random.seed(1)
+    synaptic_weights = 2 * np.random.random((3, 1)) - 1
+    np.random.set_state(state)
+    for _ in range(20_000):
+        outputs = sigmoid(np.dot(training_inputs, synaptic_weights))
+        adjustments = (training_outputs - outputs) * sigmoid_derivative(outputs)
+        synaptic_weights += np.dot(training_inputs.T, adjustments)
+    return synaptic_weights, outputs
+
+
+def test_numpy_backend_is_the_tutorial_bit_for_bit(seed_data):
+    """Same operations in the same order: one model gives the tutorial's exact bits."""
+    X, y = seed_data
+    weights, _ = tutorial_script()
+    r = fp.train(X, y, seeds=[1], init="legacy", backend="numpy")
+    np.testing.assert_array_equal(r.weights[0], weights)
+    close8(weights, TRAINED)
+
+
+def test_every_backend_matches_the_tutorial_script(seed_data, backend):
+    X, y = seed_data
+    weights, outputs = tutorial_script()
+    close8(outputs, LAST_OUTPUTS)
+    r = fp.train(X, y, seeds=np.arange(100), init="legacy", backend=backend)
+    np.testing.assert_allclose(r.weights[1], weights, rtol=1e-12)
