@@ -189,3 +189,18 @@ def test_ctrl_c_keeps_a_consistent_incomplete_result(tmp_path):
     again = fp.train(X, y, models=50, iterations=done, bias=True, backend=r.backend)
     np.testing.assert_array_equal(r.weights, again.weights)
     np.testing.assert_array_equal(r.bias, again.bias)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_demo_asks_for_a_new_situation_on_a_terminal():
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "fastperceptron", "demo", "--iterations", "2000"], stdin=slave,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    os.close(slave)
+    os.write(master, b"0\n1\n1\n")
+    stdout, stderr = proc.communicate(timeout=120)
+    os.close(master)
+    assert proc.returncode == 0, stderr
+    assert "Input 1: Input 2: Input 3: New situation: input data = 0 1 1" in stdout

@@ -161,3 +161,22 @@ def test_subsets_of_a_result(seed_data):
     assert len(best) == 1 and best.loss[0] == r.loss.min()
     sub = r[r.loss < np.median(r.loss)]
     assert len(sub) == 5 and set(sub.seeds) < set(r.seeds)
+
+
+def test_progress_bar_on_request(seed_data, capsys):
+    X, y = seed_data
+    fp.train(X, y, models=3, iterations=50, progress=True, backend="numpy")
+    assert "3 models [numpy]" in capsys.readouterr().err
+    fp.train(X, y, models=3, iterations=50, progress=False, backend="numpy")
+    assert capsys.readouterr().err == ""
+
+
+def test_out_of_memory_is_explained(seed_data, monkeypatch):
+    X, y = seed_data
+
+    def no_memory(self, problem, xp=None):
+        raise MemoryError
+
+    monkeypatch.setattr(fp.loop.VectorizedRun, "__init__", no_memory)
+    with pytest.raises(MemoryError, match=r"not enough memory to train 5 models at once on numpy .* use dtype='float32'"):
+        fp.train(X, y, models=5, backend="numpy")
