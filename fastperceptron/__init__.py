@@ -10,7 +10,7 @@
 __version__ = "0.1.0"
 
 from . import datasets, init, loop  # noqa: E402
-from .backends import BackendInfo, backends  # noqa: E402
+from .registry import BackendInfo, backends  # noqa: E402
 from .errors import BackendUnavailableError, FastPerceptronError, ModelFileError  # noqa: E402
 from .io import load  # noqa: E402
 from .result import TrainResult  # noqa: E402

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from . import datasets
-from .backends import backends as _backends
+from .registry import backends as _backends
 from .training import train
 
 __all__ = ["CASES", "make_case", "run_sweep", "plot", "machine"]

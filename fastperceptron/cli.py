@@ -256,7 +256,7 @@ def cmd_info(args) -> int:
     infos = fp.backends()
     gpu = [i for i in (infos["cuda"], infos["cupy"]) if i.available]
     print(f"GPUs             {'usable through ' + gpu[0].name if gpu else 'none usable: ' + infos['cuda'].reason}")
-    from .backends import resolve_name
+    from .registry import resolve_name
 
     try:
         chosen = resolve_name("auto")
@@ -292,7 +292,7 @@ def _progress_flag(p):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .backends import NAMES
+    from .registry import NAMES
 
     backend_choices = ("auto",) + NAMES
     parser = argparse.ArgumentParser(

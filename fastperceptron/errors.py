@@ -11,3 +11,8 @@ class BackendUnavailableError(FastPerceptronError, RuntimeError):
 
 class ModelFileError(FastPerceptronError, ValueError):
     """A model file is truncated, corrupt, foreign or from a newer fastperceptron."""
+
+
+class KernelCompileError(FastPerceptronError, RuntimeError):
+    """A compiled backend could not import or compile its kernel; with backend="auto" the run
+    falls back to numpy with a warning."""

@@ -8,6 +8,7 @@ result never depends on them: the same iterations run in the same order whatever
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -17,7 +18,8 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
-from .backends import get_backend, resolve_name
+from .registry import ENV_VAR, get_backend, resolve_name
+from .errors import BackendUnavailableError, KernelCompileError
 from .problem import make_problem
 from .result import TrainResult
 
@@ -59,6 +61,18 @@ def _estimate_bytes(problem) -> int:
     return problem.dtype.itemsize * (problem.X.size + problem.Y.size + per_sample + B * D * K * 4)
 
 
+def _start(problem, name, chosen_by_auto, threads):
+    """Start the run on backend ``name``; if "auto" chose a backend whose kernel fails to import or
+    compile here, warn in one line and use numpy instead."""
+    try:
+        return name, get_backend(name, threads=threads).start(problem)
+    except KernelCompileError as exc:
+        if not chosen_by_auto:
+            raise BackendUnavailableError(f"backend {name!r} cannot run here: {exc}") from exc
+        warnings.warn(f"backend {name!r} cannot run here ({exc}); falling back to numpy", RuntimeWarning, stacklevel=3)
+        return "numpy", get_backend("numpy").start(problem)
+
+
 def train(
     X,
     y,
@@ -78,6 +92,7 @@ def train(
     record_every=None,
     progress=None,
     chunk_iterations=None,
+    threads=None,
 ) -> TrainResult:
     """Train B independent sigmoid perceptrons at once and return them as a :class:`TrainResult`.
 
@@ -110,6 +125,8 @@ def train(
         lasted two seconds.
     chunk_iterations : iterations per chunk between progress updates; None adapts it to about a
         quarter of a second. Results never depend on it.
+    threads : CPU threads of the numba backend (default: all that Numba may use, which
+        ``NUMBA_NUM_THREADS`` sets). Results never depend on it. Ignored by the other backends.
 
     Ctrl-C during training stops at the end of the current chunk and returns the models as they
     are there, with ``complete=False`` and a warning; a second Ctrl-C aborts at once.
@@ -122,8 +139,10 @@ def train(
     if chunk_iterations is not None:
         if isinstance(chunk_iterations, bool) or not isinstance(chunk_iterations, (int, np.integer)) or chunk_iterations < 1:
             raise ValueError(f"chunk_iterations must be a positive integer or None, got {chunk_iterations!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
     name = resolve_name(backend)
-    engine = get_backend(name)
+    chosen_by_auto = str(backend).lower() == "auto" and os.environ.get(ENV_VAR, "auto").strip().lower() in ("", "auto")
     total = problem.iterations
     every = problem.record_every
     n_models = problem.n_models
@@ -137,7 +156,7 @@ def train(
     done = 0
     chunk = chunk_iterations or _FIRST_CHUNK
     try:
-        run = engine.start(problem)
+        name, run = _start(problem, name, chosen_by_auto, threads)
         with _DeferredInterrupt() as interrupt, tqdm(
             total=total, unit="it", desc=f"{n_models:,} models [{name}]", disable=not show, delay=delay,
             leave=False, dynamic_ncols=True,

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 import fastperceptron as fp
-from fastperceptron.backends import resolve_name
+from fastperceptron.registry import resolve_name
 
 
 def test_every_backend_has_a_record():

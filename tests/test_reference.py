@@ -73,7 +73,9 @@ def test_every_backend_matches_reference(backend, seed):
     case = dict(
         X=rng.normal(size=(6, 20, 5)), y=rng.random((6, 20, 2)), seeds=np.arange(6) + 100 * seed,
         sample_weight=rng.integers(0, 3, size=(6, 20)).astype(float) + (np.arange(20) == 0),
-        learning_rate=np.linspace(0.1, 1.0, 6), rule=["seed", "logistic", "seed"][seed], bias=seed != 1,
+        # Small steps keep the problem well-conditioned (SPEC §4): with η = 1 on 20 samples the
+        # logistic rule is chaotic, and even two correct loops drift apart from rounding alone.
+        learning_rate=np.linspace(0.01, 0.1, 6), rule=["seed", "logistic", "seed"][seed], bias=seed != 1,
         iterations=300,
     )
     check_against_reference(case, backend, rtol=1e-9)

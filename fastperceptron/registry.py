@@ -56,6 +56,16 @@ def _probe_numpy() -> BackendInfo:
     return BackendInfo("numpy", True, "", f"vectorized numpy loop (numpy {np.__version__})")
 
 
+def _probe_numba() -> BackendInfo:
+    import importlib.util
+
+    description = "fused, parallel, SIMD Numba CPU kernel (kernels/numba_kernel.py)"
+    # Found without importing it: importing Numba takes a while, and happens on first use.
+    if importlib.util.find_spec("numba") is None:
+        return BackendInfo("numba", False, "Numba is not installed: pip install numba", description)
+    return BackendInfo("numba", True, "", description)
+
+
 def _probe_planned(name: str, description: str):
     def probe() -> BackendInfo:
         from . import __version__
@@ -67,11 +77,17 @@ def _probe_planned(name: str, description: str):
 
 _PROBES = {
     "numpy": _probe_numpy,
-    "numba": _probe_planned("numba", "fused, parallel Numba CPU kernel"),
+    "numba": _probe_numba,
     "cupy": _probe_planned("cupy", "the vectorized loop on CuPy arrays (CUDA GPU)"),
     "cuda": _probe_planned("cuda", "fused CUDA kernel through cupy.RawModule"),
 }
-_FACTORIES = {"numpy": NumpyBackend}
+def _numba_backend(threads=None):
+    from .numba_backend import NumbaBackend
+
+    return NumbaBackend(threads)
+
+
+_FACTORIES = {"numpy": lambda threads=None: NumpyBackend(), "numba": _numba_backend}
 
 
 @cache
@@ -107,6 +123,9 @@ def resolve_name(name: str = "auto") -> str:
     return name
 
 
-def get_backend(name: str = "auto"):
-    """An instance of the backend ``name`` (or of the one ``"auto"`` picks)."""
-    return _FACTORIES[resolve_name(name)]()
+def get_backend(name: str = "auto", threads: int | None = None):
+    """An instance of the backend ``name`` (or of the one ``"auto"`` picks).
+
+    ``threads``: CPU threads for the numba backend (default: all of NUMBA_NUM_THREADS).
+    """
+    return _FACTORIES[resolve_name(name)](threads=threads)

@@ -1,0 +1,246 @@
+"""The fused Numba CPU kernel: all iterations of a chunk in compiled code, SIMD across models.
+
+Layout. Models are grouped in blocks of L consecutive models (L, a power of two from 8 to 128, is
+chosen by the caller: ``fastperceptron.numba_backend.choose_lanes``); inside a block every array
+has the model ("lane") as its last, contiguous axis, so each innermost loop runs over the lanes of
+one block and LLVM turns it into vector instructions (8 float64 or 16 float32 lanes per AVX-512
+register). L is read from the arrays' shape at run time: with a compile-time L, LLVM unrolls the
+lane loops into scalar code instead of vectorizing them. Blocks are independent and run in
+parallel (``prange``); one block's state and data (W: D·K·L, and for per-model data X: N·D·L)
+stay in L1/L2 for all iterations of the chunk.
+
+    W (nb, D, K, L)   C (nb, K, L)   lr (nb, L)   active (nb, L) 1/0   iterations (nb, L)
+    X (N, D) shared, or (nb, N, D, L) per model
+    Y (N, K) shared, or (nb, N, K, L) per model
+    S None, (N,) shared, or (nb, N, L) per model
+
+Shared and per-model arrays use one kernel body: the helpers ``_x``, ``_y`` and ``_weigh`` are
+resolved by type at compile time (``numba.extending.overload``), so there is no branch in the loops.
+
+Each lane computes exactly the update of SPEC §2, in a fixed order (z = c + Σ_d x_d·w_d over d in
+order; G = Σ_n x_n·δ_n over n in order), with no reduction across lanes: a model's bits do not
+depend on the batch size, its block, its lane, or the number of threads. Padding lanes (B rounded
+up to a whole block) hold zeros and a zero learning rate.
+
+The exponential is written out (Cody–Waite range reduction, a degree-13 Taylor polynomial on
+|r| ≤ ln2/2, and 2^k built from exponent bits) because the Numba wheels link LLVM without SVML, so
+``math.exp`` in a loop stays a scalar libm call. ``error_model="numpy"`` removes the
+ZeroDivisionError check that would keep the division scalar (1 + e^-z is never 0). It is within a few ulp of libm's; σ(z) =
+1 / (1 + exp(-z)) keeps the tutorial's form, saturates without NaN for any finite z.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+from numba.core import types
+from numba.extending import overload
+
+# --- constants, in the run's dtype (index into the ``consts`` array) --------------------------------
+_LOG2E, _LN2_HI, _LN2_LO, _LO, _HI, _ONE, _ZERO = range(7)
+_C0 = 7  # first Taylor coefficient 1/0!, then 1/1!, ... 1/13!
+_DEGREE = 13
+
+
+def constants(dtype) -> np.ndarray:
+    """The constants of the kernels, in ``dtype`` (float64 or float32)."""
+    dtype = np.dtype(dtype)
+    lo, hi = (-746.0, 710.0) if dtype == np.float64 else (-104.0, 89.0)  # beyond: exp is 0 or inf
+    taylor = [1.0]
+    for i in range(1, _DEGREE + 1):
+        taylor.append(taylor[-1] / i)
+    values = [1.4426950408889634, 6.93147180369123816490e-01, 1.90821492927058770002e-10, lo, hi, 1.0, 0.0]
+    return np.array(values + taylor, dtype=dtype)
+
+
+# --- compile-time dispatch: shared or per-model arrays ---------------------------------------------
+def _x(X, b, n, d, l):  # pragma: no cover - replaced by the overload inside compiled code
+    raise NotImplementedError
+
+
+def _y(Y, b, n, k, l):  # pragma: no cover
+    raise NotImplementedError
+
+
+def _weigh(S, b, n, l, v):  # pragma: no cover
+    raise NotImplementedError
+
+
+@overload(_x, inline="always")
+def _x_impl(X, b, n, d, l):
+    if X.ndim == 2:
+        return lambda X, b, n, d, l: X[n, d]
+    return lambda X, b, n, d, l: X[b, n, d, l]
+
+
+@overload(_y, inline="always")
+def _y_impl(Y, b, n, k, l):
+    if Y.ndim == 2:
+        return lambda Y, b, n, k, l: Y[n, k]
+    return lambda Y, b, n, k, l: Y[b, n, k, l]
+
+
+@overload(_weigh, inline="always")
+def _weigh_impl(S, b, n, l, v):
+    if isinstance(S, (types.NoneType, types.Omitted)):
+        return lambda S, b, n, l, v: v
+    if S.ndim == 1:
+        return lambda S, b, n, l, v: v * S[n]
+    return lambda S, b, n, l, v: v * S[b, n, l]
+
+
+# --- the sigmoid of one block's lanes ------------------------------------------------------------------
+@njit(inline="always", error_model="numpy")
+def _sigmoid_lanes(z, out, poly, k1, k2, s1, s2, K):
+    """out[l] = 1 / (1 + exp(-z[l])) for every lane; the other arguments are scratch buffers."""
+    log2e, ln2_hi, ln2_lo, lo, hi, one = K[_LOG2E], K[_LN2_HI], K[_LN2_LO], K[_LO], K[_HI], K[_ONE]
+    half = one / (one + one)
+    L = z.shape[0]
+    for l in range(L):
+        x = -z[l]
+        x = min(max(x, lo), hi)
+        k = np.floor(x * log2e + half)
+        r = (x - k * ln2_hi) - k * ln2_lo
+        p = K[_C0 + 13]
+        p = p * r + K[_C0 + 12]
+        p = p * r + K[_C0 + 11]
+        p = p * r + K[_C0 + 10]
+        p = p * r + K[_C0 + 9]
+        p = p * r + K[_C0 + 8]
+        p = p * r + K[_C0 + 7]
+        p = p * r + K[_C0 + 6]
+        p = p * r + K[_C0 + 5]
+        p = p * r + K[_C0 + 4]
+        p = p * r + K[_C0 + 3]
+        p = p * r + K[_C0 + 2]
+        p = p * r + K[_C0 + 1]
+        p = p * r + K[_C0 + 0]
+        poly[l] = p
+        ki = np.int64(k)
+        h = ki >> 1
+        k1[l] = (h + 1023) << 52  # 2^h and 2^(k-h) as float64 bit patterns: both stay normal
+        k2[l] = (ki - h + 1023) << 52
+    f1 = k1.view(np.float64)
+    f2 = k2.view(np.float64)
+    for l in range(L):
+        s1[l] = f1[l]
+        s2[l] = f2[l]
+    for l in range(L):
+        out[l] = one / (one + (poly[l] * s1[l]) * s2[l])
+
+
+# --- training ----------------------------------------------------------------------------------
+@njit(parallel=True, cache=True, error_model="numpy")
+def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active, iterations):
+    """Advance every block by ``n_iter`` iterations (tol <= 0: no early stopping)."""
+    nb, D, n_out, L = W.shape
+    N = Y.shape[-3] if Y.ndim == 4 else Y.shape[0]
+    dt = W.dtype
+    one, zero = K[_ONE], K[_ZERO]
+    use_tol = tol > zero
+    for b in prange(nb):
+        z = np.empty(L, dt)
+        o = np.empty(L, dt)
+        delta = np.empty(L, dt)
+        poly = np.empty(L, dt)
+        s1 = np.empty(L, dt)
+        s2 = np.empty(L, dt)
+        k1 = np.empty(L, np.int64)
+        k2 = np.empty(L, np.int64)
+        G = np.empty((D, n_out, L), dt)
+        g = np.empty((n_out, L), dt)
+        largest = np.empty(L, dt)
+        Wb = W[b]
+        Cb = C[b]
+        lrb = lr[b]
+        act = active[b]
+        its = iterations[b]
+        for _ in range(n_iter):
+            if use_tol:
+                running = zero
+                for l in range(L):
+                    running += act[l]
+                if running == zero:
+                    break
+            G[:] = zero
+            g[:] = zero
+            for n in range(N):
+                for k in range(n_out):
+                    for l in range(L):
+                        z[l] = Cb[k, l]
+                    for d in range(D):
+                        for l in range(L):
+                            z[l] += _x(X, b, n, d, l) * Wb[d, k, l]
+                    _sigmoid_lanes(z, o, poly, k1, k2, s1, s2, K)
+                    if seed_rule:
+                        for l in range(L):
+                            ol = o[l]
+                            delta[l] = _weigh(S, b, n, l, (_y(Y, b, n, k, l) - ol) * (ol * (one - ol)))
+                    else:
+                        for l in range(L):
+                            delta[l] = _weigh(S, b, n, l, _y(Y, b, n, k, l) - o[l])
+                    for d in range(D):
+                        for l in range(L):
+                            G[d, k, l] += _x(X, b, n, d, l) * delta[l]
+                    if use_bias:
+                        for l in range(L):
+                            g[k, l] += delta[l]
+            # W += η·G (and c += η·g); with tol, only for running lanes, then stop the converged.
+            if use_tol:
+                for l in range(L):
+                    largest[l] = zero
+            for d in range(D):
+                for k in range(n_out):
+                    for l in range(L):
+                        u = lrb[l] * G[d, k, l]
+                        if use_tol:
+                            largest[l] = max(largest[l], abs(u))
+                            u = u * act[l]
+                        Wb[d, k, l] += u
+            if use_bias:
+                for k in range(n_out):
+                    for l in range(L):
+                        u = lrb[l] * g[k, l]
+                        if use_tol:
+                            largest[l] = max(largest[l], abs(u))
+                            u = u * act[l]
+                        Cb[k, l] += u
+            if use_tol:
+                for l in range(L):
+                    its[l] += np.int64(act[l])
+                    if largest[l] < tol:
+                        act[l] = zero
+        if not use_tol:
+            for l in range(L):
+                its[l] += n_iter
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def loss_blocks(X, Y, S, W, C, K, out):
+    """out[b, l] = Σ_n s·Σ_k (y − σ(x·W + c))² of every lane (the caller divides by Σ s · K)."""
+    nb, D, n_out, L = W.shape
+    N = Y.shape[-3] if Y.ndim == 4 else Y.shape[0]
+    dt = W.dtype
+    one, zero = K[_ONE], K[_ZERO]
+    for b in prange(nb):
+        z = np.empty(L, dt)
+        o = np.empty(L, dt)
+        poly = np.empty(L, dt)
+        s1 = np.empty(L, dt)
+        s2 = np.empty(L, dt)
+        k1 = np.empty(L, np.int64)
+        k2 = np.empty(L, np.int64)
+        acc = np.zeros(L, dt)
+        for n in range(N):
+            for k in range(n_out):
+                for l in range(L):
+                    z[l] = C[b, k, l]
+                for d in range(D):
+                    for l in range(L):
+                        z[l] += _x(X, b, n, d, l) * W[b, d, k, l]
+                _sigmoid_lanes(z, o, poly, k1, k2, s1, s2, K)
+                for l in range(L):
+                    e = _y(Y, b, n, k, l) - o[l]
+                    acc[l] += _weigh(S, b, n, l, e * e)
+        for l in range(L):
+            out[b, l] = acc[l] + zero * one
