@@ -43,3 +43,18 @@ def test_init_one_million_models(benchmark):
     seeds = np.arange(10**6)
     w = benchmark(fp.init.uniform, seeds, 3, 1)
     assert w.shape == (10**6, 3, 1)
+
+
+@pytest.mark.parametrize("peer", ["jax", "torch"])
+@pytest.mark.parametrize("case, B, T", [("seed", 10_000, T_SEED), ("per-model", 1_000, 200)])
+def test_peer(benchmark, peer, case, B, T):
+    """The same training in JAX (jit + vmap + fori_loop) and PyTorch (batched matmul), for comparison.
+
+    The benchmark time includes the peer's warm-up (JAX compiles); extra_info holds the timed run alone.
+    """
+    pytest.importorskip(peer, reason=f"{peer} is not installed: pip install 'fastperceptron[peers]'")
+    from fastperceptron.peers import run_peer
+
+    X, y = make_case(case, B)
+    seconds = benchmark.pedantic(run_peer, args=(peer, X, y, B, T), rounds=3, iterations=1)
+    benchmark.extra_info["model_it_per_s"] = B * T / seconds

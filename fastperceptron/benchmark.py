@@ -56,8 +56,12 @@ def machine() -> str:
     return f"{name}, {threads} threads, Python {platform.python_version()}, numpy {np.__version__}"
 
 
-def run_sweep(case="seed", models=None, iterations=None, dtype="float64", backends=None, repeat=3, out=sys.stdout):
-    """Time every requested (default: every available) backend over the batch sizes; print a table."""
+def run_sweep(case="seed", models=None, iterations=None, dtype="float64", backends=None, repeat=3, out=sys.stdout,
+              peers=False, threads=None):
+    """Time every requested (default: every available) backend over the batch sizes; print a table.
+
+    ``peers=True`` adds JAX and PyTorch (``fastperceptron.peers``) where they are installed.
+    """
     default_models, default_iterations = CASES[case] if case in CASES else (None, None)
     if default_models is None:
         raise ValueError(f"unknown benchmark case {case!r}; choose one of {sorted(CASES)}")
@@ -70,15 +74,27 @@ def run_sweep(case="seed", models=None, iterations=None, dtype="float64", backen
     for n in names:
         if not infos[n].available:
             raise ValueError(f"backend {n!r} is not available: {infos[n].reason}")
+    if peers:
+        from .peers import available_peers
+
+        missing = {p: why for p, why in available_peers().items() if why}
+        for why in missing.values():
+            print(f"# {why}", file=out)
+        names += [p for p in available_peers() if p not in missing]
     print(f"# {case} case, T = {iterations:,}, {dtype}, best of {repeat}; {machine()}", file=out)
     print(f"{'backend':<8} {'B':>10} {'seconds':>10} {'model-it/s':>14}", file=out)
     rows = []
     for B in models:
         X, y = make_case(case, B)
         for name in names:
-            kw = dict(models=B, dtype=dtype, backend=name, progress=False)
-            train(X, y, iterations=1, **kw)  # warm-up: compilation, device context, caches
-            best = min(train(X, y, iterations=iterations, **kw).seconds for _ in range(repeat))
+            if name in infos:
+                kw = dict(models=B, dtype=dtype, backend=name, progress=False, threads=threads)
+                train(X, y, iterations=1, **kw)  # warm-up: compilation, device context, caches
+                best = min(train(X, y, iterations=iterations, **kw).seconds for _ in range(repeat))
+            else:
+                from .peers import run_peer
+
+                best = min(run_peer(name, X, y, B, iterations, dtype, threads) for _ in range(repeat))
             rate = B * iterations / best
             rows.append({"case": case, "backend": name, "models": B, "iterations": iterations,
                          "dtype": dtype, "seconds": best, "rate": rate})

@@ -134,7 +134,7 @@ def cmd_train(args) -> int:
         r = fp.train(
             X, y, seeds=seeds, models=models, iterations=args.iterations, learning_rate=lr, rule=args.rule,
             bias=args.bias, init=args.init, dtype=args.dtype, backend=args.backend, tol=args.tol,
-            record_every=args.record_every, progress=args.progress,
+            record_every=args.record_every, progress=args.progress, threads=args.threads,
         )
     r.metadata.update(meta)
     its = int(r.iterations.sum())
@@ -277,7 +277,7 @@ def cmd_bench(args) -> int:
 
     rows = run_sweep(
         case=args.case, models=args.models, iterations=args.iterations, dtype=args.dtype,
-        backends=args.backends, repeat=args.repeat, out=sys.stdout,
+        backends=args.backends, repeat=args.repeat, out=sys.stdout, peers=args.peers, threads=args.threads,
     )
     if args.plot:
         print(f"plot             {plot(rows, args.plot)}")
@@ -321,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--backend", choices=backend_choices, default="auto")
     t.add_argument("--tol", type=float, help="stop each model once its largest update is below TOL")
     t.add_argument("--record-every", type=int, metavar="K", help="keep each model's loss every K iterations")
+    t.add_argument("--threads", type=int, metavar="N", help="CPU threads of the numba backend (default: all)")
     t.add_argument("--out", metavar="FILE.npz", help="save the trained models")
     _progress_flag(t)
     t.set_defaults(func=cmd_train)
@@ -350,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     b.add_argument("--backends", nargs="+", choices=NAMES, help="which backends (default: every available one)")
     b.add_argument("--repeat", type=int, default=3, help="runs per point; the best is kept (default 3)")
+    b.add_argument("--peers", action="store_true", help="also time JAX and PyTorch (pip install 'fastperceptron[peers]')")
+    b.add_argument("--threads", type=int, metavar="N", help="CPU threads of the numba backend and the peers")
     b.add_argument("--plot", metavar="FILE.png", help="draw model-iterations/s against B (needs matplotlib)")
     b.set_defaults(func=cmd_bench)
     return parser

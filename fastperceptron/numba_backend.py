@@ -15,12 +15,15 @@ from .problem import Problem
 
 __all__ = ["NumbaBackend", "NumbaRun", "choose_lanes", "KernelCompileError"]
 
-#: The widest block: measured fastest on the seed problem (AMD EPYC, AVX-512: 16 lanes 131, 32 lanes
-#: 183, 64 lanes 226, 128 lanes 288, 256 lanes 273 million model-iterations/s, 2 threads).
+#: The widest block: measured fastest on the seed problem (AMD EPYC, AVX-512, 2 threads, before FMA
+#: contraction: 16 lanes 131, 32 lanes 183, 64 lanes 226, 128 lanes 288, 256 lanes 273 million
+#: model-iterations/s). Wide blocks amortise the set-up of each vectorized lane loop.
 MAX_LANES = 128
 MIN_LANES = 8
-#: Per-model data of one block should stay in the L2 cache for all iterations of a chunk.
-BLOCK_DATA_BYTES = 1 << 19
+#: Per-model data of one block (N·D·L values) is kept under this size. Measured on the per-model
+#: case (N = 200, D = 16, float64: 1.6 MB per 64-lane block): 16 lanes 1.2, 32 lanes 1.8, 64 lanes
+#: 2.2, 128 lanes 1.7 million model-iterations/s; the block's tile is read from L2/L3 each iteration.
+BLOCK_DATA_BYTES = 2 << 20
 
 
 def choose_lanes(n_models: int, threads: int, per_model_bytes: int = 0) -> int:

@@ -95,6 +95,19 @@ def _probe(name: str) -> BackendInfo:
     return _PROBES[name]()
 
 
+_warned = []
+
+
+def _warn_slow_cpu_once() -> None:
+    """"auto" lands on numpy only when Numba cannot be used: say so once per process."""
+    info = _probe("numba")
+    if not info.available and not _warned:
+        import warnings
+
+        _warned.append(True)
+        warnings.warn(f"{info.reason}; training with the slower numpy backend", RuntimeWarning, stacklevel=4)
+
+
 def backends() -> dict[str, BackendInfo]:
     """Every backend name mapped to a :class:`BackendInfo` (``.available``, ``.reason``)."""
     return {name: _probe(name) for name in NAMES}
@@ -115,7 +128,10 @@ def resolve_name(name: str = "auto") -> str:
         if env and env.lower() != "auto":
             name = _check_name(env, f" in the environment variable {ENV_VAR}")
         else:
-            return next(n for n in AUTO_ORDER if _probe(n).available)
+            chosen = next(n for n in AUTO_ORDER if _probe(n).available)
+            if chosen == "numpy":
+                _warn_slow_cpu_once()
+            return chosen
     info = _probe(name)
     if not info.available:
         usable = ", ".join(n for n in NAMES if _probe(n).available)

@@ -14,7 +14,7 @@ stay in L1/L2 for all iterations of the chunk.
     Y (N, K) shared, or (nb, N, K, L) per model
     S None, (N,) shared, or (nb, N, L) per model
 
-Shared and per-model arrays use one kernel body: the helpers ``_x``, ``_y`` and ``_weigh`` are
+Shared and per-model arrays use one kernel body: the helpers ``_xrow``, ``_xat``, ``_y`` and ``_weigh`` are
 resolved by type at compile time (``numba.extending.overload``), so there is no branch in the loops.
 
 Each lane computes exactly the update of SPEC §2, in a fixed order (z = c + Σ_d x_d·w_d over d in
@@ -54,7 +54,11 @@ def constants(dtype) -> np.ndarray:
 
 
 # --- compile-time dispatch: shared or per-model arrays ---------------------------------------------
-def _x(X, b, n, d, l):  # pragma: no cover - replaced by the overload inside compiled code
+def _xrow(X, b, n):  # pragma: no cover
+    raise NotImplementedError
+
+
+def _xat(xrow, d, L, l):  # pragma: no cover
     raise NotImplementedError
 
 
@@ -66,11 +70,19 @@ def _weigh(S, b, n, l, v):  # pragma: no cover
     raise NotImplementedError
 
 
-@overload(_x, inline="always")
-def _x_impl(X, b, n, d, l):
+@overload(_xrow, inline="always")
+def _xrow_impl(X, b, n):
+    """Sample n as seen by block b: X[n], (D,), when shared; the (D, L) tile X[b, n] per model."""
     if X.ndim == 2:
-        return lambda X, b, n, d, l: X[n, d]
-    return lambda X, b, n, d, l: X[b, n, d, l]
+        return lambda X, b, n: X[n]
+    return lambda X, b, n: X[b, n]
+
+
+@overload(_xat, inline="always")
+def _xat_impl(xrow, d, L, l):
+    if xrow.ndim == 1:
+        return lambda xrow, d, L, l: xrow[d]
+    return lambda xrow, d, L, l: xrow[d, l]
 
 
 @overload(_y, inline="always")
@@ -90,7 +102,7 @@ def _weigh_impl(S, b, n, l, v):
 
 
 # --- the sigmoid of one block's lanes ------------------------------------------------------------------
-@njit(inline="always", error_model="numpy")
+@njit(inline="always", error_model="numpy", fastmath={"contract"})
 def _sigmoid_lanes(z, out, poly, k1, k2, s1, s2, K):
     """out[l] = 1 / (1 + exp(-z[l])) for every lane; the other arguments are scratch buffers."""
     log2e, ln2_hi, ln2_lo, lo, hi, one = K[_LOG2E], K[_LN2_HI], K[_LN2_LO], K[_LO], K[_HI], K[_ONE]
@@ -130,7 +142,7 @@ def _sigmoid_lanes(z, out, poly, k1, k2, s1, s2, K):
 
 
 # --- training ----------------------------------------------------------------------------------
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})
 def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active, iterations):
     """Advance every block by ``n_iter`` iterations (tol <= 0: no early stopping)."""
     nb, D, n_out, L = W.shape
@@ -147,11 +159,11 @@ def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active,
         s2 = np.empty(L, dt)
         k1 = np.empty(L, np.int64)
         k2 = np.empty(L, np.int64)
-        G = np.empty((D, n_out, L), dt)
-        g = np.empty((n_out, L), dt)
+        G = np.empty(D * n_out * L, dt)
+        g = np.empty(n_out * L, dt)
         largest = np.empty(L, dt)
-        Wb = W[b]
-        Cb = C[b]
+        Wb = W[b].reshape(-1)  # flat views: index (d·K + k)·L + l
+        Cb = C[b].reshape(-1)
         lrb = lr[b]
         act = active[b]
         its = iterations[b]
@@ -165,12 +177,14 @@ def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active,
             G[:] = zero
             g[:] = zero
             for n in range(N):
+                xn = _xrow(X, b, n)  # read once per sample: forward and gradient use the same tile
                 for k in range(n_out):
                     for l in range(L):
-                        z[l] = Cb[k, l]
+                        z[l] = Cb[k * L + l]
                     for d in range(D):
+                        w = (d * n_out + k) * L
                         for l in range(L):
-                            z[l] += _x(X, b, n, d, l) * Wb[d, k, l]
+                            z[l] += _xat(xn, d, L, l) * Wb[w + l]
                     _sigmoid_lanes(z, o, poly, k1, k2, s1, s2, K)
                     if seed_rule:
                         for l in range(L):
@@ -180,31 +194,31 @@ def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active,
                         for l in range(L):
                             delta[l] = _weigh(S, b, n, l, _y(Y, b, n, k, l) - o[l])
                     for d in range(D):
+                        w = (d * n_out + k) * L
                         for l in range(L):
-                            G[d, k, l] += _x(X, b, n, d, l) * delta[l]
+                            G[w + l] += _xat(xn, d, L, l) * delta[l]
                     if use_bias:
                         for l in range(L):
-                            g[k, l] += delta[l]
+                            g[k * L + l] += delta[l]
             # W += η·G (and c += η·g); with tol, only for running lanes, then stop the converged.
             if use_tol:
                 for l in range(L):
                     largest[l] = zero
-            for d in range(D):
-                for k in range(n_out):
-                    for l in range(L):
-                        u = lrb[l] * G[d, k, l]
-                        if use_tol:
-                            largest[l] = max(largest[l], abs(u))
-                            u = u * act[l]
-                        Wb[d, k, l] += u
+            for j in range(D * n_out):
+                for l in range(L):
+                    u = lrb[l] * G[j * L + l]
+                    if use_tol:
+                        largest[l] = max(largest[l], abs(u))
+                        u = u * act[l]
+                    Wb[j * L + l] += u
             if use_bias:
                 for k in range(n_out):
                     for l in range(L):
-                        u = lrb[l] * g[k, l]
+                        u = lrb[l] * g[k * L + l]
                         if use_tol:
                             largest[l] = max(largest[l], abs(u))
                             u = u * act[l]
-                        Cb[k, l] += u
+                        Cb[k * L + l] += u
             if use_tol:
                 for l in range(L):
                     its[l] += np.int64(act[l])
@@ -215,7 +229,7 @@ def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active,
                 its[l] += n_iter
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})
 def loss_blocks(X, Y, S, W, C, K, out):
     """out[b, l] = Σ_n s·Σ_k (y − σ(x·W + c))² of every lane (the caller divides by Σ s · K)."""
     nb, D, n_out, L = W.shape
@@ -231,13 +245,17 @@ def loss_blocks(X, Y, S, W, C, K, out):
         k1 = np.empty(L, np.int64)
         k2 = np.empty(L, np.int64)
         acc = np.zeros(L, dt)
+        Wb = W[b].reshape(-1)
+        Cb = C[b].reshape(-1)
         for n in range(N):
+            xn = _xrow(X, b, n)
             for k in range(n_out):
                 for l in range(L):
-                    z[l] = C[b, k, l]
+                    z[l] = Cb[k * L + l]
                 for d in range(D):
+                    w = (d * n_out + k) * L
                     for l in range(L):
-                        z[l] += _x(X, b, n, d, l) * W[b, d, k, l]
+                        z[l] += _xat(xn, d, L, l) * Wb[w + l]
                 _sigmoid_lanes(z, o, poly, k1, k2, s1, s2, K)
                 for l in range(L):
                     e = _y(Y, b, n, k, l) - o[l]

@@ -117,6 +117,16 @@ def test_predict_ensemble_for_input(tmp_path):
     assert out == ["y", "0.99996897"]
 
 
+def test_threads_and_peers_options(tmp_path):
+    out = cli("train", "--models", 40, "--iterations", 30, "--threads", 1, "--backend", "numba", "--out", tmp_path / "a.npz")
+    assert "numba" in out.stdout
+    cli("train", "--models", 40, "--iterations", 30, "--backend", "numba", "--out", tmp_path / "b.npz")
+    np.testing.assert_array_equal(fp.load(tmp_path / "a.npz").weights, fp.load(tmp_path / "b.npz").weights)
+    out = cli("bench", "--models", 10, "--iterations", 5, "--repeat", 1, "--peers", "--backends", "numpy").stdout
+    for peer in ("jax", "torch"):
+        assert f"\n{peer} " in out or f"# {peer} is not installed: pip install 'fastperceptron[peers]'" in out
+
+
 def test_info():
     out = cli("info").stdout
     assert f"fastperceptron {fp.__version__}" in out

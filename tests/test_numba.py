@@ -46,7 +46,7 @@ def test_choose_lanes():
     assert choose_lanes(10_000, 2) == 128
     assert choose_lanes(100, 2) == 32  # 4 blocks: two per thread
     assert choose_lanes(1, 2) == 8
-    assert choose_lanes(10_000, 2, per_model_bytes=200 * 16 * 8) == 16  # one block's data fits in L2
+    assert choose_lanes(10_000, 2, per_model_bytes=200 * 16 * 8) == 64  # one block's data within 2 MiB
 
 
 def test_threads_is_checked(seed_data):
@@ -114,10 +114,16 @@ def test_missing_numba_is_reported(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "numba" else real(name, *a))
     backends_module._probe.cache_clear()
+    monkeypatch.setattr(backends_module, "_warned", [])
+    monkeypatch.setattr(backends_module, "AUTO_ORDER", ("numba", "numpy"))
     try:
         info = fp.backends()["numba"]
         assert not info.available and info.reason == "Numba is not installed: pip install numba"
-        assert backends_module.resolve_name("auto") in ("numpy", "cuda", "cupy")
+        with pytest.warns(RuntimeWarning, match="^Numba is not installed: pip install numba; training with the slower numpy"):
+            assert backends_module.resolve_name("auto") == "numpy"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # once per process, not at every call
+            assert backends_module.resolve_name("auto") == "numpy"
     finally:
         monkeypatch.undo()
         backends_module._probe.cache_clear()
@@ -136,3 +142,19 @@ def test_compiled_kernels_are_cached_on_disk(tmp_path):
     assert run() == ["0", "1"]  # compiled, and written to the cache
     assert run() == ["1", "0"]  # loaded from the cache
     assert any(tmp_path.rglob("*.nbi"))
+
+
+@pytest.mark.skipif(__import__("platform").machine() not in ("x86_64", "AMD64"), reason="checks x86 vector instructions")
+def test_hot_loop_is_vectorized(tmp_path):
+    """The kernel's lane loops compile to packed (SIMD) instructions, the sigmoid's division included."""
+    code = (
+        "import re, fastperceptron as fp; X, y = fp.datasets.seed(); fp.train(X, y, models=64, iterations=1, "
+        "backend='numba'); from fastperceptron.kernels import numba_kernel as k; "
+        "asm = k.train_blocks.inspect_asm(k.train_blocks.signatures[0]); "
+        "print(len(re.findall(r'vdivpd', asm)), len(re.findall(r'vfmadd\\w*pd|vmulpd', asm)), "
+        "len(re.findall(r'[yz]mm', asm)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env={"NUMBA_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, check=True).stdout.split()
+    packed_div, packed_fma, wide_registers = map(int, out)
+    assert packed_div >= 1 and packed_fma >= 4 and wide_registers >= 50, out

@@ -1,0 +1,88 @@
+"""Peer implementations for the benchmark: the same training in JAX and in PyTorch.
+
+Installed with ``pip install 'fastperceptron[peers]'``; used by ``fastperceptron bench --peers``
+and ``bench/``. Each trains the seed rule (no bias, η = 1, shared or per-model data) the way a
+user of that library would write it, and returns the wall-clock seconds of the timed run, after a
+warm-up run that compiles (JAX) or warms the allocator (PyTorch).
+
+- JAX: ``jax.jit(jax.vmap(one_model))`` over a ``lax.fori_loop`` of the iterations.
+- PyTorch: a batched ``matmul``/``bmm`` loop over (B, N, K) tensors, with ``torch.no_grad()``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+__all__ = ["PEERS", "available_peers", "run_peer"]
+
+PEERS = ("jax", "torch")
+
+
+def available_peers() -> dict[str, str]:
+    """Peer name -> "" when importable, else why not."""
+    import importlib.util
+
+    return {
+        name: "" if importlib.util.find_spec(name) else f"{name} is not installed: pip install 'fastperceptron[peers]'"
+        for name in PEERS
+    }
+
+
+def _jax(X, y, W0, iterations, dtype, threads):
+    import jax
+
+    jax.config.update("jax_enable_x64", np.dtype(dtype) == np.float64)
+    import jax.numpy as jnp
+    from jax import lax
+
+    def one(W, Xb, yb, n):
+        def step(_, W):
+            O = 1.0 / (1.0 + jnp.exp(-(Xb @ W)))
+            return W + Xb.T @ ((yb - O) * (O * (1.0 - O)))
+
+        return lax.fori_loop(0, n, step, W)
+
+    axes = (0, None, None, None) if X.ndim == 2 else (0, 0, 0, None)
+    fn = jax.jit(jax.vmap(one, in_axes=axes))
+    args = [jnp.asarray(a, dtype=dtype) for a in (W0, X, y)]
+    fn(*args, jnp.int32(1)).block_until_ready()  # compile
+    start = time.perf_counter()
+    fn(*args, jnp.int32(iterations)).block_until_ready()
+    return time.perf_counter() - start
+
+
+def _torch(X, y, W0, iterations, dtype, threads):
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    tdtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+
+    def run(n):
+        W = torch.tensor(W0, dtype=tdtype)
+        Xt = torch.tensor(X, dtype=tdtype)
+        yt = torch.tensor(y, dtype=tdtype)
+        XT = Xt.transpose(-1, -2)
+        with torch.no_grad():
+            for _ in range(n):
+                O = torch.sigmoid(torch.matmul(Xt, W))
+                W += torch.matmul(XT, (yt - O) * (O * (1.0 - O)))
+        return W
+
+    run(2)
+    start = time.perf_counter()
+    run(iterations)
+    return time.perf_counter() - start
+
+
+def run_peer(name, X, y, n_models, iterations, dtype="float64", threads=None) -> float:
+    """Seconds for ``name`` ("jax" or "torch") to train ``n_models`` models on (X, y)."""
+    from .init import uniform
+
+    X = np.asarray(X, dtype=dtype)
+    y = np.asarray(y, dtype=dtype)
+    y = y.reshape(y.shape + (1,)) if y.ndim == X.ndim - 1 else y
+    W0 = uniform(np.arange(n_models), X.shape[-1], y.shape[-1], dtype=dtype)
+    return {"jax": _jax, "torch": _torch}[name](X, y, W0, iterations, dtype, threads)
