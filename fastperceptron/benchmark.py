@@ -91,6 +91,7 @@ def run_sweep(case="seed", models=None, iterations=None, dtype="float64", backen
                 kw = dict(models=B, dtype=dtype, backend=name, progress=False, threads=threads)
                 train(X, y, iterations=1, **kw)  # warm-up: compilation, device context, caches
                 best = min(train(X, y, iterations=iterations, **kw).seconds for _ in range(repeat))
+
             else:
                 from .peers import run_peer
 

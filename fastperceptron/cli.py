@@ -142,8 +142,10 @@ def cmd_train(args) -> int:
     print(f"backend          {r.backend} ({r.dtype})")
     print(f"models           {r.n_models:,} x {int(r.iterations.max()):,} iterations"
           + ("" if r.complete else "  (INTERRUPTED: incomplete)"))
-    print(f"time             {r.seconds:.3f} s")
-    print(f"throughput       {its / max(r.seconds, 1e-12) / 1e6:,.2f} million model-iterations/s")
+    training = max(r.seconds - r.setup_seconds, 1e-12)
+    setup = f"  ({r.setup_seconds:.2f} s of it compiling or loading the kernel)" if r.setup_seconds >= 0.1 else ""
+    print(f"time             {r.seconds:.3f} s{setup}")
+    print(f"throughput       {its / training / 1e6:,.2f} million model-iterations/s")
     print(f"loss             min {q[0]:.4g}   median {q[1]:.4g}   max {q[2]:.4g}")
     if args.tol is not None:
         print(f"stopped early    {int((r.iterations < args.iterations).sum()):,} of {r.n_models:,} models")

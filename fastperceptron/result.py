@@ -26,7 +26,9 @@ class TrainResult:
     history : (B, H) array of losses every ``params["record_every"]`` iterations, or None
     learning_rate : (B,) array, each model's learning rate
     backend, dtype : the backend that ran and the floating-point type ("float64" or "float32")
-    seconds : wall-clock time of training, data transfers included
+    seconds : wall-clock time of the whole call, data transfers included
+    setup_seconds : of which preparing the backend: data layout, and for compiled backends the
+        kernel's compilation (first use) or its load from the on-disk cache
     complete : False when training was interrupted (Ctrl-C): the weights are the last consistent
         state reached, at ``iterations``
     params : the other hyperparameters (rule, init, iterations asked, tol, record_every, bias)
@@ -43,6 +45,7 @@ class TrainResult:
     backend: str
     dtype: str
     seconds: float
+    setup_seconds: float = 0.0
     complete: bool = True
     params: dict = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)

@@ -157,6 +157,7 @@ def train(
     chunk = chunk_iterations or _FIRST_CHUNK
     try:
         name, run = _start(problem, name, chosen_by_auto, threads)
+        setup_seconds = time.perf_counter() - start
         with _DeferredInterrupt() as interrupt, tqdm(
             total=total, unit="it", desc=f"{n_models:,} models [{name}]", disable=not show, delay=delay,
             leave=False, dynamic_ncols=True,
@@ -212,6 +213,7 @@ def train(
         backend=name,
         dtype=problem.dtype.name,
         seconds=seconds,
+        setup_seconds=setup_seconds,
         complete=not interrupted,
         params={
             "rule": problem.rule,

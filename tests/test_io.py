@@ -23,7 +23,7 @@ def test_round_trip(result, tmp_path):
     for name in ("weights", "bias", "seeds", "loss", "iterations", "history", "learning_rate"):
         np.testing.assert_array_equal(getattr(back, name), getattr(result, name))
         assert getattr(back, name).dtype == getattr(result, name).dtype
-    for name in ("backend", "dtype", "seconds", "complete", "params"):
+    for name in ("backend", "dtype", "seconds", "setup_seconds", "complete", "params"):
         assert getattr(back, name) == getattr(result, name)
     np.testing.assert_array_equal(back.predict_proba([1, 0, 0]), result.predict_proba([1, 0, 0]))
 

@@ -180,3 +180,9 @@ def test_out_of_memory_is_explained(seed_data, monkeypatch):
     monkeypatch.setattr(fp.loop.VectorizedRun, "__init__", no_memory)
     with pytest.raises(MemoryError, match=r"not enough memory to train 5 models at once on numpy .* use dtype='float32'"):
         fp.train(X, y, models=5, backend="numpy")
+
+
+def test_timing_fields(seed_data, backend):
+    X, y = seed_data
+    r = fp.train(X, y, models=10, iterations=100, backend=backend)
+    assert 0 <= r.setup_seconds <= r.seconds
