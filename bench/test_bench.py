@@ -58,3 +58,25 @@ def test_peer(benchmark, peer, case, B, T):
     X, y = make_case(case, B)
     seconds = benchmark.pedantic(run_peer, args=(peer, X, y, B, T), rounds=3, iterations=1)
     benchmark.extra_info["model_it_per_s"] = B * T / seconds
+
+
+@pytest.mark.parametrize("model", ["PerceptronEnsembleClassifier(1000)", "LogisticRegression"])
+def test_breast_cancer_fit(benchmark, model):
+    """Issue 5: fitting a 1,000-model bagged ensemble against scikit-learn's LogisticRegression."""
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed: pip install 'fastperceptron[sklearn]'")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from fastperceptron.sklearn import PerceptronEnsembleClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    est = PerceptronEnsembleClassifier(n_estimators=1000, random_state=0) if model != "LogisticRegression" \
+        else LogisticRegression(max_iter=5000)
+    pipe = make_pipeline(StandardScaler(), est)
+    pipe.fit(Xtr, ytr)  # warm-up (kernel compile or cache load)
+    benchmark.pedantic(pipe.fit, args=(Xtr, ytr), rounds=3, iterations=1)
+    benchmark.extra_info["accuracy"] = pipe.score(Xte, yte)

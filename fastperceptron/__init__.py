@@ -9,7 +9,8 @@
 
 __version__ = "0.1.0"
 
-from . import datasets, init, loop  # noqa: E402
+from . import datasets, init, loop, resample  # noqa: E402
+from .resample import bootstrap_weights  # noqa: E402
 from .registry import BackendInfo, backends  # noqa: E402
 from .errors import BackendUnavailableError, FastPerceptronError, ModelFileError  # noqa: E402
 from .io import load  # noqa: E402
@@ -18,6 +19,7 @@ from .training import train  # noqa: E402
 
 __all__ = [
     "train",
+    "bootstrap_weights",
     "TrainResult",
     "load",
     "backends",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["uniform", "legacy", "METHODS"]
+__all__ = ["uniform", "legacy", "counter_uniform", "METHODS"]
 
 METHODS = ("uniform", "legacy")
 
@@ -46,17 +46,26 @@ def _as_seed_array(seeds) -> np.ndarray:
     return seeds.astype(np.uint64)
 
 
+def counter_uniform(seeds, n: int, stream: int = 0) -> np.ndarray:
+    """(B, n) floats uniform in [0, 1): value j of row b is a pure function of (seeds[b], j, stream).
+
+    The generator behind ``uniform`` (stream 0) and ``fastperceptron.resample`` (other streams).
+    """
+    offset = np.uint64((stream * int(_M2)) % 2**64)  # Python ints: a numpy scalar product would warn on wrap
+    keys = _splitmix64(_as_seed_array(seeds) + _STREAM + offset)
+    counters = np.arange(1, n + 1, dtype=np.uint64) * _GOLDEN
+    bits = _splitmix64(keys[:, None] + counters[None, :]) >> np.uint64(11)
+    return bits.astype(np.float64) * 2.0**-53  # exact: 53-bit integers times a power of two
+
+
 def uniform(seeds, n_features: int, n_outputs: int = 1, dtype=np.float64) -> np.ndarray:
     """Weights uniform in [-1, 1), shape (B, n_features, n_outputs), from a counter-based generator.
 
     >>> uniform([997], 3)[0, :, 0].round(6).tolist() == uniform(range(1000), 3)[997, :, 0].round(6).tolist()
     True
     """
-    keys = _splitmix64(_as_seed_array(seeds) + _STREAM)
-    counters = (np.arange(1, n_features * n_outputs + 1, dtype=np.uint64) * _GOLDEN)
-    bits = _splitmix64(keys[:, None] + counters[None, :]) >> np.uint64(11)
-    w = bits.astype(np.float64) * (2.0 / 2**53) - 1.0  # exact: 53-bit integers times a power of two
-    w = w.reshape(len(keys), n_features, n_outputs)
+    u = counter_uniform(seeds, n_features * n_outputs)
+    w = (2.0 * u - 1.0).reshape(len(u), n_features, n_outputs)
     if np.dtype(dtype) == np.float32:
         # Rounding to float32 can turn values just below 1 into 1.0: keep the interval half-open.
         w = np.minimum(w.astype(np.float32), np.nextafter(np.float32(1), np.float32(0)))

@@ -54,3 +54,13 @@ def test_legacy_matches_np_random_seed():
     for s in (0, 1, 42, 2**32 - 1):
         np.random.seed(s)
         np.testing.assert_array_equal(fp.init.legacy([s], 4, 2)[0], 2 * np.random.random((4, 2)) - 1)
+
+
+def test_uniform_values_are_pinned():
+    """The default init is part of the contract: a change would alter every user's results."""
+    expected = [
+        [0.14897279531145524, 0.6973373736496173, -0.04629992621897916],
+        [-0.7487251127334629, 0.4419834245245047, -0.8318753205761202],
+        [0.3834522258685269, -0.15915079836329293, 0.7217492057106638],
+    ]
+    np.testing.assert_array_equal(fp.init.uniform([0, 1, 2**40], 3, 1)[:, :, 0], expected)
