@@ -129,13 +129,17 @@ def cmd_train(args) -> int:
     models = args.models
     if models is None and seeds is None and np.ndim(lr) == 0 and np.ndim(X) == 2:
         models = DEFAULT_MODELS
+    kwargs = dict(
+        seeds=seeds, models=models, iterations=args.iterations, learning_rate=lr, rule=args.rule, bias=args.bias,
+        init=args.init, dtype=args.dtype, backend=args.backend, tol=args.tol, record_every=args.record_every,
+        progress=args.progress, threads=args.threads,
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        r = fp.train(
-            X, y, seeds=seeds, models=models, iterations=args.iterations, learning_rate=lr, rule=args.rule,
-            bias=args.bias, init=args.init, dtype=args.dtype, backend=args.backend, tol=args.tol,
-            record_every=args.record_every, progress=args.progress, threads=args.threads,
-        )
+        if args.scheduler:
+            r = _train_on_dask(args.scheduler, X, y, kwargs)
+        else:
+            r = fp.train(X, y, **kwargs)
     r.metadata.update(meta)
     its = int(r.iterations.sum())
     q = np.quantile(r.loss.astype(np.float64), [0, 0.5, 1])
@@ -158,6 +162,37 @@ def cmd_train(args) -> int:
         if "interrupted" not in str(w.message):
             print(f"warning: {w.message}", file=sys.stderr)
     return 0 if r.complete else EXIT_INTERRUPTED
+
+
+def _train_on_dask(scheduler: str, X, y, kwargs):
+    """Train through fastperceptron.dask on the scheduler at ADDRESS, or on a LocalCluster of N
+    worker processes for ``local:N``."""
+    try:
+        import distributed
+
+        from .dask import train as dask_train
+    except ImportError:
+        raise CLIError("--scheduler needs Dask: pip install 'fastperceptron[dask]'") from None
+    if scheduler.startswith("local:"):
+        n = scheduler.partition(":")[2]
+        if not n.isdigit() or int(n) < 1:
+            raise CLIError(f"--scheduler {scheduler!r}: write local:N with N >= 1 worker processes")
+        threads = max(1, (os.cpu_count() or 1) // int(n))
+        cluster = distributed.LocalCluster(n_workers=int(n), threads_per_worker=threads, dashboard_address=":0")
+    else:
+        cluster = None
+    try:
+        try:
+            client = distributed.Client(cluster if cluster is not None else scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise CLIError(f"cannot connect to the Dask scheduler at {scheduler!r}: {exc}") from None
+        with client:
+            kwargs = dict(kwargs)
+            kwargs.pop("threads", None)  # each worker uses its own threads
+            return dask_train(X, y, client=client, **kwargs)
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def _predict_inputs(args, result) -> np.ndarray:
@@ -324,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tol", type=float, help="stop each model once its largest update is below TOL")
     t.add_argument("--record-every", type=int, metavar="K", help="keep each model's loss every K iterations")
     t.add_argument("--threads", type=int, metavar="N", help="CPU threads of the numba backend (default: all)")
+    t.add_argument("--scheduler", metavar="ADDRESS",
+                   help="train across a Dask cluster (tcp://host:8786), or local:N for N local worker processes")
     t.add_argument("--out", metavar="FILE.npz", help="save the trained models")
     _progress_flag(t)
     t.set_defaults(func=cmd_train)
@@ -367,7 +404,7 @@ def main(argv=None) -> int:
 
     try:
         return args.func(args)
-    except (CLIError, FastPerceptronError, ValueError, TypeError, OSError, MemoryError, EOFError) as exc:
+    except (CLIError, FastPerceptronError, ValueError, TypeError, OSError, MemoryError, EOFError, RuntimeError) as exc:
         print(f"fastperceptron: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import init as _init
 
-__all__ = ["Problem", "make_problem", "RULES", "DTYPES"]
+__all__ = ["Problem", "make_problem", "model_axis_carriers", "count_models", "targets_per_model", "RULES", "DTYPES"]
 
 RULES = ("seed", "logistic")
 DTYPES = ("float64", "float32")
@@ -98,6 +98,52 @@ def _nonneg_int(name: str, value, minimum: int = 0) -> int:
     return v
 
 
+_CARRIER_NAMES = {
+    "seeds": "seeds",
+    "X": "X (axis 0 of a 3-D X)",
+    "y": "y (axis 0 of per-model targets)",
+    "sample_weight": "sample_weight (axis 0 of a 2-D sample_weight)",
+    "learning_rate": "learning_rate (its length)",
+    "initial_weights": "initial_weights (axis 0 of a 3-D initial_weights)",
+}
+
+
+def targets_per_model(y_shape: tuple, n_samples: int) -> bool:
+    """Whether targets of this shape are one set per model: (B, N, K), or (B, N) (a 2-D y whose
+    first axis is not N but whose second is)."""
+    return len(y_shape) == 3 or (len(y_shape) == 2 and y_shape[0] != n_samples and y_shape[1] == n_samples)
+
+
+def model_axis_carriers(shapes: dict, n_samples: int) -> dict:
+    """Which arguments carry the model axis B, and the B each says: {name: B}.
+
+    ``shapes`` maps argument names (seeds, X, y, sample_weight, learning_rate, initial_weights) to
+    their shapes, or None when absent. A 3-D X or initial_weights, per-model targets, a 2-D
+    sample_weight, a 1-D learning_rate and seeds carry B.
+    """
+    per_model_ndim = {"seeds": 1, "X": 3, "sample_weight": 2, "learning_rate": 1, "initial_weights": 3}
+    carriers = {}
+    for name, shape in shapes.items():
+        if shape is None:
+            continue
+        if name == "y" and targets_per_model(shape, n_samples) or per_model_ndim.get(name) == len(shape):
+            carriers[name] = shape[0]
+    return carriers
+
+
+def count_models(carriers: dict, models=None) -> int:
+    """B from ``model_axis_carriers`` and ``models``; all must agree. 1 when nothing says."""
+    said = [("seeds", carriers["seeds"])] if "seeds" in carriers else []
+    if models is not None:
+        said.append(("models", models))
+    said += [(_CARRIER_NAMES[name], size) for name, size in carriers.items() if name != "seeds"]
+    sizes = {size for _, size in said}
+    if len(sizes) > 1:
+        text = ", ".join(f"{name} says {size}" for name, size in said)
+        raise ValueError(f"inconsistent number of models B: {text}; all of them must agree")
+    return sizes.pop() if sizes else 1
+
+
 def make_problem(
     X,
     y,
@@ -152,7 +198,7 @@ def make_problem(
     _check_shape("y", Y, (1, 2, 3), "(N,), (N, K), (B, N) or (B, N, K)")
     if Y.ndim == 1:
         Y = Y[:, None]
-    elif Y.ndim == 2 and Y.shape[0] != n and Y.shape[1] == n:
+    elif Y.ndim == 2 and targets_per_model(Y.shape, n):
         Y = Y[:, :, None]  # (B, N): one target vector per model
     if Y.shape[-2] != n:
         raise ValueError(
@@ -209,26 +255,15 @@ def make_problem(
         models = _nonneg_int("models", models, minimum=1)
 
     # --- the number of models B: every argument that carries it must agree -------------------------
-    carriers = []
-    if seeds is not None:
-        carriers.append(("seeds", len(seeds)))
-    if models is not None:
-        carriers.append(("models", models))
-    if X.ndim == 3:
-        carriers.append(("X (axis 0 of a 3-D X)", X.shape[0]))
-    if Y.ndim == 3:
-        carriers.append(("y (axis 0 of per-model targets)", Y.shape[0]))
-    if sw is not None and sw.ndim == 2:
-        carriers.append(("sample_weight (axis 0 of a 2-D sample_weight)", sw.shape[0]))
-    if lr.ndim == 1:
-        carriers.append(("learning_rate (its length)", lr.shape[0]))
-    if W0 is not None and W0.ndim == 3:
-        carriers.append(("initial_weights (axis 0 of a 3-D initial_weights)", W0.shape[0]))
-    sizes = {size for _, size in carriers}
-    if len(sizes) > 1:
-        said = ", ".join(f"{name} says {size}" for name, size in carriers)
-        raise ValueError(f"inconsistent number of models B: {said}; all of them must agree")
-    n_models = sizes.pop() if sizes else 1
+    shapes = {
+        "seeds": None if seeds is None else seeds.shape,
+        "X": X.shape,
+        "y": Y.shape,
+        "sample_weight": None if sw is None else sw.shape,
+        "learning_rate": lr.shape,
+        "initial_weights": None if W0 is None else W0.shape,
+    }
+    n_models = count_models(model_axis_carriers(shapes, n), models)
 
     if seeds is None:
         seeds = np.arange(n_models, dtype=np.int64)

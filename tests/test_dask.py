@@ -1,0 +1,125 @@
+"""fastperceptron.dask on a loopback LocalCluster started by the tests."""
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="Dask is not installed: pip install 'fastperceptron[dask]'")
+import dask.array as da  # noqa: E402
+
+import fastperceptron as fp  # noqa: E402
+import fastperceptron.dask as fpd  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        with distributed.Client(cluster) as c:
+            yield c
+
+
+@pytest.mark.parametrize("shards", [None, 1, 3, 7])
+def test_seed_problem_equals_single_machine(client, shards):
+    X, y = fp.datasets.seed()
+    r = fpd.train(X, y, client=client, models=500, iterations=300, shards=shards, bias=True, tol=1e-6,
+                  record_every=100)
+    ref = fp.train(X, y, models=500, iterations=300, bias=True, tol=1e-6, record_every=100, backend=r.backend)
+    for name in ("weights", "bias", "loss", "iterations", "history", "learning_rate", "seeds"):
+        np.testing.assert_array_equal(getattr(r, name), getattr(ref, name), err_msg=name)
+    assert r.metadata["dask_shards"] == (shards or 8)  # default: four per worker
+
+
+def test_per_model_numpy_data_and_rates(client, rng):
+    X = rng.normal(size=(40, 15, 3))
+    y = rng.random((40, 15))
+    rates = np.linspace(0.01, 0.1, 40)
+    w = rng.integers(0, 3, size=(40, 15)) + (np.arange(15) == 0)
+    r = fpd.train(X, y, client=client, learning_rate=rates, sample_weight=w, iterations=60, shards=5, rule="logistic")
+    ref = fp.train(X, y, learning_rate=rates, sample_weight=w, iterations=60, rule="logistic", backend=r.backend)
+    np.testing.assert_array_equal(r.weights, ref.weights)
+
+
+def test_dask_array_chunked_along_models_trains_where_it_lives(client, rng):
+    Xn = rng.normal(size=(50, 12, 2))
+    yn = (rng.random((50, 12)) > 0.5).astype(float)
+    X = da.from_array(Xn, chunks=(20, 12, 2)).persist()
+    y = da.from_array(yn, chunks=(20, 12)).persist()
+    r = fpd.train(X, y, client=client, iterations=40, learning_rate=0.1)
+    ref = fp.train(Xn, yn, iterations=40, learning_rate=0.1, backend=r.backend)
+    np.testing.assert_array_equal(r.weights, ref.weights)
+    assert r.metadata["dask_shards"] == 3  # one per chunk: 20 + 20 + 10
+
+
+def test_shared_data_is_scattered_once(client, monkeypatch):
+    scattered, submitted = [], []
+    real_scatter, real_submit = client.scatter, client.submit
+    monkeypatch.setattr(client, "scatter", lambda data, **kw: scattered.append((data, kw)) or real_scatter(data, **kw))
+    monkeypatch.setattr(client, "submit", lambda fn, *a, **kw: submitted.append(a) or real_submit(fn, *a, **kw))
+    X = np.random.default_rng(0).normal(size=(30, 4))
+    y = np.random.default_rng(1).random(30)
+    fpd.train(X, y, client=client, models=64, iterations=5, shards=4)
+    assert len(scattered) == 2  # X and y, once each
+    assert all(kw.get("broadcast") for _, kw in scattered)
+    assert any(data is X for data, _ in scattered)
+    assert len(submitted) == 4
+    keys = {a[0].key for a in submitted}
+    assert len(keys) == 1 and isinstance(submitted[0][0], distributed.Future)  # every task gets the same X
+
+
+def test_worker_killed_mid_run_completes_identically():
+    """A worker dies while shards are running: Dask reruns its shards elsewhere; same weights."""
+    X, y = fp.datasets.seed()
+    kw = dict(models=40_000, iterations=8_000, backend="numpy")  # a few seconds of work
+    killed = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        with distributed.Client(cluster) as client:
+            victim = sorted(client.scheduler_info()["workers"])[0]
+            pid = client.run(os.getpid, workers=[victim])[victim]
+
+            def kill():
+                time.sleep(1.0)
+                killed.append(time.perf_counter())
+                os.kill(pid, signal.SIGKILL)
+
+            threading.Thread(target=kill, daemon=True).start()
+            r = fpd.train(X, y, client=client, shards=8, **kw)
+            finished = time.perf_counter()
+            assert killed and killed[0] < finished  # the kill came during the run
+            assert victim not in client.scheduler_info()["workers"]
+    ref = fp.train(X, y, **kw)
+    assert r.complete
+    np.testing.assert_array_equal(r.weights, ref.weights)
+
+
+def test_no_workers_is_a_clear_error():
+    X, y = fp.datasets.seed()
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster:
+        with distributed.Client(cluster) as client:
+            with pytest.raises(RuntimeError, match="the Dask cluster has no workers"):
+                fpd.train(X, y, client=client, models=4, iterations=1)
+
+
+def test_inconsistent_model_counts(client):
+    X, y = fp.datasets.seed()
+    with pytest.raises(ValueError, match="inconsistent number of models B: seeds says 2, models says 3"):
+        fpd.train(X, y, client=client, seeds=[1, 2], models=3)
+
+
+def test_cli_scheduler_local(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "m.npz"
+    p = subprocess.run([sys.executable, "-m", "fastperceptron", "train", "--scheduler", "local:2", "--models", "300",
+                        "--iterations", "200", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    r = fp.load(out)
+    X, y = fp.datasets.seed()
+    np.testing.assert_array_equal(r.weights, fp.train(X, y, models=300, iterations=200, backend=r.backend).weights)
+    bad = subprocess.run([sys.executable, "-m", "fastperceptron", "train", "--scheduler", "local:zero"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "write local:N with N >= 1" in bad.stderr and "Traceback" not in bad.stderr
