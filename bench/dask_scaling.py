@@ -7,7 +7,6 @@ overhead of scattering, scheduling and gathering). Every configuration uses the 
 
 import time
 
-import numpy as np
 
 import fastperceptron as fp
 import fastperceptron.dask as fpd

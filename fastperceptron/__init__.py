@@ -25,6 +25,8 @@ __all__ = [
     "backends",
     "BackendInfo",
     "datasets",
+    "loop",
+    "resample",
     "init",
     "FastPerceptronError",
     "BackendUnavailableError",
