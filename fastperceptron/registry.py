@@ -46,12 +46,6 @@ class NumpyBackend:
         return VectorizedRun(problem, xp=np)
 
 
-_NOT_BUILT = (
-    "not implemented yet in fastperceptron {version}; it is planned (README, 'Roadmap'). "
-    "Use backend='numpy' or 'auto'"
-)
-
-
 def _probe_numpy() -> BackendInfo:
     return BackendInfo("numpy", True, "", f"vectorized numpy loop (numpy {np.__version__})")
 
@@ -66,11 +60,18 @@ def _probe_numba() -> BackendInfo:
     return BackendInfo("numba", True, "", description)
 
 
-def _probe_planned(name: str, description: str):
+def _probe_gpu(name: str, description: str):
     def probe() -> BackendInfo:
-        from . import __version__
+        import importlib.util
 
-        return BackendInfo(name, False, _NOT_BUILT.format(version=__version__), description)
+        if importlib.util.find_spec("cupy") is None:  # no import: CPU-only machines pay nothing
+            from .gpu import INSTALL
+
+            return BackendInfo(name, False, f"CuPy is not installed: {INSTALL}", description)
+        from .gpu import probe as gpu_probe
+
+        reason = gpu_probe(name)
+        return BackendInfo(name, not reason, reason, description)
 
     return probe
 
@@ -78,8 +79,8 @@ def _probe_planned(name: str, description: str):
 _PROBES = {
     "numpy": _probe_numpy,
     "numba": _probe_numba,
-    "cupy": _probe_planned("cupy", "the vectorized loop on CuPy arrays (CUDA GPU)"),
-    "cuda": _probe_planned("cuda", "fused CUDA kernel through cupy.RawModule"),
+    "cupy": _probe_gpu("cupy", "the vectorized loop on CuPy arrays (CUDA GPU)"),
+    "cuda": _probe_gpu("cuda", "fused CUDA kernel, kernels/perceptron.cu through cupy.RawModule"),
 }
 def _numba_backend(threads=None):
     from .numba_backend import NumbaBackend
@@ -87,7 +88,21 @@ def _numba_backend(threads=None):
     return NumbaBackend(threads)
 
 
-_FACTORIES = {"numpy": lambda threads=None: NumpyBackend(), "numba": _numba_backend}
+def _gpu_backend(name):
+    def make(threads=None):
+        from .gpu import GpuBackend
+
+        return GpuBackend(name)
+
+    return make
+
+
+_FACTORIES = {
+    "numpy": lambda threads=None: NumpyBackend(),
+    "numba": _numba_backend,
+    "cupy": _gpu_backend("cupy"),
+    "cuda": _gpu_backend("cuda"),
+}
 
 
 @cache

@@ -1,0 +1,311 @@
+"""The GPU backends: "cupy" (the vectorized loop of ``loop.py`` on CuPy arrays) and "cuda" (the fused
+kernel of ``kernels/perceptron.cu`` through ``cupy.RawModule``).
+
+Nothing here imports CuPy until a GPU backend is probed or used. A GPU backend is usable when CuPy
+imports, a CUDA device exists, a tiny kernel runs, and the backend reproduces the numpy backend on
+a small problem (a self-check: a miscompiled or broken backend is refused with the reason, and
+"auto" moves on to the CPU instead of returning wrong numbers).
+
+The model axis is split into parts: one per visible GPU (``FASTPERCEPTRON_DEVICES``, default all),
+and more when a part's estimated bytes exceed half of its device's free memory. Every part lives on
+its device; ``advance`` launches all parts (different devices overlap), then synchronises. A part
+allocates its buffers before it changes any state, so on ``OutOfMemoryError`` the pool is freed,
+that part is split in two from its unchanged state, and the step retried. A model's result never
+depends on the split (SPEC §2). CuPy keeps full float32 precision (no TF32) unless ``CUPY_TF32``
+is set, which the probe refuses.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from functools import cache
+
+import numpy as np
+
+from .loop import VectorizedRun
+from .problem import Problem
+
+__all__ = ["probe", "GpuBackend", "CudaRun"]
+
+INSTALL = "pip install 'fastperceptron[gpu]' (CuPy for CUDA 12; for CUDA 13: pip install cupy-cuda13x)"
+THREADS_PER_BLOCK = 256
+MAX_DK, MAX_K = 256, 32  # as in kernels/perceptron.cu
+
+
+def _cupy():
+    import cupy
+
+    return cupy
+
+
+def devices() -> list[int]:
+    """The GPUs to use: ``FASTPERCEPTRON_DEVICES`` (e.g. "0,2") or every visible one."""
+    cupy = _cupy()
+    env = os.environ.get("FASTPERCEPTRON_DEVICES", "").strip()
+    if env:
+        return [int(d) for d in env.split(",") if d.strip()]
+    return list(range(cupy.cuda.runtime.getDeviceCount()))
+
+
+@cache
+def probe(name: str) -> str:
+    """"" when backend ``name`` ("cupy" or "cuda") can run here, else why not."""
+    try:
+        cupy = _cupy()
+    except ImportError:
+        return f"CuPy is not installed: {INSTALL}"
+    except Exception as exc:  # a broken CUDA installation can fail at import
+        return f"CuPy cannot be imported ({type(exc).__name__}: {exc})"
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDARuntimeError: no driver, an old driver, no device
+        return f"no usable CUDA device ({exc})"
+    if count == 0:
+        return "no CUDA device is visible (check CUDA_VISIBLE_DEVICES)"
+    if os.environ.get("CUPY_TF32", "0") not in ("", "0"):
+        return "CUPY_TF32 is set: float32 products would lose precision; unset it"
+    try:
+        int(cupy.arange(4).sum())
+    except Exception as exc:
+        return f"a tiny CUDA kernel failed ({type(exc).__name__}: {exc})"
+    try:
+        return _self_check(name)
+    except Exception as exc:
+        return f"the {name} backend failed on a small problem ({type(exc).__name__}: {exc})"
+
+
+def _self_check(name: str) -> str:
+    from . import datasets
+    from .problem import make_problem
+
+    X, y = datasets.seed()
+    problem = make_problem(X, y, models=37, iterations=50, bias=True, rule="logistic", learning_rate=0.5)
+    expected = VectorizedRun(problem)
+    expected.advance(50)
+    run = GpuBackend(name).start(problem)
+    run.advance(50)
+    error = float(np.abs(run.weights() / expected.weights() - 1).max())
+    if not error <= 1e-9:
+        return f"the {name} backend disagrees with numpy on a small problem (relative error {error:.2e})"
+    return ""
+
+
+# --- the fused kernel ----------------------------------------------------------------------------
+@cache
+def _kernel(dtype: str, shared_x: bool, shared_y: bool, weights: int):
+    """The compiled (train, loss) kernels of one variant, compiled on first use (NVRTC)."""
+    from .kernels import source
+
+    cupy = _cupy()
+    T = "double" if dtype == "float64" else "float"
+    args = f"{T}, {'true' if shared_x else 'false'}, {'true' if shared_y else 'false'}, {weights}"
+    names = (f"train_models<{args}>", f"loss_models<{args}>")
+    code = '#line 1 "kernels/perceptron.cu"\n' + source("perceptron.cu")
+    module = cupy.RawModule(code=code, options=("-std=c++14",), name_expressions=names)
+    return module.get_function(names[0]), module.get_function(names[1])
+
+
+class CudaRun:
+    """One part of a batch on the current device, trained by the fused kernel."""
+
+    def __init__(self, problem: Problem):
+        cupy = _cupy()
+        p = problem
+        B, D, K = p.W0.shape
+        if D * K > MAX_DK or K > MAX_K:
+            raise ValueError(f"the cuda backend handles D*K <= {MAX_DK} and K <= {MAX_K}; use backend='cupy'")
+        last = lambda a: np.ascontiguousarray(np.moveaxis(a, 0, -1))  # noqa: E731  (B, ...) -> (..., B)
+        dev = lambda a: cupy.asarray(a, dtype=p.dtype)  # noqa: E731
+        self.shape = (B, D, K)
+        self.N = p.X.shape[-2]
+        self.X = dev(p.X if p.X.ndim == 2 else last(p.X))
+        self.Y = dev(p.Y if p.Y.ndim == 2 else last(p.Y))
+        s = p.sample_weight
+        self.weights_kind = 0 if s is None else (1 if s.ndim == 1 else 2)
+        self.S = dev(np.zeros(1) if s is None else (s if s.ndim == 1 else last(s)))
+        self.W = dev(last(p.W0))
+        self.C = cupy.zeros((K, B), dtype=p.dtype)
+        self.lr = dev(p.learning_rate)
+        self.active = cupy.ones(B, dtype=cupy.uint8)
+        self.iterations = cupy.zeros(B, dtype=cupy.int64)
+        self.seed_rule = np.int32(p.rule == "seed")
+        self.use_bias = np.int32(p.bias)
+        self.tol = p.dtype.type(p.tol or 0.0)
+        self.has_tol = p.tol is not None
+        self.train_kernel, self.loss_kernel = _kernel(p.dtype.name, p.X.ndim == 2, p.Y.ndim == 2, self.weights_kind)
+        total = np.full(B, float(self.N)) if s is None else np.broadcast_to(s.sum(axis=-1).astype(float), (B,))
+        self.denominator = total * K
+        self.grid = (-(-B // THREADS_PER_BLOCK),)
+
+    def restore(self, C, iterations, active) -> None:
+        cupy = _cupy()
+        self.C[...] = cupy.asarray(np.ascontiguousarray(C.T))
+        self.iterations[...] = cupy.asarray(iterations)
+        self.active[...] = cupy.asarray(active.astype(np.uint8))
+
+    def advance(self, n: int) -> None:
+        B, D, K = self.shape
+        self.train_kernel(self.grid, (THREADS_PER_BLOCK,), (
+            self.X, self.Y, self.S, self.W, self.C, self.lr, self.active, self.iterations, np.int64(B),
+            np.int32(self.N), np.int32(D), np.int32(K), np.int32(n), self.seed_rule, self.use_bias, self.tol))
+
+    def n_active(self) -> int:
+        return self.shape[0] if not self.has_tol else int(self.active.sum())
+
+    def active_mask(self) -> np.ndarray:
+        return self.active.get().astype(bool)
+
+    def loss(self) -> np.ndarray:
+        cupy = _cupy()
+        B, D, K = self.shape
+        out = cupy.empty(B, dtype=self.W.dtype)
+        self.loss_kernel(self.grid, (THREADS_PER_BLOCK,), (self.X, self.Y, self.S, self.W, self.C, out, np.int64(B),
+                                                           np.int32(self.N), np.int32(D), np.int32(K)))
+        return out.get() / self.denominator
+
+    def weights(self) -> np.ndarray:
+        return np.ascontiguousarray(np.moveaxis(self.W.get(), -1, 0))
+
+    def bias(self) -> np.ndarray:
+        return np.ascontiguousarray(self.C.get().T)
+
+    def iteration_counts(self) -> np.ndarray:
+        return self.iterations.get()
+
+
+class _CupyLoopRun(VectorizedRun):
+    """The reference loop on CuPy arrays, with the small extras the parted run needs."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem, xp=_cupy())
+        self.has_bias = problem.bias
+
+    def restore(self, C, iterations, active) -> None:
+        cupy = self.xp
+        if self.c is not None:
+            self.c[...] = cupy.asarray(C)
+        self.iterations[...] = cupy.asarray(iterations)
+        if self.active is not None:
+            self.active[...] = cupy.asarray(active)
+
+    def active_mask(self) -> np.ndarray:
+        return np.ones(self.shape[0], bool) if self.active is None else self.active.get()
+
+    def loss(self) -> np.ndarray:
+        return super().loss().get()
+
+    def bias(self):
+        c = super().bias()
+        return c if c is not None else np.zeros((self.shape[0], self.shape[2]), dtype=self.W.dtype)
+
+
+def _bytes_per_model(p: Problem) -> int:
+    N, D, K = p.X.shape[-2], p.W0.shape[1], p.W0.shape[2]
+    data = (p.X[0].size if p.X.ndim == 3 else 0) + (p.Y[0].size if p.Y.ndim == 3 else 0) + N
+    return p.dtype.itemsize * (data + 4 * N * K + 3 * D * K + 4 * K) + 16
+
+
+class PartedRun:
+    """A batch split along the models into parts over the GPUs (see the module docstring)."""
+
+    def __init__(self, problem: Problem, make_run, device_ids):
+        self.cupy = _cupy()
+        self.problem = problem
+        self.make_run = make_run
+        B = problem.n_models
+        need = B * _bytes_per_model(problem)
+        parts = len(device_ids)
+        for d in device_ids:
+            with self.cupy.cuda.Device(d):
+                free = self.cupy.cuda.runtime.memGetInfo()[0]
+            parts = max(parts, len(device_ids) * -(-need // max(1, len(device_ids) * free // 2)))
+        while True:  # on OutOfMemoryError: free the pools, twice as many parts, try again
+            edges = np.linspace(0, B, min(parts, B) + 1).round().astype(int)
+            try:
+                self.parts = [(device_ids[i % len(device_ids)], a, b,
+                               self._make(device_ids[i % len(device_ids)], a, b, problem.W0[a:b]))
+                              for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+                return
+            except self.cupy.cuda.memory.OutOfMemoryError:
+                self.parts = []
+                for d in device_ids:
+                    self._free(d)
+                if parts >= B:
+                    raise MemoryError(
+                        f"the GPU(s) cannot hold this batch even one model at a time (about {need / 2**30:.1f} GiB "
+                        "in all); train fewer models per call, use dtype='float32', or backend='numba'"
+                    ) from None
+                parts *= 2
+
+    def _make(self, dev, a, b, W, state=None):
+        """The run of models a..b on device dev, from weights W (and C, iterations, active)."""
+        p = self.problem
+        per = lambda arr, ndim: arr[a:b] if arr is not None and arr.ndim == ndim else arr  # noqa: E731
+        sub = replace(p, X=per(p.X, 3), Y=per(p.Y, 3), sample_weight=per(p.sample_weight, 2),
+                      learning_rate=p.learning_rate[a:b], W0=np.ascontiguousarray(W), seeds=p.seeds[a:b])
+        with self.cupy.cuda.Device(dev):
+            run = self.make_run(sub)
+            if state is not None:
+                run.restore(*state)
+            return run
+
+    def _free(self, dev):
+        with self.cupy.cuda.Device(dev):
+            self.cupy.get_default_memory_pool().free_all_blocks()
+
+    def advance(self, n: int) -> None:
+        i = 0
+        while i < len(self.parts):
+            dev, a, b, run = self.parts[i]
+            try:
+                with self.cupy.cuda.Device(dev):
+                    run.advance(n)
+                i += 1
+            except self.cupy.cuda.memory.OutOfMemoryError:
+                # The part allocates before it changes anything: split it from its current state.
+                if b - a < 2:
+                    raise MemoryError("the GPU is out of memory with a single model per part") from None
+                with self.cupy.cuda.Device(dev):
+                    W, C, its, act = run.weights(), run.bias(), run.iteration_counts(), run.active_mask()
+                del run
+                self._free(dev)
+                m = (a + b) // 2
+                halves = [(dev, a, m, self._make(dev, a, m, W[: m - a], (C[: m - a], its[: m - a], act[: m - a]))),
+                          (dev, m, b, self._make(dev, m, b, W[m - a:], (C[m - a:], its[m - a:], act[m - a:])))]
+                self.parts[i:i + 1] = halves
+        for dev, *_ in self.parts:
+            self.cupy.cuda.Device(dev).synchronize()
+
+    def _each(self, method):
+        out = []
+        for dev, _, _, run in self.parts:
+            with self.cupy.cuda.Device(dev):
+                out.append(getattr(run, method)())
+        return out
+
+    def n_active(self) -> int:
+        return sum(self._each("n_active"))
+
+    def loss(self) -> np.ndarray:
+        return np.concatenate(self._each("loss"))
+
+    def weights(self) -> np.ndarray:
+        return np.concatenate(self._each("weights"))
+
+    def bias(self):
+        return np.concatenate(self._each("bias")) if self.problem.bias else None
+
+    def iteration_counts(self) -> np.ndarray:
+        return np.concatenate(self._each("iteration_counts"))
+
+
+class GpuBackend:
+    """The "cupy" or "cuda" backend over the GPUs of ``devices()``."""
+
+    def __init__(self, name: str, threads=None):
+        self.name = name
+
+    def start(self, problem: Problem) -> PartedRun:
+        make = CudaRun if self.name == "cuda" else _CupyLoopRun
+        return PartedRun(problem, make, devices())
