@@ -90,6 +90,16 @@ def _seed(random_state) -> int:
 
 
 class _Base(ClassifierMixin, BaseEstimator):
+    def __init__(self, *, iterations, learning_rate, rule, bias, tol, backend, dtype, random_state):
+        self.iterations = iterations
+        self.learning_rate = learning_rate
+        self.rule = rule
+        self.bias = bias
+        self.tol = tol
+        self.backend = backend
+        self.dtype = dtype
+        self.random_state = random_state
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
@@ -147,14 +157,8 @@ class PerceptronClassifier(_Base):
 
     def __init__(self, *, iterations=1000, learning_rate="auto", rule="logistic", bias=True, tol=None,
                  backend="auto", dtype="float64", random_state=None):
-        self.iterations = iterations
-        self.learning_rate = learning_rate
-        self.rule = rule
-        self.bias = bias
-        self.tol = tol
-        self.backend = backend
-        self.dtype = dtype
-        self.random_state = random_state
+        super().__init__(iterations=iterations, learning_rate=learning_rate, rule=rule, bias=bias, tol=tol,
+                         backend=backend, dtype=dtype, random_state=random_state)
 
     def fit(self, X, y, sample_weight=None):
         X, Y, sw = self._validate_fit(X, y, sample_weight)
@@ -203,17 +207,11 @@ class PerceptronEnsembleClassifier(_Base):
 
     def __init__(self, n_estimators=100, *, bootstrap=True, max_samples=None, iterations=1000, learning_rate="auto",
                  rule="logistic", bias=True, tol=None, backend="auto", dtype="float64", random_state=None):
+        super().__init__(iterations=iterations, learning_rate=learning_rate, rule=rule, bias=bias, tol=tol,
+                         backend=backend, dtype=dtype, random_state=random_state)
         self.n_estimators = n_estimators
         self.bootstrap = bootstrap
         self.max_samples = max_samples
-        self.iterations = iterations
-        self.learning_rate = learning_rate
-        self.rule = rule
-        self.bias = bias
-        self.tol = tol
-        self.backend = backend
-        self.dtype = dtype
-        self.random_state = random_state
 
     def _model_weights(self, n_samples, seeds, sample_weight):
         """(B, N) sample weights of the models, or None when every model sees every sample equally."""
