@@ -158,8 +158,8 @@ def cmd_train(args) -> int:
         print(f"new situation    [1, 0, 0] -> {' '.join(f'{v:.8f}' for v in p)} (ensemble mean)")
     if args.out:
         print(f"saved            {r.save(args.out)}")
-    for w in caught:
-        if "interrupted" not in str(w.message):
+    for w in caught:  # our fallbacks are RuntimeWarnings; libraries' deprecation notices are not shown
+        if issubclass(w.category, (RuntimeWarning, UserWarning)) and "interrupted" not in str(w.message):
             print(f"warning: {w.message}", file=sys.stderr)
     return 0 if r.complete else EXIT_INTERRUPTED
 
