@@ -179,7 +179,6 @@ class _CupyLoopRun(VectorizedRun):
 
     def __init__(self, problem: Problem):
         super().__init__(problem, xp=_cupy())
-        self.has_bias = problem.bias
 
     def restore(self, C, iterations, active) -> None:
         cupy = self.xp
@@ -303,7 +302,7 @@ class PartedRun:
 class GpuBackend:
     """The "cupy" or "cuda" backend over the GPUs of ``devices()``."""
 
-    def __init__(self, name: str, threads=None):
+    def __init__(self, name: str):
         self.name = name
 
     def start(self, problem: Problem) -> PartedRun:
