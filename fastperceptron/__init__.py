@@ -12,7 +12,8 @@ __version__ = "0.1.0"
 from . import datasets, init, loop, resample  # noqa: E402
 from .resample import bootstrap_weights  # noqa: E402
 from .registry import BackendInfo, backends  # noqa: E402
-from .errors import BackendUnavailableError, FastPerceptronError, ModelFileError  # noqa: E402
+from .errors import (  # noqa: E402
+    BackendUnavailableError, FastPerceptronError, ModelFileError, UnsupportedProblemError)
 from .io import load  # noqa: E402
 from .result import TrainResult  # noqa: E402
 from .training import train  # noqa: E402
@@ -31,5 +32,6 @@ __all__ = [
     "FastPerceptronError",
     "BackendUnavailableError",
     "ModelFileError",
+    "UnsupportedProblemError",
     "__version__",
 ]

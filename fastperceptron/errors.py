@@ -16,3 +16,8 @@ class ModelFileError(FastPerceptronError, ValueError):
 class KernelCompileError(FastPerceptronError, RuntimeError):
     """A compiled backend could not import or compile its kernel; with backend="auto" the run
     falls back to numpy with a warning."""
+
+
+class UnsupportedProblemError(FastPerceptronError, ValueError):
+    """A backend cannot train a problem of this shape (the cuda kernel's limit on D*K); with
+    backend="auto" the run moves on to the next backend."""

@@ -13,6 +13,11 @@ allocates its buffers before it changes any state, so on ``OutOfMemoryError`` th
 that part is split in two from its unchanged state, and the step retried. A model's result never
 depends on the split (SPEC §2). CuPy keeps full float32 precision (no TF32) unless ``CUPY_TF32``
 is set, which the probe refuses.
+
+The "cuda" kernel is compiled per variant (dtype, which data are shared, sample weights, D, K,
+rule) on first use; it keeps a model's D*K weights in registers, up to ``MAX_DK``. Larger models
+raise UnsupportedProblemError, and "auto" then uses "cupy". Shared data is staged in shared memory
+(``staging``). Without a GPU, tests/hostcupy.py runs all of this on the host.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from functools import cache
 
 import numpy as np
 
+from .errors import KernelCompileError, UnsupportedProblemError
 from .loop import VectorizedRun
 from .problem import Problem
 
@@ -30,7 +36,8 @@ __all__ = ["probe", "GpuBackend", "CudaRun"]
 
 INSTALL = "pip install 'fastperceptron[gpu]' (CuPy for CUDA 12; for CUDA 13: pip install cupy-cuda13x)"
 THREADS_PER_BLOCK = 256
-MAX_DK, MAX_K = 256, 32  # as in kernels/perceptron.cu
+MAX_DK = 256  # the largest model (D*K weights) the cuda kernel keeps in registers and local memory
+SHARED_MEMORY_BUDGET = 16 * 1024  # bytes of staged shared data per block: 8 blocks of 256 fit an SM
 
 
 def _cupy():
@@ -93,17 +100,34 @@ def _self_check(name: str) -> str:
 
 # --- the fused kernel ----------------------------------------------------------------------------
 @cache
-def _kernel(dtype: str, shared_x: bool, shared_y: bool, weights: int):
-    """The compiled (train, loss) kernels of one variant, compiled on first use (NVRTC)."""
+def _kernel(dtype: str, shared_x: bool, shared_y: bool, weights: int, D: int, K: int, seed_rule: bool):
+    """The compiled (train, loss) kernels of one variant, compiled on first use by NVRTC (CuPy also
+    keeps them in its on-disk cache). Compile errors point at lines of kernels/perceptron.cu."""
     from .kernels import source
 
     cupy = _cupy()
     T = "double" if dtype == "float64" else "float"
-    args = f"{T}, {'true' if shared_x else 'false'}, {'true' if shared_y else 'false'}, {weights}"
-    names = (f"train_models<{args}>", f"loss_models<{args}>")
-    code = '#line 1 "kernels/perceptron.cu"\n' + source("perceptron.cu")
-    module = cupy.RawModule(code=code, options=("-std=c++14",), name_expressions=names)
-    return module.get_function(names[0]), module.get_function(names[1])
+    flag = lambda v: "true" if v else "false"  # noqa: E731
+    args = f"{T}, {flag(shared_x)}, {flag(shared_y)}, {weights}, {D}, {K}"
+    names = (f"train_models<{args}, {flag(seed_rule)}>", f"loss_models<{args}>")
+    code = f'#define FP_THREADS {THREADS_PER_BLOCK}\n#line 1 "kernels/perceptron.cu"\n' + source("perceptron.cu")
+    try:
+        module = cupy.RawModule(code=code, options=("-std=c++14",), name_expressions=names)
+        return module.get_function(names[0]), module.get_function(names[1])
+    except Exception as exc:  # CuPy's CompileException, or a driver error loading the module
+        raise KernelCompileError(f"kernels/perceptron.cu does not compile as {names[0]}: {exc}") from exc
+
+
+def staging(N: int, row_bytes: int, budget: int) -> tuple[int, int]:
+    """(tile, shared-memory bytes): how many samples of the shared data a block stages at once.
+
+    ``row_bytes`` is what one sample's shared data takes (x, y, s of the arrays that all models
+    share; 0 when none is shared). Everything is staged once when it fits in ``budget``, else tiles
+    of as many samples as fit, every iteration."""
+    if row_bytes == 0:
+        return max(N, 1), 0
+    tile = max(1, min(N, budget // row_bytes))
+    return tile, tile * row_bytes
 
 
 class CudaRun:
@@ -113,28 +137,33 @@ class CudaRun:
         cupy = _cupy()
         p = problem
         B, D, K = p.W0.shape
-        if D * K > MAX_DK or K > MAX_K:
-            raise ValueError(f"the cuda backend handles D*K <= {MAX_DK} and K <= {MAX_K}; use backend='cupy'")
+        if D * K > MAX_DK:
+            raise UnsupportedProblemError(
+                f"the cuda backend keeps a model's D*K = {D}*{K} weights in registers and handles "
+                f"D*K <= {MAX_DK}; use backend='cupy' (or 'auto', which does)")
         last = lambda a: np.ascontiguousarray(np.moveaxis(a, 0, -1))  # noqa: E731  (B, ...) -> (..., B)
         dev = lambda a: cupy.asarray(a, dtype=p.dtype)  # noqa: E731
         self.shape = (B, D, K)
-        self.N = p.X.shape[-2]
-        self.X = dev(p.X if p.X.ndim == 2 else last(p.X))
-        self.Y = dev(p.Y if p.Y.ndim == 2 else last(p.Y))
+        self.N = N = p.X.shape[-2]
+        shared_x, shared_y = p.X.ndim == 2, p.Y.ndim == 2
+        self.X = dev(p.X if shared_x else last(p.X))
+        self.Y = dev(p.Y if shared_y else last(p.Y))
         s = p.sample_weight
         self.weights_kind = 0 if s is None else (1 if s.ndim == 1 else 2)
         self.S = dev(np.zeros(1) if s is None else (s if s.ndim == 1 else last(s)))
-        self.W = dev(last(p.W0))
+        self.W = dev(last(p.W0).reshape(D * K, B))
         self.C = cupy.zeros((K, B), dtype=p.dtype)
         self.lr = dev(p.learning_rate)
         self.active = cupy.ones(B, dtype=cupy.uint8)
         self.iterations = cupy.zeros(B, dtype=cupy.int64)
-        self.seed_rule = np.int32(p.rule == "seed")
         self.use_bias = np.int32(p.bias)
         self.tol = p.dtype.type(p.tol or 0.0)
         self.has_tol = p.tol is not None
-        self.train_kernel, self.loss_kernel = _kernel(p.dtype.name, p.X.ndim == 2, p.Y.ndim == 2, self.weights_kind)
-        total = np.full(B, float(self.N)) if s is None else np.broadcast_to(s.sum(axis=-1).astype(float), (B,))
+        self.train_kernel, self.loss_kernel = _kernel(
+            p.dtype.name, shared_x, shared_y, self.weights_kind, D, K, p.rule == "seed")
+        row = p.dtype.itemsize * (D * shared_x + K * shared_y + (self.weights_kind == 1))
+        self.tile, self.shared_mem = staging(N, row, SHARED_MEMORY_BUDGET)
+        total = np.full(B, float(N)) if s is None else np.broadcast_to(s.sum(axis=-1).astype(float), (B,))
         self.denominator = total * K
         self.grid = (-(-B // THREADS_PER_BLOCK),)
 
@@ -145,10 +174,10 @@ class CudaRun:
         self.active[...] = cupy.asarray(active.astype(np.uint8))
 
     def advance(self, n: int) -> None:
-        B, D, K = self.shape
+        B = self.shape[0]
         self.train_kernel(self.grid, (THREADS_PER_BLOCK,), (
             self.X, self.Y, self.S, self.W, self.C, self.lr, self.active, self.iterations, np.int64(B),
-            np.int32(self.N), np.int32(D), np.int32(K), np.int32(n), self.seed_rule, self.use_bias, self.tol))
+            np.int32(self.N), np.int32(self.tile), np.int32(n), self.use_bias, self.tol), shared_mem=self.shared_mem)
 
     def n_active(self) -> int:
         return self.shape[0] if not self.has_tol else int(self.active.sum())
@@ -158,14 +187,16 @@ class CudaRun:
 
     def loss(self) -> np.ndarray:
         cupy = _cupy()
-        B, D, K = self.shape
+        B = self.shape[0]
         out = cupy.empty(B, dtype=self.W.dtype)
         self.loss_kernel(self.grid, (THREADS_PER_BLOCK,), (self.X, self.Y, self.S, self.W, self.C, out, np.int64(B),
-                                                           np.int32(self.N), np.int32(D), np.int32(K)))
+                                                           np.int32(self.N), np.int32(self.tile)),
+                         shared_mem=self.shared_mem)
         return out.get() / self.denominator
 
     def weights(self) -> np.ndarray:
-        return np.ascontiguousarray(np.moveaxis(self.W.get(), -1, 0))
+        B, D, K = self.shape
+        return np.ascontiguousarray(self.W.get().T).reshape(B, D, K)
 
     def bias(self) -> np.ndarray:
         return np.ascontiguousarray(self.C.get().T)

@@ -18,8 +18,8 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
-from .registry import ENV_VAR, get_backend, resolve_name
-from .errors import BackendUnavailableError, KernelCompileError
+from .registry import AUTO_ORDER, ENV_VAR, backends, get_backend, resolve_name
+from .errors import BackendUnavailableError, KernelCompileError, UnsupportedProblemError
 from .problem import make_problem
 from .result import TrainResult
 
@@ -62,15 +62,22 @@ def _estimate_bytes(problem) -> int:
 
 
 def _start(problem, name, chosen_by_auto, threads):
-    """Start the run on backend ``name``; if "auto" chose a backend whose kernel fails to import or
-    compile here, warn in one line and use numpy instead."""
+    """Start the run on backend ``name``. When "auto" chose it, a backend that cannot take this
+    problem's shape hands over to the next usable one (cuda to cupy) silently, and one whose kernel
+    fails to import or compile here does so with a one-line warning (numba to numpy, cuda to cupy)."""
     try:
         return name, get_backend(name, threads=threads).start(problem)
-    except KernelCompileError as exc:
+    except (UnsupportedProblemError, KernelCompileError) as exc:
         if not chosen_by_auto:
-            raise BackendUnavailableError(f"backend {name!r} cannot run here: {exc}") from exc
-        warnings.warn(f"backend {name!r} cannot run here ({exc}); falling back to numpy", RuntimeWarning, stacklevel=3)
-        return "numpy", get_backend("numpy").start(problem)
+            if isinstance(exc, KernelCompileError):
+                raise BackendUnavailableError(f"backend {name!r} cannot run here: {exc}") from exc
+            raise
+        following = AUTO_ORDER[AUTO_ORDER.index(name) + 1:]
+        successor = next(n for n in following if backends()[n].available)
+        if isinstance(exc, KernelCompileError):
+            warnings.warn(f"backend {name!r} cannot run here ({exc}); falling back to {successor}", RuntimeWarning,
+                          stacklevel=3)
+        return _start(problem, successor, True, threads)
 
 
 def train(

@@ -1,8 +1,8 @@
 """Hand-written compute kernels of fastperceptron, installed as ``fastperceptron.kernels``.
 
-This folder is empty of kernels for now: the numpy backend (``fastperceptron.loop``) is the
-reference implementation and needs none. The fused Numba CPU kernel and the CUDA sources
-(``*.cu``, loaded through ``cupy.RawModule``) will live here; see README.md beside this file.
+``numba_kernel.py`` is the fused Numba CPU kernel; ``perceptron.cu`` the CUDA source that
+``fastperceptron.gpu`` compiles through ``cupy.RawModule``. The numpy backend
+(``fastperceptron.loop``) is the reference and needs no kernel. See README.md beside this file.
 """
 
 from importlib import resources

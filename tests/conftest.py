@@ -1,7 +1,11 @@
+import sys
+
 import numpy as np
 import pytest
 
 import fastperceptron as fp
+import hostcupy
+from fastperceptron import gpu, registry
 
 
 @pytest.fixture(autouse=True)
@@ -17,13 +21,43 @@ def _backend_params():
         if not info.available:
             marks.append(pytest.mark.skip(reason=f"backend {name!r} unavailable here: {info.reason}"))
         out.append(pytest.param(name, marks=marks, id=name))
+    # The GPU backends once more, on the host emulation of CUDA (tests/hostcupy.py), so that their
+    # code (the CUDA kernel included) is tested against the reference in CI, where no GPU is.
+    why = hostcupy.unavailable()
+    for name in ("cupy", "cuda"):
+        marks = [pytest.mark.skip(reason=why)] if why else []
+        out.append(pytest.param(f"{name}@host", marks=marks, id=f"{name}-host"))
     return out
+
+
+def _clear_gpu_caches():
+    registry._probe.cache_clear()
+    gpu.probe.cache_clear()
+    gpu._kernel.cache_clear()
+
+
+@pytest.fixture
+def host_gpu(monkeypatch):
+    """Install the host stand-in for CuPy (tests/hostcupy.py) as ``cupy`` for one test."""
+    if hostcupy.unavailable():
+        pytest.skip(hostcupy.unavailable())
+    _clear_gpu_caches()
+    module = hostcupy.module()
+    monkeypatch.setitem(sys.modules, "cupy", module)
+    yield module
+    monkeypatch.undo()
+    _clear_gpu_caches()
 
 
 @pytest.fixture(params=_backend_params())
 def backend(request):
-    """Every backend; those that cannot run here are skipped with the reason."""
-    return request.param
+    """Every backend; those that cannot run here are skipped with the reason. "cupy-host" and
+    "cuda-host" are the GPU backends on the host emulation of CUDA."""
+    name = request.param
+    if name.endswith("@host"):
+        request.getfixturevalue("host_gpu")
+        name = name.removesuffix("@host")
+    return name
 
 
 @pytest.fixture

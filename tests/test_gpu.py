@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import fastperceptron as fp
+import hostcupy
 from fastperceptron import gpu
 from fastperceptron import registry
 
@@ -80,28 +81,51 @@ def test_kernel_source_ships_with_the_package():
     assert "train_models" in text and "loss_models" in text
 
 
-# --- only on a usable GPU ----------------------------------------------------------------------------
-@needs_gpu
-@pytest.mark.gpu
+# --- on a GPU when one is usable, and on the host emulation of CUDA (tests/hostcupy.py) everywhere ---
+@pytest.fixture(params=[
+    pytest.param("real", marks=[pytest.mark.gpu, needs_gpu]),
+    pytest.param("host", marks=pytest.mark.skipif(bool(hostcupy.unavailable()), reason=hostcupy.unavailable() or "-")),
+])
+def where(request):
+    """Where the GPU backends run: "real" (a usable GPU) or "host" (the emulation)."""
+    if request.param == "host":
+        request.getfixturevalue("host_gpu")
+    return request.param
+
+
+def same(name, actual, expected):
+    """The kernel computes each model alone: identical bits however the batch is split. The cupy
+    loop, like numpy's, multiplies all models in one GEMM, whose BLAS may round a column in the last
+    place differently with the matrix's width."""
+    if name == "cuda":
+        np.testing.assert_array_equal(actual, expected)
+    else:
+        np.testing.assert_allclose(actual, expected, rtol=1e-13, atol=1e-16)
+
+
 @pytest.mark.parametrize("name", ["cupy", "cuda"])
-def test_split_into_many_parts_gives_the_same_bits(name, monkeypatch, rng):
+def test_split_into_many_parts_gives_the_same_bits(name, where, monkeypatch, rng):
     X, y = rng.normal(size=(30, 5)), rng.random((30, 2))
     whole = fp.train(X, y, models=1000, iterations=200, learning_rate=0.05, bias=True, backend=name)
     import cupy
 
     monkeypatch.setattr(cupy.cuda.runtime, "memGetInfo", lambda: (200_000, 10**10))  # "little free memory"
+    calls = []
+    real_init = gpu.PartedRun.__init__
+    monkeypatch.setattr(gpu.PartedRun, "__init__", lambda self, *a: (real_init(self, *a), calls.append(self.parts))[0])
     parted = fp.train(X, y, models=1000, iterations=200, learning_rate=0.05, bias=True, backend=name)
-    np.testing.assert_array_equal(parted.weights, whole.weights)
+    assert len(calls[0]) > 1  # it was split
+    same(name, parted.weights, whole.weights)
+    same(name, parted.bias, whole.bias)
 
 
-@needs_gpu
-@pytest.mark.gpu
 @pytest.mark.parametrize("name", ["cupy", "cuda"])
-def test_out_of_memory_splits_the_part_and_retries(name, monkeypatch, rng):
+def test_out_of_memory_splits_the_part_and_retries(name, where, monkeypatch, rng):
     import cupy
 
     X, y = rng.normal(size=(30, 5)), rng.random(30)
-    expected = fp.train(X, y, models=500, iterations=100, learning_rate=0.05, tol=1e-4, backend=name)
+    expected = fp.train(X, y, models=500, iterations=100, learning_rate=0.05, tol=1e-4, backend=name,
+                        chunk_iterations=10)
     calls = []
     make = gpu.CudaRun if name == "cuda" else gpu._CupyLoopRun
     real_advance = make.advance
@@ -114,6 +138,79 @@ def test_out_of_memory_splits_the_part_and_retries(name, monkeypatch, rng):
 
     monkeypatch.setattr(make, "advance", flaky)
     r = fp.train(X, y, models=500, iterations=100, learning_rate=0.05, tol=1e-4, backend=name, chunk_iterations=10)
-    np.testing.assert_array_equal(r.weights, expected.weights)
+    same(name, r.weights, expected.weights)
     np.testing.assert_array_equal(r.iterations, expected.iterations)
     assert min(calls) < 500  # the part was split
+
+
+def kernel_case(rng, shared_x, shared_y, weights, B=300, N=11, D=3, K=2):
+    """Data of every layout the kernel takes: X/Y shared or per model, no/shared/per-model weights."""
+    X = rng.normal(size=(N, D) if shared_x else (B, N, D))
+    y = rng.random((N, K) if shared_y else (B, N, K))
+    s = {0: None, 1: rng.integers(0, 3, N).astype(float), 2: rng.integers(0, 3, (B, N)).astype(float)}[weights]
+    if s is not None:
+        s[..., 0] = 1.0
+    # Rates from 1e-5 to 0.1: the smallest steps fall below tol at once, the largest never do.
+    return dict(X=X, y=y, sample_weight=s, models=B, learning_rate=np.geomspace(1e-5, 0.1, B), bias=True)
+
+
+@pytest.mark.parametrize("budget", [16 * 1024, 40], ids=["staged-once", "tiled"])
+@pytest.mark.parametrize("weights", [0, 1, 2], ids=["unweighted", "shared-weights", "per-model-weights"])
+@pytest.mark.parametrize("shared_x, shared_y", [(True, True), (True, False), (False, True), (False, False)],
+                         ids=["XY-shared", "X-shared", "Y-shared", "none-shared"])
+def test_cuda_kernel_layouts_match_numpy(where, monkeypatch, rng, shared_x, shared_y, weights, budget):
+    """Every data layout of the kernel, with the shared data staged at once or in tiles of 1-2
+    samples (a 40-byte budget), 300 models over two blocks, and early stopping (a stopped thread
+    keeps helping to stage tiles)."""
+    monkeypatch.setattr(gpu, "SHARED_MEMORY_BUDGET", budget)
+    case = kernel_case(rng, shared_x, shared_y, weights)
+    for rule in ("seed", "logistic"):
+        args = dict(case, rule=rule, iterations=150, tol=2e-4, record_every=50)
+        r = fp.train(backend="cuda", **args)
+        ref = fp.train(backend="numpy", **args)
+        assert 0 < (r.iterations < 150).sum() < 300  # some models stopped early, others did not
+        np.testing.assert_array_equal(r.iterations, ref.iterations)
+        np.testing.assert_allclose(r.weights, ref.weights, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(r.bias, ref.bias, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(r.loss, ref.loss, rtol=1e-12)
+        np.testing.assert_allclose(r.history, ref.history, rtol=1e-12)
+
+
+def test_cuda_refuses_models_too_large_for_its_registers_and_auto_uses_cupy(where, rng):
+    X, y = rng.normal(size=(5, 65)), rng.random((5, 4))  # D*K = 260 > 256
+    with pytest.raises(fp.UnsupportedProblemError, match=r"D\*K = 65\*4 weights .* D\*K <= 256; use backend='cupy'"):
+        fp.train(X, y, iterations=2, backend="cuda")
+    r = fp.train(X, y, iterations=2, learning_rate=0.01)
+    assert r.backend == "cupy"
+    np.testing.assert_allclose(r.weights, fp.train(X, y, iterations=2, learning_rate=0.01, backend="numpy").weights,
+                               rtol=1e-12)
+
+
+def test_a_kernel_that_gets_the_numbers_wrong_is_refused(host_gpu, monkeypatch, fresh_probes):
+    """The probe's self-check: a kernel that runs but computes something else is not used."""
+    import fastperceptron.kernels as k
+
+    real = k.source
+    monkeypatch.setattr(k, "source", lambda name: real(name).replace("return z + c[k];", "return z - c[k];"))
+    info = fp.backends()["cuda"]
+    assert not info.available
+    assert info.reason.startswith("the cuda backend disagrees with numpy on a small problem (relative error")
+    assert fp.backends()["cupy"].available
+    assert registry.resolve_name("auto") == "cupy"
+
+
+def test_a_variant_that_does_not_compile_falls_back_to_cupy_under_auto(host_gpu, monkeypatch, rng):
+    """The probe compiled one variant; another that fails (here: a broken source) is an error that
+    names the .cu file for backend="cuda", and a warning and the cupy loop for "auto"."""
+    import fastperceptron.kernels as k
+
+    assert fp.backends()["cuda"].available  # probed (and its variant compiled) with the real source
+    monkeypatch.setattr(k, "source", lambda name: "this is not CUDA;")
+    X, y = rng.normal(size=(8, 2)), rng.random(8)
+    with pytest.raises(fp.BackendUnavailableError,
+                       match=r"backend 'cuda' cannot run here: kernels/perceptron.cu does not compile as train_models<"):
+        fp.train(X, y, iterations=3, backend="cuda")
+    with pytest.warns(RuntimeWarning, match=r"(?s)backend 'cuda' cannot run here \(kernels/perceptron.cu does not "
+                                            r"compile .*\); falling back to cupy"):
+        r = fp.train(X, y, iterations=3)
+    assert r.backend == "cupy"

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastperceptron as fp
@@ -79,6 +79,15 @@ AVAILABLE = [name for name, info in fp.backends().items() if info.available]
 @given(case=problems())
 def test_backend_matches_reference(name, case):
     """Random shapes, shared or per-model X/y/weights, K > 1, bias, both rules, masks, counts, rates."""
+    check_against_reference(case, name, rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["cupy", "cuda"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=problems())
+def test_gpu_backends_on_the_host_emulation_match_reference(name, case, host_gpu):
+    """The same, for the GPU backends on the host emulation of CUDA (fewer cases: each new shape
+    and layout compiles a kernel variant)."""
     check_against_reference(case, name, rtol=1e-9)
 
 
