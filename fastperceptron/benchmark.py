@@ -75,12 +75,15 @@ def run_sweep(case="seed", models=None, iterations=None, dtype="float64", backen
         if not infos[n].available:
             raise ValueError(f"backend {n!r} is not available: {infos[n].reason}")
     if peers:
-        from .peers import available_peers
+        from .peers import available_peers, peer_device
 
         missing = {p: why for p, why in available_peers().items() if why}
         for why in missing.values():
             print(f"# {why}", file=out)
-        names += [p for p in available_peers() if p not in missing]
+        found = [p for p in available_peers() if p not in missing]
+        if found:
+            print("# peers run on: " + ", ".join(f"{p} {peer_device(p)}" for p in found), file=out)
+        names += found
     print(f"# {case} case, T = {iterations:,}, {dtype}, best of {repeat}; {machine()}", file=out)
     print(f"{'backend':<8} {'B':>10} {'seconds':>10} {'model-it/s':>14}", file=out)
     rows = []

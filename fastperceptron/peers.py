@@ -7,6 +7,10 @@ warm-up run that compiles (JAX) or warms the allocator (PyTorch).
 
 - JAX: ``jax.jit(jax.vmap(one_model))`` over a ``lax.fori_loop`` of the iterations.
 - PyTorch: a batched ``matmul``/``bmm`` loop over (B, N, K) tensors, with ``torch.no_grad()``.
+
+Each runs where its library puts work by default with a GPU present: JAX on its default device
+(the GPU when jax has CUDA support), PyTorch on ``cuda`` when ``torch.cuda.is_available()``, else
+the CPU; ``peer_device`` says which, and the benchmark prints it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import time
 
 import numpy as np
 
-__all__ = ["PEERS", "available_peers", "run_peer"]
+__all__ = ["PEERS", "available_peers", "peer_device", "run_peer"]
 
 PEERS = ("jax", "torch")
 
@@ -30,10 +34,22 @@ def available_peers() -> dict[str, str]:
     }
 
 
+def peer_device(name: str) -> str:
+    """Where peer ``name`` runs: "cpu", "gpu" (JAX) or "cuda" (PyTorch)."""
+    if name == "jax":
+        import jax
+
+        return jax.default_backend()
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def _jax(X, y, W0, iterations, dtype, threads):
     import jax
 
     jax.config.update("jax_enable_x64", np.dtype(dtype) == np.float64)
+    jax.config.update("jax_default_matmul_precision", "highest")  # no TF32 on GPUs, as here
     import jax.numpy as jnp
     from jax import lax
 
@@ -59,16 +75,21 @@ def _torch(X, y, W0, iterations, dtype, threads):
     if threads:
         torch.set_num_threads(threads)
     tdtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+    device = peer_device("torch")
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False  # full float32, as the GPU backends here
 
     def run(n):
-        W = torch.tensor(W0, dtype=tdtype)
-        Xt = torch.tensor(X, dtype=tdtype)
-        yt = torch.tensor(y, dtype=tdtype)
+        W = torch.tensor(W0, dtype=tdtype, device=device)
+        Xt = torch.tensor(X, dtype=tdtype, device=device)
+        yt = torch.tensor(y, dtype=tdtype, device=device)
         XT = Xt.transpose(-1, -2)
         with torch.no_grad():
             for _ in range(n):
                 O = torch.sigmoid(torch.matmul(Xt, W))
                 W += torch.matmul(XT, (yt - O) * (O * (1.0 - O)))
+        if device == "cuda":
+            torch.cuda.synchronize()
         return W
 
     run(2)
