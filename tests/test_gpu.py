@@ -214,3 +214,20 @@ def test_a_variant_that_does_not_compile_falls_back_to_cupy_under_auto(host_gpu,
                                             r"compile .*\); falling back to cupy"):
         r = fp.train(X, y, iterations=3)
     assert r.backend == "cupy"
+
+
+@pytest.mark.parametrize("name", ["cupy", "cuda"])
+def test_parts_spread_over_the_devices_named_in_the_environment(name, host_gpu, monkeypatch, rng):
+    """FASTPERCEPTRON_DEVICES=0,1 on a (host-emulated) machine with two GPUs: one part per device,
+    the models in order, and the same numbers as numpy."""
+    monkeypatch.setitem(sys.modules, "cupy", hostcupy.module(devices=2))  # nothing probed yet
+    monkeypatch.setenv("FASTPERCEPTRON_DEVICES", "0,1")
+    seen = []
+    real_make = gpu.PartedRun._make
+    monkeypatch.setattr(gpu.PartedRun, "_make",
+                        lambda self, dev, a, b, *rest: (seen.append((dev, a, b)), real_make(self, dev, a, b, *rest))[1])
+    X, y = rng.normal(size=(12, 3)), rng.random(12)
+    r = fp.train(X, y, models=501, iterations=50, learning_rate=0.1, backend=name)
+    assert seen[-2:] == [(0, 0, 250), (1, 250, 501)]  # (before them: the probe's self-check, split too)
+    ref = fp.train(X, y, models=501, iterations=50, learning_rate=0.1, backend="numpy")
+    np.testing.assert_allclose(r.weights, ref.weights, rtol=1e-12)
