@@ -22,8 +22,9 @@ order; G = Σ_n x_n·δ_n over n in order), with no reduction across lanes: a mo
 depend on the batch size, its block, its lane, or the number of threads. Padding lanes (B rounded
 up to a whole block) hold zeros and a zero learning rate.
 
-The exponential is written out (Cody–Waite range reduction, a degree-13 Taylor polynomial on
-|r| ≤ ln2/2, and 2^k built from exponent bits) because the Numba wheels link LLVM without SVML, so
+The exponential is written out (Cody–Waite range reduction, a Taylor polynomial on |r| ≤ ln2/2 of
+degree 13 for float64 and 7 for float32, and 2^k built from exponent bits in integers as wide as
+the floats) because the Numba wheels link LLVM without SVML, so
 ``math.exp`` in a loop stays a scalar libm call. ``error_model="numpy"`` removes the
 ZeroDivisionError check that would keep the division scalar (1 + e^-z is never 0). It is within a few ulp of libm's; σ(z) =
 1 / (1 + exp(-z)) keeps the tutorial's form, saturates without NaN for any finite z.
@@ -39,17 +40,23 @@ from numba.extending import overload
 # --- constants, in the run's dtype (index into the ``consts`` array) --------------------------------
 _LOG2E, _LN2_HI, _LN2_LO, _LO, _HI, _ONE, _ZERO = range(7)
 _C0 = 7  # first Taylor coefficient 1/0!, then 1/1!, ... 1/13!
-_DEGREE = 13
+_DEGREE = 13  # float64; float32 uses the terms up to 1/7! (truncation error 5e-9 on |r| <= ln2/2)
 
 
 def constants(dtype) -> np.ndarray:
     """The constants of the kernels, in ``dtype`` (float64 or float32)."""
     dtype = np.dtype(dtype)
-    lo, hi = (-746.0, 710.0) if dtype == np.float64 else (-104.0, 89.0)  # beyond: exp is 0 or inf
+    if dtype == np.float64:
+        lo, hi = -746.0, 710.0  # beyond: exp is 0 or inf
+        ln2_hi, ln2_lo = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+    else:
+        lo, hi = -104.0, 89.0
+        # ln2 split for float32: ln2_hi has 16 significant bits, so k * ln2_hi is exact for |k| < 2^8.
+        ln2_hi, ln2_lo = 0.693145751953125, 1.428606765330187e-06
     taylor = [1.0]
     for i in range(1, _DEGREE + 1):
         taylor.append(taylor[-1] / i)
-    values = [1.4426950408889634, 6.93147180369123816490e-01, 1.90821492927058770002e-10, lo, hi, 1.0, 0.0]
+    values = [1.4426950408889634, ln2_hi, ln2_lo, lo, hi, 1.0, 0.0]
     return np.array(values + taylor, dtype=dtype)
 
 
@@ -102,9 +109,11 @@ def _weigh_impl(S, b, n, l, v):
 
 
 # --- the sigmoid of one block's lanes ------------------------------------------------------------------
+# exp(x) = p(r) * 2^h * 2^(k-h), with k = round(x / ln2), r = x - k ln2 (Cody-Waite) and p the
+# Taylor polynomial of e^r. The powers of two are built from exponent bits in integers of the
+# dtype's width (int64 for float64, int32 for float32), so every lane loop stays in one vector width.
 @njit(inline="always", error_model="numpy", fastmath={"contract"})
-def _sigmoid_lanes(z, out, poly, k1, k2, s1, s2, K):
-    """out[l] = 1 / (1 + exp(-z[l])) for every lane; the other arguments are scratch buffers."""
+def _sigmoid_lanes64(z, out, poly, k1, k2, s1, s2, K):
     log2e, ln2_hi, ln2_lo, lo, hi, one = K[_LOG2E], K[_LN2_HI], K[_LN2_LO], K[_LO], K[_HI], K[_ONE]
     half = one / (one + one)
     L = z.shape[0]
@@ -141,6 +150,59 @@ def _sigmoid_lanes(z, out, poly, k1, k2, s1, s2, K):
         out[l] = one / (one + (poly[l] * s1[l]) * s2[l])
 
 
+@njit(inline="always", error_model="numpy", fastmath={"contract"})
+def _sigmoid_lanes32(z, out, poly, k1, k2, s1, s2, K):
+    log2e, ln2_hi, ln2_lo, lo, hi, one = K[_LOG2E], K[_LN2_HI], K[_LN2_LO], K[_LO], K[_HI], K[_ONE]
+    half = one / (one + one)
+    L = z.shape[0]
+    for l in range(L):
+        x = -z[l]
+        x = min(max(x, lo), hi)
+        k = np.floor(x * log2e + half)
+        r = (x - k * ln2_hi) - k * ln2_lo
+        p = K[_C0 + 7]
+        p = p * r + K[_C0 + 6]
+        p = p * r + K[_C0 + 5]
+        p = p * r + K[_C0 + 4]
+        p = p * r + K[_C0 + 3]
+        p = p * r + K[_C0 + 2]
+        p = p * r + K[_C0 + 1]
+        p = p * r + K[_C0 + 0]
+        poly[l] = p
+        ki = np.int32(k)
+        h = ki >> np.int32(1)
+        k1[l] = (h + np.int32(127)) << np.int32(23)  # 2^h and 2^(k-h) as float32 bit patterns
+        k2[l] = (ki - h + np.int32(127)) << np.int32(23)
+    f1 = k1.view(np.float32)
+    f2 = k2.view(np.float32)
+    for l in range(L):
+        out[l] = one / (one + (poly[l] * f1[l]) * f2[l])
+
+
+def _sigmoid_lanes(z, out, poly, k1, k2, s1, s2, K):  # pragma: no cover
+    """out[l] = 1 / (1 + exp(-z[l])) for every lane; the other arguments are scratch buffers."""
+    raise NotImplementedError
+
+
+def _exponent_bits(z):  # pragma: no cover
+    """A scratch buffer of integers as wide as z's floats, one per lane."""
+    raise NotImplementedError
+
+
+@overload(_sigmoid_lanes, inline="always")
+def _sigmoid_lanes_impl(z, out, poly, k1, k2, s1, s2, K):
+    if z.dtype == types.float32:
+        return lambda z, out, poly, k1, k2, s1, s2, K: _sigmoid_lanes32(z, out, poly, k1, k2, s1, s2, K)
+    return lambda z, out, poly, k1, k2, s1, s2, K: _sigmoid_lanes64(z, out, poly, k1, k2, s1, s2, K)
+
+
+@overload(_exponent_bits, inline="always")
+def _exponent_bits_impl(z):
+    if z.dtype == types.float32:
+        return lambda z: np.empty(z.shape[0], np.int32)
+    return lambda z: np.empty(z.shape[0], np.int64)
+
+
 # --- training ----------------------------------------------------------------------------------
 @njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})
 def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active, iterations):
@@ -157,8 +219,8 @@ def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active,
         poly = np.empty(L, dt)
         s1 = np.empty(L, dt)
         s2 = np.empty(L, dt)
-        k1 = np.empty(L, np.int64)
-        k2 = np.empty(L, np.int64)
+        k1 = _exponent_bits(z)
+        k2 = _exponent_bits(z)
         G = np.empty(D * n_out * L, dt)
         g = np.empty(n_out * L, dt)
         largest = np.empty(L, dt)
@@ -246,8 +308,8 @@ def loss_blocks(X, Y, S, W, C, K, out):
         poly = np.empty(L, dt)
         s1 = np.empty(L, dt)
         s2 = np.empty(L, dt)
-        k1 = np.empty(L, np.int64)
-        k2 = np.empty(L, np.int64)
+        k1 = _exponent_bits(z)
+        k2 = _exponent_bits(z)
         acc = np.zeros(L, dt)
         Wb = W[b].reshape(-1)
         Cb = C[b].reshape(-1)
