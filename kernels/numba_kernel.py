@@ -112,74 +112,41 @@ def _weigh_impl(S, b, n, l, v):
 # exp(x) = p(r) * 2^h * 2^(k-h), with k = round(x / ln2), r = x - k ln2 (Cody-Waite) and p the
 # Taylor polynomial of e^r. The powers of two are built from exponent bits in integers of the
 # dtype's width (int64 for float64, int32 for float32), so every lane loop stays in one vector width.
-@njit(inline="always", error_model="numpy", fastmath={"contract"})
-def _sigmoid_lanes64(z, out, poly, k1, k2, s1, s2, K):
-    log2e, ln2_hi, ln2_lo, lo, hi, one = K[_LOG2E], K[_LN2_HI], K[_LN2_LO], K[_LO], K[_HI], K[_ONE]
-    half = one / (one + one)
-    L = z.shape[0]
-    for l in range(L):
-        x = -z[l]
-        x = min(max(x, lo), hi)
-        k = np.floor(x * log2e + half)
-        r = (x - k * ln2_hi) - k * ln2_lo
-        p = K[_C0 + 13]
-        p = p * r + K[_C0 + 12]
-        p = p * r + K[_C0 + 11]
-        p = p * r + K[_C0 + 10]
-        p = p * r + K[_C0 + 9]
-        p = p * r + K[_C0 + 8]
-        p = p * r + K[_C0 + 7]
-        p = p * r + K[_C0 + 6]
-        p = p * r + K[_C0 + 5]
-        p = p * r + K[_C0 + 4]
-        p = p * r + K[_C0 + 3]
-        p = p * r + K[_C0 + 2]
-        p = p * r + K[_C0 + 1]
-        p = p * r + K[_C0 + 0]
-        poly[l] = p
-        ki = np.int64(k)
-        h = ki >> 1
-        k1[l] = (h + 1023) << 52  # 2^h and 2^(k-h) as float64 bit patterns: both stay normal
-        k2[l] = (ki - h + 1023) << 52
-    f1 = k1.view(np.float64)
-    f2 = k2.view(np.float64)
-    for l in range(L):
-        s1[l] = f1[l]
-        s2[l] = f2[l]
-    for l in range(L):
-        out[l] = one / (one + (poly[l] * s1[l]) * s2[l])
+def _make_sigmoid_lanes(degree, int_type, float_type, exponent_bias, mantissa_bits):
+    """The lane sigmoid for one dtype: its polynomial degree and its integer of the same width."""
+    one_int, bias, shift = int_type(1), int_type(exponent_bias), int_type(mantissa_bits)
+
+    @njit(inline="always", error_model="numpy", fastmath={"contract"})
+    def sigmoid_lanes(z, out, poly, k1, k2, K):
+        log2e, ln2_hi, ln2_lo, lo, hi, one = K[_LOG2E], K[_LN2_HI], K[_LN2_LO], K[_LO], K[_HI], K[_ONE]
+        half = one / (one + one)
+        L = z.shape[0]
+        for l in range(L):
+            x = -z[l]
+            x = min(max(x, lo), hi)
+            k = np.floor(x * log2e + half)
+            r = (x - k * ln2_hi) - k * ln2_lo
+            p = K[_C0 + degree]
+            for i in range(degree - 1, -1, -1):  # a constant trip count: unrolled
+                p = p * r + K[_C0 + i]
+            poly[l] = p
+            ki = int_type(k)
+            h = ki >> one_int
+            k1[l] = (h + bias) << shift  # 2^h and 2^(k-h) as bit patterns: both stay normal
+            k2[l] = (ki - h + bias) << shift
+        f1 = k1.view(float_type)
+        f2 = k2.view(float_type)
+        for l in range(L):
+            out[l] = one / (one + (poly[l] * f1[l]) * f2[l])
+
+    return sigmoid_lanes
 
 
-@njit(inline="always", error_model="numpy", fastmath={"contract"})
-def _sigmoid_lanes32(z, out, poly, k1, k2, s1, s2, K):
-    log2e, ln2_hi, ln2_lo, lo, hi, one = K[_LOG2E], K[_LN2_HI], K[_LN2_LO], K[_LO], K[_HI], K[_ONE]
-    half = one / (one + one)
-    L = z.shape[0]
-    for l in range(L):
-        x = -z[l]
-        x = min(max(x, lo), hi)
-        k = np.floor(x * log2e + half)
-        r = (x - k * ln2_hi) - k * ln2_lo
-        p = K[_C0 + 7]
-        p = p * r + K[_C0 + 6]
-        p = p * r + K[_C0 + 5]
-        p = p * r + K[_C0 + 4]
-        p = p * r + K[_C0 + 3]
-        p = p * r + K[_C0 + 2]
-        p = p * r + K[_C0 + 1]
-        p = p * r + K[_C0 + 0]
-        poly[l] = p
-        ki = np.int32(k)
-        h = ki >> np.int32(1)
-        k1[l] = (h + np.int32(127)) << np.int32(23)  # 2^h and 2^(k-h) as float32 bit patterns
-        k2[l] = (ki - h + np.int32(127)) << np.int32(23)
-    f1 = k1.view(np.float32)
-    f2 = k2.view(np.float32)
-    for l in range(L):
-        out[l] = one / (one + (poly[l] * f1[l]) * f2[l])
+_sigmoid_lanes64 = _make_sigmoid_lanes(_DEGREE, np.int64, np.float64, 1023, 52)
+_sigmoid_lanes32 = _make_sigmoid_lanes(7, np.int32, np.float32, 127, 23)
 
 
-def _sigmoid_lanes(z, out, poly, k1, k2, s1, s2, K):  # pragma: no cover
+def _sigmoid_lanes(z, out, poly, k1, k2, K):  # pragma: no cover
     """out[l] = 1 / (1 + exp(-z[l])) for every lane; the other arguments are scratch buffers."""
     raise NotImplementedError
 
@@ -190,10 +157,10 @@ def _exponent_bits(z):  # pragma: no cover
 
 
 @overload(_sigmoid_lanes, inline="always")
-def _sigmoid_lanes_impl(z, out, poly, k1, k2, s1, s2, K):
+def _sigmoid_lanes_impl(z, out, poly, k1, k2, K):
     if z.dtype == types.float32:
-        return lambda z, out, poly, k1, k2, s1, s2, K: _sigmoid_lanes32(z, out, poly, k1, k2, s1, s2, K)
-    return lambda z, out, poly, k1, k2, s1, s2, K: _sigmoid_lanes64(z, out, poly, k1, k2, s1, s2, K)
+        return lambda z, out, poly, k1, k2, K: _sigmoid_lanes32(z, out, poly, k1, k2, K)
+    return lambda z, out, poly, k1, k2, K: _sigmoid_lanes64(z, out, poly, k1, k2, K)
 
 
 @overload(_exponent_bits, inline="always")
@@ -217,8 +184,6 @@ def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active,
         o = np.empty(L, dt)
         delta = np.empty(L, dt)
         poly = np.empty(L, dt)
-        s1 = np.empty(L, dt)
-        s2 = np.empty(L, dt)
         k1 = _exponent_bits(z)
         k2 = _exponent_bits(z)
         G = np.empty(D * n_out * L, dt)
@@ -247,7 +212,7 @@ def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active,
                         w = (d * n_out + k) * L
                         for l in range(L):
                             z[l] += _xat(xn, d, L, l) * Wb[w + l]
-                    _sigmoid_lanes(z, o, poly, k1, k2, s1, s2, K)
+                    _sigmoid_lanes(z, o, poly, k1, k2, K)
                     if seed_rule:
                         for l in range(L):
                             ol = o[l]
@@ -306,8 +271,6 @@ def loss_blocks(X, Y, S, W, C, K, out):
         z = np.empty(L, dt)
         o = np.empty(L, dt)
         poly = np.empty(L, dt)
-        s1 = np.empty(L, dt)
-        s2 = np.empty(L, dt)
         k1 = _exponent_bits(z)
         k2 = _exponent_bits(z)
         acc = np.zeros(L, dt)
@@ -322,7 +285,7 @@ def loss_blocks(X, Y, S, W, C, K, out):
                     w = (d * n_out + k) * L
                     for l in range(L):
                         z[l] += _xat(xn, d, L, l) * Wb[w + l]
-                _sigmoid_lanes(z, o, poly, k1, k2, s1, s2, K)
+                _sigmoid_lanes(z, o, poly, k1, k2, K)
                 for l in range(L):
                     e = _y(Y, b, n, k, l) - o[l]
                     acc[l] += _weigh(S, b, n, l, e * e)
