@@ -15,7 +15,7 @@ class ModelFileError(FastPerceptronError, ValueError):
 
 class KernelCompileError(FastPerceptronError, RuntimeError):
     """A compiled backend could not import or compile its kernel; with backend="auto" the run
-    falls back to numpy with a warning."""
+    falls back to the next usable backend (numba to numpy, cuda to cupy) with a warning."""
 
 
 class UnsupportedProblemError(FastPerceptronError, ValueError):

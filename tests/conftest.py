@@ -37,16 +37,21 @@ def _clear_gpu_caches():
 
 
 @pytest.fixture
-def host_gpu(monkeypatch):
+def fresh_probes():
+    """Backends probed afresh in this test (and again after it)."""
+    _clear_gpu_caches()
+    yield
+    _clear_gpu_caches()
+
+
+@pytest.fixture
+def host_gpu(monkeypatch, fresh_probes):
     """Install the host stand-in for CuPy (tests/hostcupy.py) as ``cupy`` for one test."""
     if hostcupy.unavailable():
         pytest.skip(hostcupy.unavailable())
-    _clear_gpu_caches()
     module = hostcupy.module()
     monkeypatch.setitem(sys.modules, "cupy", module)
-    yield module
-    monkeypatch.undo()
-    _clear_gpu_caches()
+    return module
 
 
 @pytest.fixture(params=_backend_params())

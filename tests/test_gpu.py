@@ -1,4 +1,5 @@
-"""GPU backends: detection and fallback everywhere; splitting and parity only where a GPU is usable."""
+"""GPU backends: detection and fallback everywhere; the kernel, splitting and out-of-memory retries on a
+usable GPU and on the host emulation of CUDA (tests/hostcupy.py)."""
 
 import importlib.machinery
 import sys
@@ -14,15 +15,6 @@ from fastperceptron import registry
 
 GPU = fp.backends()["cuda"].available
 needs_gpu = pytest.mark.skipif(not GPU, reason=f"no usable GPU here: {fp.backends()['cuda'].reason}")
-
-
-@pytest.fixture
-def fresh_probes():
-    registry._probe.cache_clear()
-    gpu.probe.cache_clear()
-    yield
-    registry._probe.cache_clear()
-    gpu.probe.cache_clear()
 
 
 def fake_cupy(monkeypatch, device_count):
@@ -186,7 +178,7 @@ def test_cuda_refuses_models_too_large_for_its_registers_and_auto_uses_cupy(wher
                                rtol=1e-12)
 
 
-def test_a_kernel_that_gets_the_numbers_wrong_is_refused(host_gpu, monkeypatch, fresh_probes):
+def test_a_kernel_that_gets_the_numbers_wrong_is_refused(host_gpu, monkeypatch):
     """The probe's self-check: a kernel that runs but computes something else is not used."""
     import fastperceptron.kernels as k
 
