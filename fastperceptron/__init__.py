@@ -17,9 +17,12 @@ from .errors import (  # noqa: E402
 from .io import load  # noqa: E402
 from .result import TrainResult  # noqa: E402
 from .training import train  # noqa: E402
+from .planner import Plan, explain  # noqa: E402
 
 __all__ = [
     "train",
+    "explain",
+    "Plan",
     "bootstrap_weights",
     "TrainResult",
     "load",

@@ -17,7 +17,7 @@ from . import datasets
 from .registry import backends as _backends
 from .training import train
 
-__all__ = ["CASES", "make_case", "run_sweep", "plot", "machine"]
+__all__ = ["CASES", "make_case", "run_sweep", "plot", "machine", "vector_isa", "grid_shapes", "run_grid"]
 
 # name: (default batch sizes, default iterations)
 CASES = {
@@ -53,7 +53,28 @@ def machine() -> str:
     import os
 
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{name}, {threads} threads, Python {platform.python_version()}, numpy {np.__version__}"
+    return (f"{name}, {vector_isa()}, {threads} threads, Python {platform.python_version()}, "
+            f"numpy {np.__version__}")
+
+
+def vector_isa() -> str:
+    """The widest x86 vector instructions this CPU has ("AVX-512", "AVX2", ...), from /proc/cpuinfo;
+    with NUMBA_CPU_NAME set, Numba compiles for that CPU instead, and the text says so."""
+    flags = set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        return platform.machine()
+    isa = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"))
+                if flag in flags), platform.machine())
+    import os
+
+    target = os.environ.get("NUMBA_CPU_NAME")
+    return f"{isa} (Numba compiles for {target})" if target else isa
 
 
 def run_sweep(case="seed", models=None, iterations=None, dtype="float64", backends=None, repeat=3, out=sys.stdout,
@@ -131,3 +152,100 @@ def plot(rows, path) -> str:
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120))
     plt.close(fig)
     return str(path)
+
+
+# --- the shape grid (issue 10): shared and per-model data over N, D, K, B ----------------------------
+#: Shapes of the grid. Shared data: N × D × K × B, without the largest corner (over 2·10⁹
+#: multiply-adds per iteration). Per-model data: smaller, since every model holds its own table.
+GRID = {
+    "shared": dict(N=(1_000, 10_000, 100_000), D=(8, 50, 200), K=(1, 10), B=(10, 256, 4_096)),
+    "per-model": dict(N=(1_000, 10_000), D=(8, 50), K=(1, 10), B=(10, 256, 4_096)),
+}
+_MAX_WORK = 2e9  # N·D·B·K per iteration
+_MAX_PER_MODEL_VALUES = 3e7  # B·N·D of per-model data (240 MB in float64)
+
+
+def grid_shapes(quick: bool = False) -> list[dict]:
+    """Every shape of the grid (``quick``: a few corners, for tests and a first look)."""
+    out = []
+    for data, axes in GRID.items():
+        for N in axes["N"]:
+            for D in axes["D"]:
+                for K in axes["K"]:
+                    for B in axes["B"]:
+                        if N * D * B * K > _MAX_WORK or (data == "per-model" and B * N * D > _MAX_PER_MODEL_VALUES):
+                            continue
+                        out.append(dict(data=data, N=N, D=D, K=K, B=B))
+    if quick:
+        out = [s for s in out if s["N"] == 1_000 and s["D"] == 8 and s["B"] in (10, 256)]
+    return out
+
+
+def _grid_data(shape: dict):
+    """Random logistic-regression data of a grid shape (fixed seed): X standardised, y 0/1."""
+    rng = np.random.default_rng(2026)
+    N, D, K, B = shape["N"], shape["D"], shape["K"], shape["B"]
+    X = rng.standard_normal((N, D) if shape["data"] == "shared" else (B, N, D))
+    w = rng.standard_normal((D, K)) / np.sqrt(D)
+    y = (rng.random(X.shape[:-1] + (K,)) < 1 / (1 + np.exp(-X @ w))).astype(np.float64)
+    return X, y
+
+
+def run_grid(dtypes=("float64",), peers=True, repeat=2, seconds=0.25, quick=False, out=sys.stdout, threads=None):
+    """Time every backend layout (and JAX) over the grid; print one row per shape with what ``auto``
+    picks and how its pick compares with the fastest backend. Rule logistic, no bias, η = 1/N.
+
+    Every candidate runs the same T iterations, chosen so that the fastest estimate takes about
+    ``seconds``; figures are model-iterations per second, best of ``repeat`` after a warm-up.
+    """
+    from .planner import estimate, plan, usable_layouts
+    from .problem import make_problem
+
+    infos = _backends()
+    cpu = [n for n in ("numpy", "numba") if infos[n].available]
+    jax_ok = False
+    if peers:
+        from .peers import available_peers
+
+        jax_ok = not available_peers()["jax"]
+        if not jax_ok:
+            print(f"# {available_peers()['jax']}", file=out)
+    print(f"# grid: rule logistic, no bias, lr 1/N; best of {repeat}; {machine()}", file=out)
+    head = ["data", "N", "D", "K", "B", "dtype", "T", "numpy", "numba:lanes", "numba:gemm", "jax", "auto picks",
+            "auto/best"]
+    print("| " + " | ".join(head) + " |", file=out)
+    print("|" + "|".join(" --- " for _ in head) + "|", file=out, flush=True)
+    rows = []
+    for dtype in dtypes:
+        for shape in grid_shapes(quick):
+            X, y = _grid_data(shape)
+            B = shape["B"]
+            kw = dict(models=B, rule="logistic", learning_rate=1.0 / shape["N"], dtype=dtype, progress=False,
+                      threads=threads)
+            problem = make_problem(X, y, **{k: v for k, v in kw.items() if k not in ("progress", "threads")})
+            names = [f"{n}:{lay}" if n == "numba" else n for n in cpu for lay in usable_layouts(problem, n)]
+            guess = min(estimate(problem, *(n.split(":") if ":" in n else (n, "loop")), threads) for n in names)
+            T = int(min(2_000, max(2, seconds / guess)))
+            rates = {}
+            for name in names:
+                train(X, y, iterations=1, backend=name, **kw)  # warm-up: compile or load the kernels
+                best = min(train(X, y, iterations=T, backend=name, **kw).seconds for _ in range(repeat))
+                rates[name] = B * T / best
+            if jax_ok:
+                from .peers import run_peer
+
+                best = min(run_peer("jax", X, y, B, T, dtype, threads, "logistic", 1.0 / shape["N"])
+                           for _ in range(repeat))
+                rates["jax"] = B * T / best
+            pick = plan(problem, "auto", threads)
+            picked = "numpy" if pick.backend == "numpy" else pick.name
+            fastest = max(v for k, v in rates.items() if k != "jax")
+            row = dict(shape, dtype=dtype, T=T, rates=rates, pick=picked, ratio=rates.get(picked, float("nan")) / fastest)
+            rows.append(row)
+            cells = [shape["data"], f"{shape['N']:,}", str(shape["D"]), str(shape["K"]), f"{B:,}", dtype, str(T)]
+            cells += [f"{rates[c]:.3g}" if c in rates else "—" for c in ("numpy", "numba:lanes", "numba:gemm", "jax")]
+            cells += [picked, f"{row['ratio']:.2f}"]
+            print("| " + " | ".join(cells) + " |", file=out, flush=True)
+    worst = min(r["ratio"] for r in rows)
+    print(f"# auto's pick reaches {worst:.0%} of the fastest backend's rate on its worst shape", file=out)
+    return rows

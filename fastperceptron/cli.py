@@ -289,7 +289,9 @@ def cmd_info(args) -> int:
             version = "not installed"
         print(f"  {pkg:<12} {version}")
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"CPU threads      {threads} usable ({os.cpu_count()} in the machine)")
+    from .benchmark import vector_isa
+
+    print(f"CPU threads      {threads} usable ({os.cpu_count()} in the machine), vector ISA {vector_isa()}")
     infos = fp.backends()
     gpu = [i for i in (infos["cuda"], infos["cupy"]) if i.available]
     print(f"GPUs             {'usable through ' + gpu[0].name if gpu else 'none usable: ' + infos['cuda'].reason}")
@@ -306,12 +308,33 @@ def cmd_info(args) -> int:
         print(f"  {info.name:<6} {state:<12} {info.description}")
         if info.reason:
             print(f"         why: {info.reason}")
+    _explain_auto(args)
     return 0
 
 
-def cmd_bench(args) -> int:
-    from .benchmark import plot, run_sweep
+def _explain_auto(args) -> None:
+    """What "auto" picks, and why: for --data (with --models/--dtype/--rule) or the tutorial's data."""
+    import fastperceptron as fp
 
+    if args.data:
+        X, y, _ = load_data(args.data, args.target)
+        what = args.data
+    else:
+        X, y = fp.datasets.seed()
+        what = "the tutorial's data"
+    models = args.models if args.models is not None else (None if np.ndim(X) == 3 else DEFAULT_MODELS)
+    plan = fp.explain(X, y, models=models, dtype=args.dtype, rule=args.rule, threads=args.threads)
+    print(f"auto, for {what}:")
+    print("  " + str(plan).replace("\n", "\n  "))
+
+
+def cmd_bench(args) -> int:
+    from .benchmark import plot, run_grid, run_sweep
+
+    if args.case == "grid":
+        run_grid(dtypes=args.dtypes or [args.dtype], peers=args.peers, repeat=args.repeat, quick=args.quick,
+                 out=sys.stdout, threads=args.threads)
+        return 0
     rows = run_sweep(
         case=args.case, models=args.models, iterations=args.iterations, dtype=args.dtype,
         backends=args.backends, repeat=args.repeat, out=sys.stdout, peers=args.peers, threads=args.threads,
@@ -331,7 +354,7 @@ def _progress_flag(p):
 def build_parser() -> argparse.ArgumentParser:
     from .registry import NAMES
 
-    backend_choices = ("auto",) + NAMES
+    backend_choices = ("auto",) + NAMES + ("numba:lanes", "numba:gemm")
     parser = argparse.ArgumentParser(
         prog="fastperceptron",
         description="Train thousands to millions of sigmoid perceptrons at once.",
@@ -379,12 +402,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--backend", choices=backend_choices, default="auto")
     d.set_defaults(func=cmd_demo)
 
-    i = sub.add_parser("info", help="versions, backends and why not, CPU threads, GPUs")
+    i = sub.add_parser("info", help="versions, backends and why not, CPU threads, GPUs, what auto picks",
+                       description="Versions, backends, CPU and GPUs; then what backend='auto' picks for a problem "
+                                   "(--data, else the tutorial's data) and why.")
+    i.add_argument("--data", metavar="FILE", help="explain auto's pick for this data (as train --data reads it)")
+    i.add_argument("--target", nargs="+", metavar="COL", help="target column(s) of --data")
+    i.add_argument("--models", type=int, metavar="B", help=f"batch size (default {DEFAULT_MODELS:,} for shared data)")
+    i.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    i.add_argument("--rule", choices=("seed", "logistic"), default="seed")
+    i.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: all)")
     i.set_defaults(func=cmd_info)
 
     b = sub.add_parser("bench", help="time every available backend side by side over a sweep of B")
-    b.add_argument("--case", choices=("seed", "per-model"), default="seed",
-                   help="seed: the tutorial's shared data; per-model: N=200, D=16 per model")
+    b.add_argument("--case", choices=("seed", "per-model", "grid"), default="seed",
+                   help="seed: the tutorial's shared data; per-model: N=200, D=16 per model; grid: shared and "
+                        "per-model data over N, D, K and B, every layout, and what auto picks")
     b.add_argument("--models", type=int, nargs="+", metavar="B", help="batch sizes (default depends on the case)")
     b.add_argument("--iterations", type=int, metavar="T", help="iterations per run (default depends on the case)")
     b.add_argument("--dtype", choices=("float64", "float32"), default="float64")
@@ -393,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--peers", action="store_true", help="also time JAX and PyTorch (pip install 'fastperceptron[peers]')")
     b.add_argument("--threads", type=int, metavar="N", help="CPU threads of the numba backend and the peers")
     b.add_argument("--plot", metavar="FILE.png", help="draw model-iterations/s against B (needs matplotlib)")
+    b.add_argument("--dtypes", nargs="+", choices=("float64", "float32"), help="grid: several dtypes in one run")
+    b.add_argument("--quick", action="store_true", help="grid: a few small shapes only")
     b.set_defaults(func=cmd_bench)
     return parser
 

@@ -8,6 +8,8 @@ so later processes load it in well under a second.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .errors import KernelCompileError
@@ -128,6 +130,10 @@ class NumbaBackend:
     name = "numba"
 
     def __init__(self, threads: int | None = None):
+        # The gemm layout alternates Numba's OpenMP threads with OpenBLAS's: OpenMP threads that
+        # spin after a parallel region take the cores from BLAS (measured 1.5x slower). libgomp
+        # reads this once, when Numba first starts its threads; a user's own setting wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import numba
 
@@ -145,5 +151,11 @@ class NumbaBackend:
         self.threads = threads
         self.kernel = numba_kernel
 
-    def start(self, problem: Problem) -> NumbaRun:
+    def start(self, problem: Problem, layout: str = "lanes"):
+        """The run in ``layout``: "lanes" (this module's NumbaRun) or "gemm" (shared X only:
+        ``fastperceptron.numba_gemm.GemmRun``); ``fastperceptron.planner`` chooses between them."""
+        if layout == "gemm":
+            from .numba_gemm import GemmRun
+
+            return GemmRun(problem, self.threads)
         return NumbaRun(problem, self.kernel, self.threads)

@@ -18,7 +18,8 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
-from .registry import AUTO_ORDER, ENV_VAR, backends, get_backend, resolve_name
+from .registry import AUTO_ORDER, ENV_VAR, backends, get_backend
+from .planner import LAYOUTS, plan
 from .errors import BackendUnavailableError, KernelCompileError, UnsupportedProblemError
 from .problem import make_problem
 from .result import TrainResult
@@ -61,12 +62,15 @@ def _estimate_bytes(problem) -> int:
     return problem.dtype.itemsize * (problem.X.size + problem.Y.size + per_sample + B * D * K * 4)
 
 
-def _start(problem, name, chosen_by_auto, threads):
-    """Start the run on backend ``name``. When "auto" chose it, a backend that cannot take this
-    problem's shape hands over to the next usable one (cuda to cupy) silently, and one whose kernel
-    fails to import or compile here does so with a one-line warning (numba to numpy, cuda to cupy)."""
+def _start(problem, name, layout, chosen_by_auto, threads):
+    """Start the run on backend ``name`` in ``layout``. When "auto" chose it, a backend that cannot
+    take this problem's shape hands over to the next usable one (cuda to cupy) silently, and one
+    whose kernel fails to import or compile here does so with a one-line warning (numba to numpy,
+    cuda to cupy)."""
     try:
-        return name, get_backend(name, threads=threads).start(problem)
+        backend = get_backend(name, threads=threads)
+        run = backend.start(problem, layout) if name == "numba" else backend.start(problem)
+        return name, layout, run
     except (UnsupportedProblemError, KernelCompileError) as exc:
         if not chosen_by_auto:
             if isinstance(exc, KernelCompileError):
@@ -77,7 +81,7 @@ def _start(problem, name, chosen_by_auto, threads):
         if isinstance(exc, KernelCompileError):
             warnings.warn(f"backend {name!r} cannot run here ({exc}); falling back to {successor}", RuntimeWarning,
                           stacklevel=3)
-        return _start(problem, successor, True, threads)
+        return _start(problem, successor, LAYOUTS[successor][0], True, threads)
 
 
 def train(
@@ -122,8 +126,10 @@ def train(
         ``"legacy"`` (the tutorial's ``np.random.seed(s)`` numbers, bit for bit).
     initial_weights : (D, K) for all models or (B, D, K); overrides ``init``.
     dtype : ``"float64"`` or ``"float32"``.
-    backend : ``"auto"``, ``"numpy"``, ``"numba"``, ``"cupy"`` or ``"cuda"``. ``"auto"`` is
-        ``$FASTPERCEPTRON_BACKEND`` when set, else the fastest backend usable here.
+    backend : ``"auto"``, ``"numpy"``, ``"numba"``, ``"cupy"`` or ``"cuda"``; ``"numba:lanes"`` or
+        ``"numba:gemm"`` also fix the numba backend's layout. ``"auto"`` is
+        ``$FASTPERCEPTRON_BACKEND`` when set, else the backend and layout that
+        :func:`fastperceptron.explain` reports as fastest for this problem here.
     tol : a model stops once the largest |update| of an iteration falls below ``tol`` (that
         iteration is applied and counted); its weights then freeze and ``iterations`` records its
         count. The run ends when every model has stopped.
@@ -148,7 +154,8 @@ def train(
             raise ValueError(f"chunk_iterations must be a positive integer or None, got {chunk_iterations!r}")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
         raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
-    name = resolve_name(backend)
+    chosen = plan(problem, backend, threads)
+    name = chosen.backend
     chosen_by_auto = str(backend).lower() == "auto" and os.environ.get(ENV_VAR, "auto").strip().lower() in ("", "auto")
     total = problem.iterations
     every = problem.record_every
@@ -163,7 +170,7 @@ def train(
     done = 0
     chunk = chunk_iterations or _FIRST_CHUNK
     try:
-        name, run = _start(problem, name, chosen_by_auto, threads)
+        name, layout, run = _start(problem, chosen.backend, chosen.layout, chosen_by_auto, threads)
         setup_seconds = time.perf_counter() - start
         with _DeferredInterrupt() as interrupt, tqdm(
             total=total, unit="it", desc=f"{n_models:,} models [{name}]", disable=not show, delay=delay,
@@ -229,5 +236,6 @@ def train(
             "tol": problem.tol,
             "record_every": every,
             "bias": problem.bias,
+            "layout": layout,
         },
     )

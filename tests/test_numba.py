@@ -108,7 +108,7 @@ def test_float32_exp_is_accurate():
 def test_auto_falls_back_to_numpy_when_the_kernel_cannot_compile(seed_data, monkeypatch):
     from fastperceptron import numba_backend
 
-    def broken(self, problem):
+    def broken(self, problem, layout="lanes"):
         raise KernelCompileError("the Numba kernel failed to compile: simulated")
 
     monkeypatch.setattr(numba_backend.NumbaBackend, "start", broken)

@@ -1,0 +1,212 @@
+"""What ``backend="auto"`` trains a problem with, and why: a cost model from measured constants.
+
+A problem can run on several backends, and the numba backend has two layouts of the batch:
+
+* ``numba:lanes`` (``kernels/numba_kernel.py``): all iterations of a chunk in one compiled call,
+  SIMD across blocks of models, each block's state in L1. Best when each model is small: the
+  tutorial's 4 × 3 problem, per-model datasets, few samples.
+* ``numba:gemm`` (``kernels/numba_gemm.py``, data shared by all models only): two BLAS matrix
+  products over all models at once per iteration, with σ, Δ and the bias sums fused into one
+  Numba pass between them. Best when the shared table is large (N·D) and the batch wide (B·K).
+* ``numpy`` (``fastperceptron/loop.py``), the reference: the same products as ``gemm``, with the
+  elementwise work in seven numpy passes.
+
+:func:`plan` estimates the seconds of one iteration of each usable candidate from the problem's
+shape (shared or per-model data, N, D, K, B, dtype, threads) and takes the cheapest. The
+constants below were measured on the project's 2-core AMD EPYC (Zen 3, AVX2, 2 threads) with
+``fastperceptron bench --case grid``; they are relative costs, so they carry over to other CPUs
+as long as the ratios between matrix products, the exponential and memory hold roughly. The grid's
+table in ``bench/RESULTS.md`` compares each pick with the fastest backend measured. With a usable
+GPU, ``auto`` picks the GPU backends first (``cuda``, else ``cupy``), as before: their speed has
+not been measured yet, so there is no GPU cost model.
+
+The choice never changes what is computed: every layout implements SPEC §2, and the layouts agree
+within SPEC §4's tolerances (each is bit-for-bit repeatable). To pin one, pass
+``backend="numba:lanes"``, ``"numba:gemm"`` or ``"numpy"``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .problem import Problem
+
+__all__ = ["Plan", "plan", "explain", "estimate", "LAYOUTS", "split_backend"]
+
+#: The layouts of each backend; the first is the one used when the backend's layout is not named.
+LAYOUTS = {"numpy": ("loop",), "numba": ("lanes", "gemm"), "cupy": ("loop",), "cuda": ("kernel",)}
+
+# --- measured constants (seconds, float64, per thread) ----------------------------------------------
+# Fitted to `fastperceptron bench --case grid` and the issue's cases on the 2-core AMD EPYC (AVX2).
+#: lanes kernel, per model, sample and output: A + B·D, with X shared or one X per model.
+_LANES_SHARED = (2.8e-9, 0.31e-9)
+_LANES_PER_MODEL = (2.2e-9, 0.37e-9)
+#: lanes kernel, per block, sample and output: the set-up of its lane loops, A + B·D (narrow blocks
+#: of few models pay it on few lanes).
+_LANES_BLOCK = (46e-9, 3.8e-9)
+#: gemm layout: matrix-product speed (FLOP/s), the fused pass per element and per row of a block of
+#: columns, and a fixed cost per iteration (Python, the BLAS calls, the update).
+_GEMM_FLOPS = 25e9
+_GEMM_ELEMENT = 4.5e-9
+_GEMM_ROW = 200e-9
+_GEMM_FIXED = 60e-6
+#: numpy loop: the elementwise passes per element (numpy uses one thread), a fixed cost per
+#: iteration, and the speed of batched products of per-model data (FLOP/s, in all).
+_NUMPY_ELEMENT = 6.0e-9
+_NUMPY_FIXED = 20e-6
+_NUMPY_BATCHED_FLOPS = 5.0e9
+#: float32 does the same work in this fraction of float64's time (vector lanes twice as wide).
+_FLOAT32 = {"lanes": 0.7, "gemm": 0.55, "numpy": 0.6}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The backend and layout chosen for a problem, why, and the estimates behind the choice."""
+
+    backend: str
+    layout: str
+    reason: str
+    estimates: dict = field(default_factory=dict)  # "backend:layout" -> estimated seconds per iteration
+
+    @property
+    def name(self) -> str:
+        return f"{self.backend}:{self.layout}"
+
+    def __str__(self) -> str:
+        lines = [f"{self.name}: {self.reason}"]
+        if self.estimates:
+            best = min(self.estimates.values())
+            lines.append("estimated seconds per iteration (relative to the fastest):")
+            for name, t in sorted(self.estimates.items(), key=lambda kv: kv[1]):
+                lines.append(f"  {name:<12} {t:10.3g} s   {t / best:5.2f}x")
+        return "\n".join(lines)
+
+
+def split_backend(name: str) -> tuple[str, str | None]:
+    """"numba:gemm" -> ("numba", "gemm"); "numba" -> ("numba", None). Raises on an unknown layout."""
+    backend, _, layout = str(name).lower().partition(":")
+    if not layout:
+        return backend, None
+    if backend not in LAYOUTS or layout not in LAYOUTS[backend]:
+        choices = ", ".join(f"'{b}:{lay}'" for b, lays in LAYOUTS.items() for lay in lays)
+        raise ValueError(f"unknown backend layout {name!r}; choose one of {choices}")
+    return backend, layout
+
+
+def cpu_threads(threads: int | None = None) -> int:
+    """The CPU threads a run uses: ``threads``, else what Numba would use (NUMBA_NUM_THREADS), else
+    the CPUs this process may run on."""
+    if threads:
+        return int(threads)
+    env = os.environ.get("NUMBA_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def usable_layouts(problem: Problem, backend: str) -> tuple[str, ...]:
+    """The layouts of ``backend`` that can train this problem (gemm needs X shared by all models)."""
+    if backend == "numba":
+        return ("lanes", "gemm") if problem.shared_X else ("lanes",)
+    return LAYOUTS[backend]
+
+
+def estimate(problem: Problem, backend: str, layout: str, threads: int | None = None) -> float:
+    """Estimated seconds of one iteration of ``problem`` on ``backend``/``layout`` (CPU candidates)."""
+    P = cpu_threads(threads)
+    B, D, K = problem.W0.shape
+    N = problem.X.shape[-2]
+    M = B * K
+    f32 = problem.dtype.itemsize == 4
+    if backend == "numba" and layout == "lanes":
+        from .numba_backend import choose_lanes
+
+        per_model = 0 if problem.shared_X else N * D * problem.dtype.itemsize
+        lanes = choose_lanes(B, P, per_model)
+        blocks = -(-B // lanes)
+        a, b = _LANES_SHARED if problem.shared_X else _LANES_PER_MODEL
+        # Blocks run in parallel: a thread does ceil(blocks / P) of them, each of `lanes` models.
+        t = -(-blocks // P) * N * K * (_LANES_BLOCK[0] + _LANES_BLOCK[1] * D + lanes * (a + b * D))
+        return t * (_FLOAT32["lanes"] if f32 else 1.0)
+    if backend == "numba" and layout == "gemm":
+        from .kernels.numba_gemm import COLUMNS
+
+        flops = 4.0 * N * D * M / (_GEMM_FLOPS * P * _gemm_efficiency(N, D, M))
+        t = flops + N * M * _GEMM_ELEMENT / P + N * -(-M // COLUMNS) * _GEMM_ROW / P
+        return _GEMM_FIXED + t * (_FLOAT32["gemm"] if f32 else 1.0)
+    if backend == "numpy":
+        if problem.shared_X:
+            products = 4.0 * N * D * M / (_GEMM_FLOPS * P * _gemm_efficiency(N, D, M))
+        else:
+            products = 4.0 * N * D * M / _NUMPY_BATCHED_FLOPS
+        t = products + N * M * _NUMPY_ELEMENT
+        return _NUMPY_FIXED + t * (_FLOAT32["numpy"] if f32 else 1.0)
+    raise ValueError(f"no cost model for {backend}:{layout}")
+
+
+def _gemm_efficiency(N: int, D: int, M: int) -> float:
+    """The fraction of the matrix-product speed reached on thin products (D or B·K below about 32;
+    tiny N pays the call overhead, counted in the fixed costs)."""
+    return (min(1.0, D / 32) * min(1.0, M / 32) * min(1.0, N / 64)) ** 0.5
+
+
+def plan(problem: Problem, backend: str = "auto", threads: int | None = None, available=None) -> Plan:
+    """Choose the backend and layout for ``problem``.
+
+    ``backend``: "auto", a backend name (its layout is then chosen by the same cost model), or
+    "backend:layout". ``available``: the backends usable here (default: probed).
+    """
+    from .registry import AUTO_ORDER, backends as _backends, resolve_name
+
+    name, layout = split_backend(backend)
+    if name != "auto":
+        name = resolve_name(name)  # checks the name and availability (and reads nothing else)
+        if layout is not None:
+            if layout not in usable_layouts(problem, name):
+                raise ValueError(
+                    f"backend layout '{name}:{layout}' needs X shared by all models, (N, D); this problem "
+                    f"has one dataset per model: use backend='{name}' or '{name}:lanes'"
+                )
+            return Plan(name, layout, "named by the caller")
+        layouts = usable_layouts(problem, name)
+        if len(layouts) == 1:
+            return Plan(name, layouts[0], "named by the caller (its only layout)")
+        est = {f"{name}:{lay}": estimate(problem, name, lay, threads) for lay in layouts}
+        best = min(est, key=est.get)
+        return Plan(name, best.split(":")[1], "named by the caller; layout by the cost model", est)
+
+    resolved = resolve_name("auto")  # the environment variable, or the usable backends
+    infos = available if available is not None else {n: i.available for n, i in _backends().items()}
+    from .registry import ENV_VAR
+
+    if os.environ.get(ENV_VAR, "").strip().lower() not in ("", "auto"):
+        return plan(problem, resolved, threads, available)
+    for gpu in ("cuda", "cupy"):
+        if infos.get(gpu):
+            return Plan(gpu, LAYOUTS[gpu][0], "a usable GPU (GPU backends come first; no GPU cost model yet)")
+    cpu = [n for n in AUTO_ORDER if n in ("numba", "numpy") and infos.get(n)]
+    est = {f"{n}:{lay}": estimate(problem, n, lay, threads) for n in cpu for lay in usable_layouts(problem, n)}
+    best = min(est, key=est.get)
+    b, lay = best.split(":")
+    shape = "shared" if problem.shared_X else "per-model"
+    B, D, K = problem.W0.shape
+    reason = (f"lowest estimated time for {shape} data, N = {problem.X.shape[-2]:,}, D = {D}, K = {K}, "
+              f"B = {B:,}, {problem.dtype.name}, {cpu_threads(threads)} threads")
+    return Plan(b, lay, reason, est)
+
+
+def explain(X, y, *, backend="auto", threads=None, **kwargs) -> Plan:
+    """What ``fp.train(X, y, backend=backend, **kwargs)`` would train with here, and why.
+
+    Takes the arguments of :func:`fastperceptron.train` (they are checked the same way) and returns
+    a :class:`Plan`: ``plan.backend``, ``plan.layout``, ``plan.reason`` and the estimated seconds
+    per iteration of every candidate (``plan.estimates``); ``print(plan)`` shows them. Nothing is
+    trained.
+    """
+    from .problem import make_problem
+
+    kwargs.setdefault("iterations", 0)
+    for ignored in ("progress", "chunk_iterations"):
+        kwargs.pop(ignored, None)
+    return plan(make_problem(X, y, **kwargs), backend, threads)

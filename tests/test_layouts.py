@@ -1,0 +1,192 @@
+"""The numba backend's "gemm" layout against the numpy reference, and what "auto" picks by shape.
+
+The gemm layout sums in BLAS's order, so it matches the reference within SPEC §4's tolerances
+(float64: 1e-9 relative), not bit for bit; repeated runs and thread counts give the same bits.
+"""
+
+import numpy as np
+import pytest
+
+import fastperceptron as fp
+from fastperceptron import planner
+from fastperceptron.problem import make_problem
+
+pytest.importorskip("numba", reason="the numba backend needs Numba: pip install numba")
+
+RTOL = 1e-9
+
+
+def _relative(a, b):
+    return np.abs(a - b).max() / max(np.abs(b).max(), 1e-300)
+
+
+def _problem(rng, N=300, D=7, K=1, B=5, y_per_model=False, weights=None):
+    X = rng.normal(size=(N, D))
+    y = rng.random((B, N, K) if y_per_model else (N, K))
+    s = None
+    if weights == "shared":
+        s = rng.random(N) + 0.1
+    elif weights == "per-model":
+        s = rng.integers(0, 3, size=(B, N)).astype(float)
+        s[:, 0] = 1.0  # every model keeps at least one sample
+    return X, y, s
+
+
+CASES = [
+    dict(rule="logistic", bias=True),
+    dict(rule="seed", bias=False),
+    dict(rule="seed", bias=True, K=3),
+    dict(rule="logistic", bias=True, K=4, y_per_model=True),
+    dict(rule="logistic", bias=False, weights="shared"),
+    dict(rule="logistic", bias=True, K=2, weights="per-model"),
+    dict(rule="seed", bias=True, K=2, weights="per-model", y_per_model=True),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_gemm_layout_matches_the_reference(rng, case):
+    case = dict(case)
+    rule, bias = case.pop("rule"), case.pop("bias")
+    X, y, s = _problem(rng, **case)
+    kw = dict(models=5, rule=rule, bias=bias, sample_weight=s, learning_rate=0.01, iterations=60, record_every=20)
+    ref = fp.train(X, y, backend="numpy", **kw)
+    got = fp.train(X, y, backend="numba:gemm", **kw)
+    assert got.backend == "numba" and got.params["layout"] == "gemm"
+    assert _relative(got.weights, ref.weights) <= RTOL
+    if bias:
+        assert _relative(got.bias, ref.bias) <= RTOL
+    assert _relative(got.loss, ref.loss) <= RTOL
+    assert _relative(got.history, ref.history) <= RTOL
+
+
+def test_gemm_layout_early_stopping_counts_like_the_reference(rng):
+    X, y, _ = _problem(rng, N=200, D=5, K=2)
+    kw = dict(models=40, rule="logistic", bias=True, learning_rate=np.linspace(0.001, 0.02, 40), tol=1e-3,
+              iterations=400)
+    ref = fp.train(X, y, backend="numpy", **kw)
+    got = fp.train(X, y, backend="numba:gemm", **kw)
+    np.testing.assert_array_equal(got.iterations, ref.iterations)
+    assert ref.iterations.min() < 400  # the test means something: some models stopped early
+    assert _relative(got.weights, ref.weights) <= RTOL
+
+
+def test_gemm_layout_in_chunks_of_rows(rng, monkeypatch):
+    """Samples taken a few rows at a time (G summed over chunks) still match the reference."""
+    from fastperceptron import numba_gemm
+
+    X, y, s = _problem(rng, N=1000, D=6, K=2, weights="shared")
+    kw = dict(models=7, rule="seed", bias=True, sample_weight=s, learning_rate=0.01, iterations=30)
+    monkeypatch.setattr(numba_gemm, "ROWS", 96)  # 11 chunks, the last one short
+    got = fp.train(X, y, backend="numba:gemm", **kw)
+    ref = fp.train(X, y, backend="numpy", **kw)
+    assert _relative(got.weights, ref.weights) <= RTOL
+    assert _relative(got.loss, ref.loss) <= RTOL
+
+
+def test_gemm_layout_float32(rng):
+    X, y, _ = _problem(rng, N=400, D=8, K=2)
+    kw = dict(models=6, rule="logistic", bias=True, learning_rate=0.002, iterations=50, dtype="float32")
+    got = fp.train(X, y, backend="numba:gemm", **kw)
+    ref = fp.train(X, y, backend="numpy", **kw)
+    assert got.weights.dtype == np.float32
+    assert _relative(got.weights, ref.weights) <= 1e-4
+    np.testing.assert_allclose(got.predict_proba(X[:20]), ref.predict_proba(X[:20]), atol=1e-5)
+
+
+def test_gemm_layout_same_bits_twice_and_close_whatever_the_threads(rng):
+    """Same threads: the same bits. BLAS splits its products by thread count, so another count may
+    round differently: within SPEC §4's tolerance, not bit for bit (the lanes layout is)."""
+    import numba
+
+    X, y, _ = _problem(rng, N=700, D=9, K=2)
+    kw = dict(models=300, rule="logistic", bias=True, learning_rate=0.005, iterations=20, backend="numba:gemm")
+    threads = numba.config.NUMBA_NUM_THREADS
+    a, b = (fp.train(X, y, threads=threads, **kw) for _ in range(2))
+    np.testing.assert_array_equal(a.weights, b.weights)
+    np.testing.assert_array_equal(a.bias, b.bias)
+    one = fp.train(X, y, threads=1, **kw)
+    assert _relative(one.weights, a.weights) <= RTOL
+
+
+def test_gemm_layout_a_model_alone_equals_it_in_a_batch(rng):
+    X, y, _ = _problem(rng, N=500, D=12)
+    kw = dict(rule="logistic", bias=True, learning_rate=0.004, iterations=40, backend="numba:gemm")
+    batch = fp.train(X, y, seeds=np.arange(200), **kw)
+    alone = fp.train(X, y, seeds=[137], **kw)
+    assert _relative(alone.weights[0], batch.weights[137]) <= RTOL
+
+
+def test_gemm_layout_needs_shared_data(rng):
+    X = rng.normal(size=(3, 10, 2))
+    with pytest.raises(ValueError, match=r"'numba:gemm' needs X shared by all models.*use backend='numba'"):
+        fp.train(X, rng.random((3, 10)), iterations=1, backend="numba:gemm")
+
+
+def test_unknown_layout_is_refused(seed_data):
+    X, y = seed_data
+    with pytest.raises(ValueError, match=r"unknown backend layout 'numba:blocks'; choose one of .*'numba:gemm'"):
+        fp.train(X, y, iterations=1, backend="numba:blocks")
+
+
+# --- what auto picks -----------------------------------------------------------------------------
+CPU_ONLY = {"numpy": True, "numba": True, "cupy": False, "cuda": False}
+
+
+def _plan(X, y, available=CPU_ONLY, **kw):
+    return planner.plan(make_problem(X, y, iterations=0, **kw), "auto", threads=2, available=available)
+
+
+def test_auto_picks_lanes_for_the_tutorials_problem(seed_data):
+    X, y = seed_data
+    p = _plan(X, y, models=10_000)
+    assert (p.backend, p.layout) == ("numba", "lanes")
+    assert set(p.estimates) == {"numba:lanes", "numba:gemm", "numpy:loop"}
+
+
+def test_auto_picks_gemm_for_a_large_shared_table(rng):
+    p = _plan(rng.normal(size=(20_000, 50)), rng.random(20_000), models=256, rule="logistic")
+    assert (p.backend, p.layout) == ("numba", "gemm")
+    k10 = _plan(rng.normal(size=(2_000, 64)), np.eye(10)[rng.integers(0, 10, 2_000)], models=100, rule="logistic")
+    assert (k10.backend, k10.layout) == ("numba", "gemm")
+
+
+def test_auto_picks_lanes_for_per_model_data(rng):
+    p = _plan(rng.normal(size=(1_000, 200, 16)), rng.random((1_000, 200)))
+    assert (p.backend, p.layout) == ("numba", "lanes")
+    assert "numba:gemm" not in p.estimates
+
+
+def test_auto_without_numba_is_numpy_and_with_a_gpu_is_the_gpu(seed_data):
+    X, y = seed_data
+    assert _plan(X, y, available={"numpy": True, "numba": False}).backend == "numpy"
+    gpu = _plan(X, y, available={"numpy": True, "numba": True, "cupy": True, "cuda": True})
+    assert (gpu.backend, gpu.layout) == ("cuda", "kernel")
+    assert "GPU" in gpu.reason
+
+
+def test_auto_trains_with_its_pick_and_records_the_layout(rng):
+    X, y = rng.normal(size=(3_000, 40)), rng.random(3_000)
+    expected = fp.explain(X, y, models=512, rule="logistic")
+    r = fp.train(X, y, models=512, rule="logistic", iterations=2, learning_rate=1e-4, progress=False)
+    assert (r.backend, r.params["layout"]) == (expected.backend, expected.layout)
+
+
+def test_explain_says_what_and_why(seed_data):
+    X, y = seed_data
+    p = fp.explain(X, y, models=10_000)
+    assert isinstance(p, fp.Plan)
+    text = str(p)
+    assert text.startswith(f"{p.backend}:{p.layout}: ")
+    assert "N = 4, D = 3, K = 1, B = 10,000" in text
+    assert "estimated seconds per iteration" in text
+    named = fp.explain(X, y, models=10, backend="numpy")
+    assert (named.backend, named.reason) == ("numpy", "named by the caller (its only layout)")
+    with pytest.raises(ValueError, match="X contains NaN"):
+        fp.explain(np.full((4, 3), np.nan), y)
+
+
+def test_estimates_grow_with_the_work(rng):
+    small = make_problem(rng.normal(size=(100, 8)), rng.random(100), models=64, iterations=0)
+    large = make_problem(rng.normal(size=(10_000, 8)), rng.random(10_000), models=64, iterations=0)
+    for backend, layout in (("numba", "lanes"), ("numba", "gemm"), ("numpy", "loop")):
+        assert planner.estimate(large, backend, layout, 2) > planner.estimate(small, backend, layout, 2) > 0
