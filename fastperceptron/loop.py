@@ -82,12 +82,7 @@ class VectorizedRun:
             self.lr_W = arr(p.learning_rate[:, None, None])     # (B, 1, 1)
             self.sample_axis = 1
         self.s = None if s is None else arr(s)
-        # Loss denominators: total sample weight times K, per model.
-        if p.sample_weight is None:
-            denom = np.full(B, float(N * K))
-        else:
-            denom = np.broadcast_to(p.sample_weight.sum(axis=-1).astype(np.float64) * K, (B,))
-        self.loss_denominator = arr(denom)
+        self.loss_denominator = arr(p.loss_denominator())  # Σ s · K per model
         self.c = xp.zeros((B, K), dtype=dt) if p.bias else None
         self.lr_c = arr(p.learning_rate[:, None])               # (B, 1)
         self.iterations = xp.zeros(B, dtype=xp.int64)

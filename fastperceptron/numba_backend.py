@@ -83,10 +83,7 @@ class NumbaRun:
         self.seed_rule = p.rule == "seed"
         self.bias_ = p.bias
         self.tol = dt.type(p.tol if p.tol is not None else 0.0)
-        if s is None:
-            self.denominator = np.full(B, float(N * K))
-        else:
-            self.denominator = np.broadcast_to(s.sum(axis=-1).astype(np.float64) * K, (B,))
+        self.denominator = p.loss_denominator()
         self._loss_out = np.empty(self.active.shape, dtype=dt)
         self.advance(0)  # compile (or load from the cache) now, where a failure can fall back
         self.loss()

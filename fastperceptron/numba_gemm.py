@@ -14,8 +14,11 @@ the same bits. Which layout a problem gets is decided in ``fastperceptron.planne
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
+from .errors import KernelCompileError
 from .problem import Problem
 
 __all__ = ["GemmRun", "ROWS"]
@@ -57,10 +60,7 @@ class GemmRun:
         self.iterations = np.zeros(B, dtype=np.int64)
         self.mode = 0 if p.rule == "seed" else 1  # the fused pass's mode for Δ (2: the loss)
         self.consts = numba_kernel.constants(dt)
-        if s is None:
-            self.denominator = np.full(B, float(N * K))
-        else:
-            self.denominator = np.broadcast_to(s.sum(axis=-1).astype(np.float64) * K, (B,))
+        self.denominator = p.loss_denominator()
         self._partial = None  # scratch of the fused pass: per-tile sums
         self._compile()  # (or load from the cache) now, where a failure can fall back
 
@@ -68,29 +68,22 @@ class GemmRun:
         N, R = self.X.shape[0], self.rows
         return [(r, min(N, r + R)) for r in range(0, N, R)]
 
+    @contextlib.contextmanager
     def _threads(self):
         """Numba's and BLAS's threads set to ``threads`` for a block of calls; a compile failure
         becomes a KernelCompileError."""
-        import contextlib
-
         import numba
         from threadpoolctl import threadpool_limits
 
-        from .errors import KernelCompileError
-
-        @contextlib.contextmanager
-        def limits():
-            previous = numba.get_num_threads()
-            numba.set_num_threads(self.threads)
-            try:
-                with threadpool_limits(limits=self.threads, user_api="blas"):
-                    yield
-            except (numba.core.errors.NumbaError, numba.core.errors.LoweringError) as exc:  # pragma: no cover
-                raise KernelCompileError(f"the Numba kernel failed to compile: {exc}".splitlines()[0]) from exc
-            finally:
-                numba.set_num_threads(previous)
-
-        return limits()
+        previous = numba.get_num_threads()
+        numba.set_num_threads(self.threads)
+        try:
+            with threadpool_limits(limits=self.threads, user_api="blas"):
+                yield
+        except (numba.core.errors.NumbaError, numba.core.errors.LoweringError) as exc:  # pragma: no cover
+            raise KernelCompileError(f"the Numba kernel failed to compile: {exc}".splitlines()[0]) from exc
+        finally:
+            numba.set_num_threads(previous)
 
     def _compile(self) -> None:
         """Run both kernels once on one row of scratch copies: compiles them (or loads the cache)."""

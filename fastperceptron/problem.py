@@ -51,6 +51,14 @@ class Problem:
     def shared_X(self) -> bool:
         return self.X.ndim == 2
 
+    def loss_denominator(self) -> np.ndarray:
+        """Each model's total sample weight times K (N·K without weights), float64 (B,): what the
+        summed squared errors are divided by (SPEC §5)."""
+        B, _, K = self.W0.shape
+        if self.sample_weight is None:
+            return np.full(B, float(self.X.shape[-2] * K))
+        return np.broadcast_to(self.sample_weight.sum(axis=-1).astype(np.float64) * K, (B,))
+
 
 def _real_array(name: str, value, dtype=np.float64) -> np.ndarray:
     """``value`` as a real float array, with clear errors for ragged, complex or non-numeric input."""
