@@ -8,7 +8,6 @@ marked incomplete) and exits with status 130.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import warnings
@@ -27,76 +26,8 @@ class CLIError(Exception):
     """A user error found by the command line itself."""
 
 
-# --- reading data files --------------------------------------------------------------------------
-def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
-    if len(rows) < 2:
-        raise CLIError(f"{path}: a CSV needs a header line and at least one data row")
-    header = [h.strip() for h in rows[0]]
-    data = np.empty((len(rows) - 1, len(header)))
-    for i, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise CLIError(f"{path}, line {i}: {len(row)} fields, but the header has {len(header)}")
-        for j, cell in enumerate(row):
-            try:
-                data[i - 2, j] = float(cell)
-            except ValueError:
-                raise CLIError(f"{path}, line {i}, column {header[j]!r}: {cell.strip()!r} is not a number") from None
-    return header, data
-
-
-def _columns(spec: list[str] | None, names: list[str]) -> list[int]:
-    """Column indices from names or integer positions (default: the last column)."""
-    if not spec:
-        return [len(names) - 1]
-    out = []
-    for item in (s for part in spec for s in part.split(",") if s):
-        if item in names:
-            out.append(names.index(item))
-        elif item.lstrip("-").isdigit() and -len(names) <= int(item) < len(names):
-            out.append(int(item) % len(names))
-        else:
-            raise CLIError(f"--target {item!r} is neither a column name nor a position; columns: {names}")
-    return out
-
-
-def load_data(path: str, target: list[str] | None) -> tuple[np.ndarray, np.ndarray, dict]:
-    """X, y and metadata from a CSV with a header, a 2-D .npy, or a .npz holding arrays X and y."""
-    p = Path(path)
-    if not p.is_file():
-        raise CLIError(f"no data file at {path!r}")
-    suffix = p.suffix.lower()
-    if suffix == ".npz":
-        try:
-            with open(p, "rb") as f, np.load(f, allow_pickle=False) as z:
-                keys = {k.lower(): k for k in z.files}
-                if "x" not in keys or "y" not in keys:
-                    raise CLIError(f"{path}: a .npz needs arrays named 'X' and 'y' (found {z.files})")
-                return z[keys["x"]], z[keys["y"]], {}
-        except (ValueError, OSError, EOFError) as exc:
-            raise CLIError(f"{path}: not a readable .npz file ({exc})") from None
-    if suffix == ".npy":
-        try:
-            data = _load_npy(p)
-        except (ValueError, OSError, EOFError) as exc:
-            raise CLIError(f"{path}: not a readable .npy file ({exc})") from None
-        if data.ndim != 2 or data.shape[1] < 2:
-            raise CLIError(f"{path}: a .npy must be 2-D with feature columns and target column(s); got {data.shape}")
-        names = [str(i) for i in range(data.shape[1])]
-    else:
-        names, data = _read_csv(p)
-    tcols = _columns(target, names)
-    fcols = [j for j in range(len(names)) if j not in tcols]
-    if not fcols:
-        raise CLIError(f"{path}: no feature columns left once the target columns {tcols} are taken")
-    meta = {"feature_names": [names[j] for j in fcols], "target_names": [names[j] for j in tcols]}
-    return data[:, fcols], data[:, tcols], meta
-
-
-def _load_npy(path: Path) -> np.ndarray:
-    with open(path, "rb") as f:
-        return np.load(f, allow_pickle=False)
+# --- data files: fastperceptron.tables -------------------------------------------------------------
+from .tables import load_data, load_inputs  # noqa: E402
 
 
 def _seeds(tokens: list[str]) -> np.ndarray:
@@ -118,22 +49,27 @@ def _seeds(tokens: list[str]) -> np.ndarray:
 def cmd_train(args) -> int:
     import fastperceptron as fp
 
+    groups = None
     if args.data:
-        X, y, meta = load_data(args.data, args.target)
+        X, y, groups, meta = load_data(args.data, args.target, args.group_by)
         meta["data"] = str(args.data)
+    elif args.group_by:
+        raise CLIError("--group-by needs --data FILE, a table with that column")
     else:
         X, y = fp.datasets.seed()
         meta = {"data": "seed", "feature_names": ["x1", "x2", "x3"], "target_names": ["y"]}
     seeds = _seeds(args.seeds) if args.seeds else None
     lr = args.lr[0] if len(args.lr) == 1 else np.array(args.lr)
     models = args.models
-    if models is None and seeds is None and np.ndim(lr) == 0 and np.ndim(X) == 2:
+    if models is None and seeds is None and np.ndim(lr) == 0 and np.ndim(X) == 2 and groups is None:
         models = DEFAULT_MODELS
     kwargs = dict(
         seeds=seeds, models=models, iterations=args.iterations, learning_rate=lr, rule=args.rule, bias=args.bias,
         init=args.init, dtype=args.dtype, backend=args.backend, tol=args.tol, record_every=args.record_every,
         progress=args.progress, threads=args.threads,
     )
+    if groups is not None:
+        kwargs["groups"] = groups
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if args.scheduler:
@@ -151,6 +87,12 @@ def cmd_train(args) -> int:
     print(f"time             {r.seconds:.3f} s{setup}")
     print(f"throughput       {its / training / 1e6:,.2f} million model-iterations/s")
     print(f"loss             min {q[0]:.4g}   median {q[1]:.4g}   max {q[2]:.4g}")
+    if r.groups is not None:
+        sizes = np.quantile(r.group_sizes, [0, 0.5, 1])
+        print(f"groups           {r.n_models:,} by {meta['group_by']!r} ({int(r.group_sizes.sum()):,} rows; "
+              f"rows per group min {sizes[0]:,.0f}, median {sizes[1]:,.0f}, max {sizes[2]:,.0f})")
+        row_its = float((r.iterations * r.group_sizes).sum())
+        print(f"                 {row_its / training / 1e6:,.2f} million row-iterations/s")
     if args.tol is not None:
         print(f"stopped early    {int((r.iterations < args.iterations).sum()):,} of {r.n_models:,} models")
     if r.n_features == 3 and not args.data:
@@ -195,31 +137,34 @@ def _train_on_dask(scheduler: str, X, y, kwargs):
             cluster.close()
 
 
-def _predict_inputs(args, result) -> np.ndarray:
+def _predict_inputs(args, result):
     if (args.data is None) == (args.input is None):
         raise CLIError("give exactly one of --data FILE or --input X1 X2 ...")
+    group_by = args.group_by or result.metadata.get("group_by") if result.groups is not None else args.group_by
+    if group_by and result.groups is None:
+        raise CLIError("--group-by given, but the model was not trained with groups; leave it out")
     if args.input is not None:
-        return np.array([args.input], dtype=np.float64)
-    p = Path(args.data)
-    if not p.is_file():
-        raise CLIError(f"no data file at {args.data!r}")
-    if p.suffix.lower() == ".npy":
-        try:
-            return _load_npy(p)
-        except (ValueError, OSError, EOFError) as exc:
-            raise CLIError(f"{p}: not a readable .npy file ({exc})") from None
-    names, data = _read_csv(p)
-    wanted = result.metadata.get("feature_names")
-    if wanted and all(n in names for n in wanted) and len(names) != len(wanted):
-        data = data[:, [names.index(n) for n in wanted]]
-    return data
+        if result.groups is not None:
+            raise CLIError("a model trained with groups predicts rows of a table: give --data FILE with its group column")
+        return np.array([args.input], dtype=np.float64), None
+    X, groups = load_inputs(args.data, result.metadata.get("feature_names"), group_by)
+    if result.groups is not None and groups is None:
+        raise CLIError("the model was trained with groups: name the group column with --group-by COLUMN")
+    return X, groups
 
 
 def cmd_predict(args) -> int:
     import fastperceptron as fp
 
     r = fp.load(args.model)
-    X = _predict_inputs(args, r)
+    X, groups = _predict_inputs(args, r)
+    if groups is not None:
+        P = r.predict_proba(X, groups=groups)
+        names = r.metadata.get("target_names") or [f"p{k}" for k in range(r.n_outputs)]
+        print("group," + ",".join(names))
+        for label, row in zip(groups, P):
+            print(f"{label}," + ",".join(f"{v:.8f}" for v in row))
+        return 0
     if args.per_model:
         P = r.predict_proba(X)
         print("model,seed,row," + ",".join(f"p{k}" for k in range(r.n_outputs)))
@@ -317,13 +262,16 @@ def _explain_auto(args) -> None:
     import fastperceptron as fp
 
     if args.data:
-        X, y, _ = load_data(args.data, args.target)
+        X, y, groups, _ = load_data(args.data, args.target, args.group_by)
         what = args.data
     else:
         X, y = fp.datasets.seed()
         what = "the tutorial's data"
-    models = args.models if args.models is not None else (None if np.ndim(X) == 3 else DEFAULT_MODELS)
-    plan = fp.explain(X, y, models=models, dtype=args.dtype, rule=args.rule, threads=args.threads)
+    if args.data and groups is not None:
+        plan = fp.explain(X, y, groups=groups, dtype=args.dtype, rule=args.rule, threads=args.threads)
+    else:
+        models = args.models if args.models is not None else (None if np.ndim(X) == 3 else DEFAULT_MODELS)
+        plan = fp.explain(X, y, models=models, dtype=args.dtype, rule=args.rule, threads=args.threads)
     print(f"auto, for {what}:")
     print("  " + str(plan).replace("\n", "\n  "))
 
@@ -365,7 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a batch (default: 10,000 models on the tutorial's data)",
                        description="Train a batch of perceptrons. Without --data: the tutorial's data.")
-    t.add_argument("--data", metavar="FILE", help="CSV with a header, a 2-D .npy, or a .npz with arrays X and y")
+    t.add_argument("--data", metavar="FILE",
+                   help="a table (CSV with a header, or Parquet), a 2-D .npy, or a .npz with arrays X and y")
+    t.add_argument("--group-by", metavar="COL", help="train one model per distinct value of this column of --data")
     t.add_argument("--target", nargs="+", metavar="COL",
                    help="target column name(s) or position(s) in a CSV/.npy (default: the last column)")
     g = t.add_mutually_exclusive_group()
@@ -390,7 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="probabilities of a saved batch for new inputs")
     p.add_argument("model", metavar="MODEL", help="a file written by train --out")
-    p.add_argument("--data", metavar="FILE", help="inputs: CSV with a header or a 2-D .npy")
+    p.add_argument("--data", metavar="FILE", help="inputs: a table (CSV with a header, or Parquet) or a 2-D .npy")
+    p.add_argument("--group-by", metavar="COL",
+                   help="the group column of --data (default: the one the model was trained with)")
     p.add_argument("--input", type=float, nargs="+", metavar="X", help="one input given on the command line")
     p.add_argument("--per-model", action="store_true", help="every model's probabilities, not the ensemble mean")
     p.set_defaults(func=cmd_predict)
@@ -407,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(--data, else the tutorial's data) and why.")
     i.add_argument("--data", metavar="FILE", help="explain auto's pick for this data (as train --data reads it)")
     i.add_argument("--target", nargs="+", metavar="COL", help="target column(s) of --data")
+    i.add_argument("--group-by", metavar="COL", help="one model per value of this column of --data")
     i.add_argument("--models", type=int, metavar="B", help=f"batch size (default {DEFAULT_MODELS:,} for shared data)")
     i.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     i.add_argument("--rule", choices=("seed", "logistic"), default="seed")
@@ -438,6 +391,9 @@ def main(argv=None) -> int:
 
     try:
         return args.func(args)
+    except BrokenPipeError:  # e.g. `fastperceptron predict ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CLIError, FastPerceptronError, ValueError, TypeError, OSError, MemoryError, EOFError, RuntimeError) as exc:
         print(f"fastperceptron: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -61,8 +61,16 @@ def default_shards(n_models: int, workers: dict, bytes_per_model: int) -> int:
     return int(max(1, min(shards, n_models)))
 
 
-def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, **train_kwargs) -> TrainResult:
+def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, groups=None,
+          **train_kwargs) -> TrainResult:
     """Train B models across the workers of ``client``; same arguments and result as ``fp.train``.
+
+    With ``groups`` (one model per group, SPEC §6): X is a Dask DataFrame, ``groups`` the name of its
+    label column and ``y`` the name(s) of its target column(s) (``sample_weight`` may name a column of
+    row weights); every other column is a feature. Or X (N, D), y and groups (N,) are Dask arrays
+    with the same row chunks. Groups are never split across shards, shards are balanced by rows, and
+    the result equals ``fp.train(..., groups=...)`` on one machine (see
+    :mod:`fastperceptron.dask_groups`).
 
     Parameters
     ----------
@@ -79,6 +87,14 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
     """
     distributed = _require_dask()
     import dask.array as da
+
+    if groups is not None:
+        from .dask_groups import train_groups
+
+        if models is not None:
+            raise ValueError("with groups there is one model per group: leave models out")
+        return train_groups(X, y, groups=groups, client=client, shards=shards, seeds=seeds, progress=progress,
+                            **train_kwargs)
 
     data = {"X": X, "y": y, "sample_weight": train_kwargs.pop("sample_weight", None),
             "initial_weights": train_kwargs.pop("initial_weights", None)}

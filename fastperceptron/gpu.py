@@ -337,5 +337,9 @@ class GpuBackend:
         self.name = name
 
     def start(self, problem: Problem) -> PartedRun:
+        if problem.grouped:
+            from . import gpu_groups
+
+            return gpu_groups.start(problem, self.name)
         make = CudaRun if self.name == "cuda" else _CupyLoopRun
         return PartedRun(problem, make, devices())

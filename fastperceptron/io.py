@@ -1,7 +1,8 @@
 """Saving and loading trained batches: ``.npz`` without pickle, metadata as JSON, atomic writes.
 
 Layout of a file (format version 1): arrays ``weights``, ``seeds``, ``loss``, ``iterations``,
-``learning_rate``, optionally ``bias`` and ``history``, and ``metadata``: a JSON document (as a
+``learning_rate``, optionally ``bias``, ``history``, ``groups`` (the labels, int64 or fixed-width
+unicode: no pickle) and ``group_sizes``, and ``metadata``: a JSON document (as a
 uint8 array) with the format name and version, hyperparameters, backend, dtype, timing, library
 versions and the user's metadata. Files are written to a temporary file in the same folder,
 flushed to disk and renamed over the target, so a crash never leaves a half-written model.
@@ -96,6 +97,10 @@ def save(result: TrainResult, path) -> Path:
         arrays["bias"] = result.bias
     if result.history is not None:
         arrays["history"] = result.history
+    if result.groups is not None:
+        arrays["groups"] = np.asarray(result.groups, dtype=str if result.groups.dtype.kind == "U" else np.int64)
+        if result.group_sizes is not None:
+            arrays["group_sizes"] = result.group_sizes
     atomic_write(path, lambda f: np.savez(f, **arrays))
     return path
 
@@ -148,6 +153,8 @@ def load(path) -> TrainResult:
         complete=bool(meta.get("complete", True)),
         params=dict(meta.get("params", {})),
         metadata=dict(meta.get("metadata", {})),
+        groups=arrays.get("groups"),
+        group_sizes=arrays.get("group_sizes"),
     )
     _check_consistent(result, path)
     return result
@@ -158,6 +165,12 @@ def _check_consistent(r: TrainResult, path: Path) -> None:
     expected = {"seeds": (B,), "loss": (B,), "iterations": (B,), "learning_rate": (B,)}
     if r.bias is not None:
         expected["bias"] = (B, r.weights.shape[2])
+    if r.groups is not None:
+        expected["groups"] = (B,)
+        if r.groups.dtype.kind not in "iU":
+            raise ModelFileError(f"{str(path)!r} is corrupt: group labels of dtype {r.groups.dtype}")
+    if r.group_sizes is not None:
+        expected["group_sizes"] = (B,)
     bad = [n for n, shape in expected.items() if getattr(r, n).shape != shape]
     if B < 0 or bad or (r.history is not None and (r.history.ndim != 2 or r.history.shape[0] != B)):
         raise ModelFileError(f"{str(path)!r} is corrupt: array shapes disagree ({bad or 'weights/history'})")

@@ -57,6 +57,20 @@ def _unblock(a: np.ndarray, n_models: int) -> np.ndarray:
     return np.ascontiguousarray(moved.reshape((-1,) + moved.shape[2:])[:n_models])
 
 
+def call_with_threads(threads: int, fn, *args) -> None:
+    """Call the kernel ``fn`` on ``threads`` Numba threads; a compile failure is a KernelCompileError."""
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        fn(*args)
+    except (numba.core.errors.NumbaError, numba.core.errors.LoweringError) as exc:  # pragma: no cover
+        raise KernelCompileError(f"the Numba kernel failed to compile: {exc}".splitlines()[0]) from exc
+    finally:
+        numba.set_num_threads(previous)
+
+
 class NumbaRun:
     """A batch in the kernel's block layout; the same interface as :class:`loop.VectorizedRun`."""
 
@@ -89,16 +103,7 @@ class NumbaRun:
         self.loss()
 
     def _call(self, fn, *args):
-        import numba
-
-        previous = numba.get_num_threads()
-        numba.set_num_threads(self.threads)
-        try:
-            fn(*args)
-        except (numba.core.errors.NumbaError, numba.core.errors.LoweringError) as exc:  # pragma: no cover
-            raise KernelCompileError(f"the Numba kernel failed to compile: {exc}".splitlines()[0]) from exc
-        finally:
-            numba.set_num_threads(previous)
+        call_with_threads(self.threads, fn, *args)
 
     def advance(self, n: int) -> None:
         self._call(self.kernel.train_blocks, self.X, self.Y, self.S, self.W, self.C, self.lr, self.consts, n,
@@ -149,8 +154,13 @@ class NumbaBackend:
         self.kernel = numba_kernel
 
     def start(self, problem: Problem, layout: str = "lanes"):
-        """The run in ``layout``: "lanes" (this module's NumbaRun) or "gemm" (shared X only:
-        ``fastperceptron.numba_gemm.GemmRun``); ``fastperceptron.planner`` chooses between them."""
+        """The run in ``layout``: "lanes" (this module's NumbaRun), "gemm" (shared X only:
+        ``fastperceptron.numba_gemm.GemmRun``) or "groups" (``fastperceptron.numba_groups.GroupRun``,
+        the layout of every problem with groups); ``fastperceptron.planner`` chooses."""
+        if problem.grouped or layout == "groups":
+            from .numba_groups import GroupRun
+
+            return GroupRun(problem, self.threads)
         if layout == "gemm":
             from .numba_gemm import GemmRun
 

@@ -35,7 +35,8 @@ from .problem import Problem
 __all__ = ["Plan", "plan", "explain", "estimate", "LAYOUTS", "split_backend"]
 
 #: The layouts of each backend; the first is the one used when the backend's layout is not named.
-LAYOUTS = {"numpy": ("loop",), "numba": ("lanes", "gemm"), "cupy": ("loop",), "cuda": ("kernel",)}
+LAYOUTS = {"numpy": ("loop", "groups"), "numba": ("lanes", "gemm", "groups"), "cupy": ("loop", "groups"),
+           "cuda": ("kernel", "groups")}
 
 # --- measured constants (seconds, float64, per thread) ----------------------------------------------
 # Fitted to `fastperceptron bench --case grid` and the issue's cases on the 2-core AMD EPYC (AVX2).
@@ -106,10 +107,13 @@ def cpu_threads(threads: int | None = None) -> int:
 
 
 def usable_layouts(problem: Problem, backend: str) -> tuple[str, ...]:
-    """The layouts of ``backend`` that can train this problem (gemm needs X shared by all models)."""
+    """The layouts of ``backend`` that can train this problem (gemm needs X shared by all models;
+    a problem with groups has its own layout on every backend)."""
+    if problem.grouped:
+        return ("groups",)
     if backend == "numba":
         return ("lanes", "gemm") if problem.shared_X else ("lanes",)
-    return LAYOUTS[backend]
+    return tuple(lay for lay in LAYOUTS[backend] if lay != "groups")
 
 
 def estimate(problem: Problem, backend: str, layout: str, threads: int | None = None) -> float:
@@ -164,6 +168,10 @@ def plan(problem: Problem, backend: str = "auto", threads: int | None = None, av
         name = resolve_name(name)  # checks the name and availability (and reads nothing else)
         if layout is not None:
             if layout not in usable_layouts(problem, name):
+                if problem.grouped or layout == "groups":
+                    raise ValueError(
+                        f"backend layout '{name}:{layout}' does not fit this problem: the 'groups' layout is "
+                        f"for (and only for) training with groups=; use backend='{name}'")
                 raise ValueError(
                     f"backend layout '{name}:{layout}' needs X shared by all models, (N, D); this problem "
                     f"has one dataset per model: use backend='{name}' or '{name}:lanes'"
@@ -186,6 +194,8 @@ def plan(problem: Problem, backend: str = "auto", threads: int | None = None, av
         if infos.get(gpu):
             return Plan(gpu, LAYOUTS[gpu][0], "a usable GPU (GPU backends come first; no GPU cost model yet)")
     cpu = [n for n in AUTO_ORDER if n in ("numba", "numpy") and infos.get(n)]
+    if problem.grouped:  # no cost model: the compiled kernel walks each group's rows, numpy sums segments
+        return Plan(cpu[0], "groups", f"one model per group; {cpu[0]} is the fastest usable CPU backend")
     est = {f"{n}:{lay}": estimate(problem, n, lay, threads) for n in cpu for lay in usable_layouts(problem, n)}
     best = min(est, key=est.get)
     b, lay = best.split(":")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import init as _init
+from .groups import GroupLayout, group_layout
 
 __all__ = ["Problem", "make_problem", "model_axis_carriers", "count_models", "targets_per_model", "RULES", "DTYPES"]
 
@@ -27,6 +28,10 @@ class Problem:
 
     X: (N, D) shared by all models, or (B, N, D). Y: (N, K) shared, or (B, N, K).
     sample_weight: None, (N,) shared, or (B, N). learning_rate: (B,). W0: (B, D, K). seeds: (B,).
+
+    With ``groups`` (SPEC §6) there is one model per group: X (N, D), Y (N, K) and sample_weight
+    (N,) hold the rows sorted by group (``groups.order``), model b owns sorted rows
+    ``groups.offsets[b]:groups.offsets[b + 1]``, and B is the number of groups.
     """
 
     X: np.ndarray
@@ -42,6 +47,7 @@ class Problem:
     tol: float | None
     record_every: int | None
     init: str
+    groups: GroupLayout | None = None
 
     @property
     def n_models(self) -> int:
@@ -49,12 +55,21 @@ class Problem:
 
     @property
     def shared_X(self) -> bool:
-        return self.X.ndim == 2
+        """X (N, D) shared by every model (not split into groups)."""
+        return self.X.ndim == 2 and self.groups is None
+
+    @property
+    def grouped(self) -> bool:
+        return self.groups is not None
 
     def loss_denominator(self) -> np.ndarray:
         """Each model's total sample weight times K (N·K without weights), float64 (B,): what the
         summed squared errors are divided by (SPEC §5)."""
         B, _, K = self.W0.shape
+        if self.groups is not None:
+            rows = self.groups.sizes.astype(np.float64) if self.sample_weight is None else np.add.reduceat(
+                self.sample_weight.astype(np.float64), self.groups.offsets[:-1])
+            return rows * K
         if self.sample_weight is None:
             return np.full(B, float(self.X.shape[-2] * K))
         return np.broadcast_to(self.sample_weight.sum(axis=-1).astype(np.float64) * K, (B,))
@@ -113,6 +128,7 @@ _CARRIER_NAMES = {
     "sample_weight": "sample_weight (axis 0 of a 2-D sample_weight)",
     "learning_rate": "learning_rate (its length)",
     "initial_weights": "initial_weights (axis 0 of a 3-D initial_weights)",
+    "groups": "groups (its number of distinct labels)",
 }
 
 
@@ -168,6 +184,7 @@ def make_problem(
     dtype="float64",
     tol=None,
     record_every=None,
+    groups=None,
 ) -> Problem:
     """Check every argument of ``train`` and return the batch as a :class:`Problem`."""
     # --- scalars and choices -------------------------------------------------------------------
@@ -201,6 +218,11 @@ def make_problem(
     _check_shape("X", X, (2, 3), "2-D (N, D), shared by all models, or 3-D (B, N, D), one dataset per model")
     _check_finite("X", X, "remove or impute those values first")
     n, d = X.shape[-2:]
+    layout = None
+    if groups is not None:
+        if X.ndim != 2:
+            raise ValueError(f"with groups, X must be 2-D (N, D): the rows of every group; got shape {X.shape}")
+        layout = group_layout(groups, n)
 
     Y = _real_array("y", y)
     _check_shape("y", Y, (1, 2, 3), "(N,), (N, K), (B, N) or (B, N, K)")
@@ -213,6 +235,8 @@ def make_problem(
             f"y has shape {Y.shape} but X has N = {n} samples; y must be (N,), (N, K), (B, N) or (B, N, K)"
             " (a 2-D y whose first axis has length N is read as (N, K))"
         )
+    if layout is not None and Y.ndim == 3:
+        raise ValueError(f"with groups, y must be (N,) or (N, K), one target row per row of X; got shape {Y.shape}")
     _check_finite("y", Y, "targets must be numbers in [0, 1]")
     if Y.min() < 0 or Y.max() > 1:
         bad = tuple(int(i) for i in np.argwhere((Y < 0) | (Y > 1))[0])
@@ -225,7 +249,8 @@ def make_problem(
     sw = None
     if sample_weight is not None:
         sw = _real_array("sample_weight", sample_weight)
-        _check_shape("sample_weight", sw, (1, 2), "(N,) shared by all models or (B, N)")
+        _check_shape("sample_weight", sw, (1,) if layout is not None else (1, 2),
+                     "(N,), one weight per row" if layout is not None else "(N,) shared by all models or (B, N)")
         if sw.shape[-1] != n:
             raise ValueError(f"sample_weight has shape {sw.shape} but X has N = {n} samples")
         _check_finite("sample_weight", sw, "sample weights must be finite numbers >= 0")
@@ -271,7 +296,10 @@ def make_problem(
         "learning_rate": lr.shape,
         "initial_weights": None if W0 is None else W0.shape,
     }
-    n_models = count_models(model_axis_carriers(shapes, n), models)
+    carriers = model_axis_carriers(shapes, n)
+    if layout is not None:
+        carriers["groups"] = layout.n_groups
+    n_models = count_models(carriers, models)
 
     if seeds is None:
         seeds = np.arange(n_models, dtype=np.int64)
@@ -280,8 +308,14 @@ def make_problem(
     seeds = seeds.astype(np.int64)
     if sw is not None:
         totals = sw.sum(axis=-1).reshape(-1)
+        if layout is not None:
+            totals = np.add.reduceat(sw[layout.order], layout.offsets[:-1])
         if (totals <= 0).any():
             b = int(np.argmax(totals <= 0))
+            if layout is not None:
+                raise ValueError(
+                    f"sample_weight of group {layout.labels[b].item()!r} sums to 0: every group needs at least "
+                    "one row with positive weight (drop the group's rows, or give them weight)")
             raise ValueError(
                 f"sample_weight of model {b} sums to 0: every model needs at least one sample with positive weight"
             )
@@ -302,6 +336,9 @@ def make_problem(
             _check_finite(name, out, "the values are too large for float32; use dtype='float64'")
         return out
 
+    if layout is not None:  # rows sorted by group, once (stable: a group keeps its rows' order)
+        X, Y = X[layout.order], Y[layout.order]
+        sw = None if sw is None else sw[layout.order]
     return Problem(
         X=cast("X", X),
         Y=cast("y", Y),
@@ -316,4 +353,5 @@ def make_problem(
         tol=tol,
         record_every=record_every,
         init="explicit" if initial_weights is not None else init,
+        groups=layout,
     )

@@ -43,6 +43,10 @@ class NumpyBackend:
     name = "numpy"
 
     def start(self, problem: Problem) -> VectorizedRun:
+        if problem.grouped:
+            from .loop_groups import GroupedRun
+
+            return GroupedRun(problem)
         return VectorizedRun(problem, xp=np)
 
 

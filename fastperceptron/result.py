@@ -33,6 +33,9 @@ class TrainResult:
         state reached, at ``iterations``
     params : the other hyperparameters (rule, init, iterations asked, tol, record_every, bias)
     metadata : free-form JSON-serialisable information saved with the model (e.g. feature names)
+    groups : (B,) labels of a batch trained with ``groups=`` (model b is group ``groups[b]``;
+        int64 or str), or None
+    group_sizes : (B,) int64, the number of rows each group was trained on, or None
     """
 
     weights: np.ndarray
@@ -49,6 +52,8 @@ class TrainResult:
     complete: bool = True
     params: dict = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
+    groups: np.ndarray | None = None
+    group_sizes: np.ndarray | None = None
 
     # --- sizes ----------------------------------------------------------------------------------
     @property
@@ -76,7 +81,12 @@ class TrainResult:
         )
 
     def __getitem__(self, index) -> "TrainResult":
-        """A subset of the models: an int, a slice, an index array or a boolean mask over B."""
+        """A subset of the models: an int, a slice, an index array or a boolean mask over B; for a
+        batch trained on string group labels, also a label or a list of labels (``r["store-17"]``).
+        Integers are always positions: select integer labels with :meth:`group`."""
+        if self.groups is not None and self.groups.dtype.kind == "U" and (
+                isinstance(index, str) or (isinstance(index, (list, tuple)) and index and isinstance(index[0], str))):
+            return self.group(index)
         idx = np.arange(self.n_models)[index]
         idx = np.atleast_1d(idx)
         take = lambda a: None if a is None else a[idx]  # noqa: E731
@@ -89,7 +99,19 @@ class TrainResult:
             iterations=self.iterations[idx],
             history=take(self.history),
             learning_rate=self.learning_rate[idx],
+            groups=take(self.groups),
+            group_sizes=take(self.group_sizes),
         )
+
+    def group(self, labels) -> "TrainResult":
+        """The models of the given group label(s) (one label, or a list), in the order asked;
+        an unknown label is a ValueError naming it."""
+        from .groups import lookup
+
+        if self.groups is None:
+            raise ValueError("this batch was not trained with groups=; select models by position: result[i]")
+        single = np.ndim(labels) == 0
+        return self[lookup(self.groups, [labels] if single else labels)]
 
     # --- prediction -----------------------------------------------------------------------------
     def _inputs(self, X) -> np.ndarray:
@@ -108,17 +130,45 @@ class TrainResult:
         _check_finite("X", X, "remove or impute those values first")
         return X
 
-    def predict_proba(self, X) -> np.ndarray:
-        """σ(X·W_b + c_b) for every model b: shape (B, M, K), computed in float64 on the host."""
+    def predict_proba(self, X, groups=None) -> np.ndarray:
+        """σ(X·W_b + c_b) for every model b: shape (B, M, K), computed in float64 on the host.
+
+        With ``groups`` (M,) labels, for a batch trained with groups: each row by its own group's
+        model, shape (M, K). A label never seen in training is a ValueError naming it.
+        """
+        if groups is not None:
+            return self._predict_groups(X, groups)
         X = self._inputs(X)
         Z = np.matmul(X, self.weights.astype(np.float64))
         if self.bias is not None:
             Z += self.bias.astype(np.float64)[:, None, :]
         return sigmoid(Z)
 
-    def predict(self, X, threshold: float = 0.5) -> np.ndarray:
-        """0/1 predictions of every model, shape (B, M, K): 1 where the probability is >= threshold."""
-        return (self.predict_proba(X) >= threshold).astype(np.int8)
+    def _predict_groups(self, X, groups, rows: int = 1 << 16) -> np.ndarray:
+        from .groups import lookup
+
+        if self.groups is None:
+            raise ValueError("groups= given, but this batch was not trained with groups; leave it out")
+        X = self._inputs(X)
+        if X.ndim != 2:
+            raise ValueError(f"with groups, X must be (M, {self.n_features}); got shape {X.shape}")
+        idx = lookup(self.groups, groups, "groups")
+        if idx.shape[0] != X.shape[0]:
+            raise ValueError(f"groups has {idx.shape[0]:,} labels but X has {X.shape[0]:,} rows; give one per row")
+        W = self.weights.astype(np.float64)
+        out = np.empty((X.shape[0], self.n_outputs))
+        for a in range(0, X.shape[0], rows):  # in slices: W[idx] is (rows, D, K)
+            i = idx[a:a + rows]
+            Z = np.einsum("md,mdk->mk", X[a:a + rows], W[i])
+            if self.bias is not None:
+                Z += self.bias[i].astype(np.float64)
+            out[a:a + rows] = sigmoid(Z)
+        return out
+
+    def predict(self, X, threshold: float = 0.5, groups=None) -> np.ndarray:
+        """0/1 predictions: 1 where the probability is >= threshold. Shape (B, M, K), or (M, K)
+        with ``groups``."""
+        return (self.predict_proba(X, groups=groups) >= threshold).astype(np.int8)
 
     def ensemble_proba(self, X) -> np.ndarray:
         """The ensemble's probabilities, the mean over models: shape (M, K)."""

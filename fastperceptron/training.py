@@ -19,7 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .registry import AUTO_ORDER, ENV_VAR, backends, get_backend
-from .planner import LAYOUTS, plan
+from .planner import plan, usable_layouts
 from .errors import BackendUnavailableError, KernelCompileError, UnsupportedProblemError
 from .problem import make_problem
 from .result import TrainResult
@@ -58,7 +58,7 @@ class _DeferredInterrupt:
 def _estimate_bytes(problem) -> int:
     B, D, K = problem.W0.shape
     N = problem.X.shape[-2]
-    per_sample = B * N * K * 6  # outputs, deltas and temporaries of one iteration
+    per_sample = (1 if problem.grouped else B) * N * K * 6  # outputs, deltas and temporaries of one iteration
     return problem.dtype.itemsize * (problem.X.size + problem.Y.size + per_sample + B * D * K * 4)
 
 
@@ -81,7 +81,7 @@ def _start(problem, name, layout, chosen_by_auto, threads):
         if isinstance(exc, KernelCompileError):
             warnings.warn(f"backend {name!r} cannot run here ({exc}); falling back to {successor}", RuntimeWarning,
                           stacklevel=3)
-        return _start(problem, successor, LAYOUTS[successor][0], True, threads)
+        return _start(problem, successor, usable_layouts(problem, successor)[0], True, threads)
 
 
 def train(
@@ -104,6 +104,7 @@ def train(
     progress=None,
     chunk_iterations=None,
     threads=None,
+    groups=None,
 ) -> TrainResult:
     """Train B independent sigmoid perceptrons at once and return them as a :class:`TrainResult`.
 
@@ -140,6 +141,12 @@ def train(
         quarter of a second. Results never depend on it.
     threads : CPU threads of the numba backend (default: all that Numba may use, which
         ``NUMBA_NUM_THREADS`` sets). Results never depend on it. Ignored by the other backends.
+    groups : (N,) one label per row of X (integers or strings; numpy, a list, a pandas Series or
+        Categorical): one model per distinct label, in sorted label order, trained on its own rows
+        only, in their original order (SPEC §6). X is then (N, D), y (N,) or (N, K) and
+        ``sample_weight`` (N,); ``seeds``, ``learning_rate`` and ``initial_weights`` are per group
+        (G,), or one value for all. ``result.groups`` holds the labels; predict a table with
+        ``result.predict_proba(X_new, groups=g_new)``.
 
     Ctrl-C during training stops at the end of the current chunk and returns the models as they
     are there, with ``complete=False`` and a warning; a second Ctrl-C aborts at once.
@@ -147,7 +154,7 @@ def train(
     problem = make_problem(
         X, y, seeds=seeds, models=models, iterations=iterations, learning_rate=learning_rate, rule=rule,
         bias=bias, sample_weight=sample_weight, init=init, initial_weights=initial_weights, dtype=dtype,
-        tol=tol, record_every=record_every,
+        tol=tol, record_every=record_every, groups=groups,
     )
     if chunk_iterations is not None:
         if isinstance(chunk_iterations, bool) or not isinstance(chunk_iterations, (int, np.integer)) or chunk_iterations < 1:
@@ -238,4 +245,6 @@ def train(
             "bias": problem.bias,
             "layout": layout,
         },
+        groups=None if problem.groups is None else problem.groups.labels,
+        group_sizes=None if problem.groups is None else problem.groups.sizes,
     )

@@ -123,3 +123,49 @@ def test_cli_scheduler_local(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "fastperceptron", "train", "--scheduler", "local:zero"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "write local:N with N >= 1" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- groups -----------------------------------------------------------------------------------------
+def _group_table(rng, N=1500):
+    pd = pytest.importorskip("pandas")
+    labels = [f"store-{i:02d}" for i in range(29)]
+    weights = np.r_[[0.4], [0.6 / 28] * 28]  # one large group beside many small ones
+    g = rng.choice(labels, size=N, p=weights)
+    g[:3] = ["solo-a", "solo-b", "solo-c"]  # groups of one row
+    return pd.DataFrame({"store": g, "a": rng.normal(size=N), "b": rng.normal(size=N),
+                         "w": rng.random(N) + 0.5, "sold": (rng.random(N) < 0.5).astype(float)})
+
+
+def test_groups_from_a_dask_dataframe_equal_the_single_machine_result(client, rng):
+    dd = pytest.importorskip("dask.dataframe")
+    df = _group_table(rng)
+    kw = dict(iterations=25, rule="logistic", bias=True, backend="numpy", learning_rate=0.3)
+    ref = fp.train(df[["a", "b"]].to_numpy(), df["sold"].to_numpy(), groups=df["store"], sample_weight=df["w"], **kw)
+    r = fpd.train(dd.from_pandas(df, npartitions=4), "sold", groups="store", sample_weight="w", client=client,
+                  shards=3, **kw)
+    assert r.groups.tolist() == ref.groups.tolist()
+    assert np.array_equal(r.group_sizes, ref.group_sizes)
+    assert np.array_equal(r.seeds, ref.seeds)
+    np.testing.assert_array_equal(r.weights, ref.weights)  # the same rows, in the same order, same backend
+    np.testing.assert_array_equal(r.bias, ref.bias)
+    assert r.metadata["dask_shards"] == 3
+
+
+def test_groups_from_dask_arrays(client, rng):
+    da = pytest.importorskip("dask.array")
+    df = _group_table(rng, N=900)
+    codes = np.unique(df["store"], return_inverse=True)[1]
+    X, y = df[["a", "b"]].to_numpy(), df["sold"].to_numpy()
+    ref = fp.train(X, y, groups=codes, iterations=10, backend="numpy")
+    r = fpd.train(da.from_array(X, chunks=(300, 2)), da.from_array(y, chunks=300), groups=da.from_array(codes, chunks=300),
+                  client=client, iterations=10, backend="numpy")
+    np.testing.assert_array_equal(r.weights, ref.weights)
+
+
+def test_shards_are_balanced_by_rows_and_never_split_a_group():
+    from fastperceptron.dask_groups import assign_shards
+
+    sizes = np.array([100, 5, 5, 5, 60, 40, 1, 1])
+    shard = assign_shards(sizes, 3)
+    rows = np.bincount(shard, weights=sizes, minlength=3)
+    assert shard[0] != shard[4] and rows.max() == 100 and rows.min() >= 50  # one label, one shard

@@ -1,0 +1,123 @@
+"""Groups: one model per distinct label of a long table (SPEC §6), decided once in the data model.
+
+``factorize`` turns the user's labels (integers or strings: numpy arrays, lists, pandas Series or
+Categorical) into sorted distinct labels and one code per row; ``GroupLayout`` orders the rows by
+group once (a stable sort, so a group's rows keep their original order) and records each group's
+range of the sorted rows, CSR-style: group g owns sorted rows ``offsets[g]:offsets[g + 1]``. Every
+backend walks those ranges; nothing is padded, so the work is proportional to the number of rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["GroupLayout", "factorize", "group_layout", "lookup"]
+
+
+@dataclass(frozen=True)
+class GroupLayout:
+    """The rows of G groups: ``order`` (N,) sorts the rows by group (stably), ``offsets`` (G + 1,)
+    delimits each group's sorted rows, ``labels`` (G,) are the sorted distinct labels."""
+
+    labels: np.ndarray
+    order: np.ndarray
+    offsets: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return self.labels.shape[0]
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def group_ids(self) -> np.ndarray:
+        """The group of every sorted row, (N,) int64."""
+        return np.repeat(np.arange(self.n_groups, dtype=np.int64), self.sizes)
+
+
+def _labels_array(name: str, groups, n_rows: int | None) -> np.ndarray:
+    """The labels as a 1-D numpy array of int64 or str, with clear errors."""
+    values = getattr(groups, "to_numpy", None)  # pandas Series / Categorical / Index
+    if callable(values):
+        g = np.asarray(values())
+    elif isinstance(groups, (list, tuple)):  # keep each item's own type: numpy would make [1, "a"] strings
+        g = np.empty(len(groups), dtype=object)
+        g[:] = groups
+        if len(groups) and all(isinstance(v, str) for v in groups):
+            g = g.astype(str)
+        elif len(groups) and all(isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool)
+                                 for v in groups):
+            g = np.asarray(groups)
+    else:
+        g = np.asarray(groups)
+    if g.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, one label per row; got shape {g.shape}")
+    if n_rows is not None and g.shape[0] != n_rows:
+        raise ValueError(f"{name} has {g.shape[0]:,} labels but X has {n_rows:,} rows; give one label per row")
+    if g.shape[0] == 0:
+        raise ValueError(f"{name} is empty: there are no rows to train on")
+    if g.dtype.kind in "iu":
+        if g.dtype.kind == "u" and g.size and int(g.max()) >= 2**63:
+            raise ValueError(f"{name}: integer labels must be below 2**63")
+        return g.astype(np.int64)
+    if g.dtype.kind == "b":
+        return g.astype(np.int64)
+    if g.dtype.kind == "f":
+        if not np.isfinite(g).all():
+            raise ValueError(f"{name} contains NaN or inf: every row needs a label (drop or fill those rows first)")
+        if (g != np.round(g)).any():
+            raise TypeError(f"{name} must hold integers or strings; got non-integer floats (e.g. {g[g != np.round(g)][0]!r})")
+        return g.astype(np.int64)
+    if g.dtype.kind in "US":
+        return g.astype(str)
+    if g.dtype.kind == "O":
+        kinds = {type(v) for v in g}
+        if kinds <= {str}:
+            return g.astype(str)
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in g):
+            return g.astype(np.int64)
+        if any(v is None or (isinstance(v, float) and v != v) for v in g):
+            raise ValueError(f"{name} has missing labels (None/NaN): every row needs a label (drop or fill those rows first)")
+        bad = next(v for v in g if not isinstance(v, str))
+        raise TypeError(f"{name} must hold integers or strings, not a mix; found {type(bad).__name__} {bad!r}")
+    raise TypeError(f"{name} must hold integers or strings, got dtype {g.dtype}")
+
+
+def factorize(groups, n_rows: int | None = None, name: str = "groups") -> tuple[np.ndarray, np.ndarray]:
+    """(labels, codes): the sorted distinct labels (G,) and each row's index into them (N,) int64.
+    Integers sort numerically, strings lexicographically (by code point)."""
+    g = _labels_array(name, groups, n_rows)
+    labels, codes = np.unique(g, return_inverse=True)
+    return labels, codes.astype(np.int64).reshape(-1)
+
+
+def group_layout(groups, n_rows: int) -> GroupLayout:
+    """The layout of ``groups`` (one label per row) over ``n_rows`` rows."""
+    labels, codes = factorize(groups, n_rows)
+    order = np.argsort(codes, kind="stable")
+    offsets = np.zeros(labels.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(codes, minlength=labels.shape[0]), out=offsets[1:])
+    return GroupLayout(labels=labels, order=order.astype(np.int64), offsets=offsets)
+
+
+def lookup(labels: np.ndarray, wanted, name: str = "groups") -> np.ndarray:
+    """The model index of every label in ``wanted`` (M,) among the trained ``labels`` (sorted);
+    a label never seen in training is a ValueError naming up to five of them."""
+    w = _labels_array(name, wanted, None)
+    if (w.dtype.kind == "U") != (labels.dtype.kind == "U"):
+        kind = lambda a: "strings" if a.dtype.kind == "U" else "integers"  # noqa: E731
+        raise TypeError(f"{name} are {kind(w)} but the models were trained on labels that are {kind(labels)}")
+    idx = np.searchsorted(labels, w)
+    idx = np.minimum(idx, labels.shape[0] - 1)
+    unseen = labels[idx] != w
+    if unseen.any():
+        missing = np.unique(w[unseen])
+        shown = ", ".join(repr(v.item()) for v in missing[:5]) + (", ..." if missing.size > 5 else "")
+        raise ValueError(
+            f"{missing.size:,} label(s) in {name} were never seen in training ({shown}); "
+            "there is no model for them: drop those rows, or train with them"
+        )
+    return idx.astype(np.int64)

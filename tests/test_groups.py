@@ -1,0 +1,232 @@
+"""Groups (SPEC §6): one model per label, each trained on its own rows only.
+
+Every backend is checked against the independent per-model reference of tests/reference.py, run on
+each group's rows alone, in their original order (SPEC §2): float64 within 1e-9 relative, float32
+within SPEC §4's 1e-4.
+"""
+
+import numpy as np
+import pytest
+
+import fastperceptron as fp
+from fastperceptron.groups import factorize, group_layout
+
+import reference
+
+RTOL = 1e-9
+
+
+def _relative(a, b):
+    return np.abs(a - b).max() / max(np.abs(b).max(), 1e-300)
+
+
+def _skewed(rng, G=23, D=4, K=1, labels="int"):
+    """Rows of G groups with skewed sizes (several of one row), shuffled; labels as asked."""
+    sizes = np.maximum(1, np.round(rng.lognormal(np.log(12), 1.3, size=G))).astype(int)
+    sizes[:4] = 1  # groups of one row are valid models
+    g = np.repeat(np.arange(G), sizes)
+    rng.shuffle(g)
+    names = np.array([f"store-{i:03d}" for i in rng.permutation(G)]) if labels == "str" else rng.permutation(G) * 7 - 30
+    X = rng.normal(size=(g.size, D))
+    y = (rng.random((g.size, K)) < 0.5).astype(float)
+    return X, y, names[g]
+
+
+def _per_group_reference(X, y, g, result, *, iterations, lr, rule, bias, s=None, tol=None, W0=None):
+    """Train every group alone with the reference loop; compare with ``result`` group by group."""
+    W0 = result_W0 = W0
+    for b, label in enumerate(result.groups):
+        rows = g == label
+        w0 = result_W0[b]
+        W, c, done = reference.train_one(X[rows], y[rows], w0, iterations=iterations, lr=lr, rule=rule, bias=bias,
+                                         s=None if s is None else s[rows], tol=tol)
+        yield b, label, W, c, done, reference.loss_one(X[rows], y[rows], W, c, None if s is None else s[rows])
+
+
+CASES = [
+    dict(rule="logistic", bias=True),
+    dict(rule="seed", bias=False),
+    dict(rule="seed", bias=True, K=3, weights=True),
+    dict(rule="logistic", bias=True, K=2, weights=True, tol=2e-3),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_every_backend_matches_each_group_trained_alone(backend, rng, case):
+    X, y, g = _skewed(rng, K=case.get("K", 1))
+    s = rng.random(len(g)) + 0.25 if case.get("weights") else None
+    W0 = rng.uniform(-1, 1, size=(len(np.unique(g)), X.shape[1], y.shape[1]))
+    kw = dict(iterations=40, learning_rate=0.3, rule=case["rule"], bias=case["bias"], tol=case.get("tol"))
+    r = fp.train(X, y, groups=g, sample_weight=s, initial_weights=W0, backend=backend, record_every=10, **kw)
+    assert r.params["layout"] == "groups"
+    assert r.weights.shape == (len(W0), X.shape[1], y.shape[1])
+    assert r.history.shape == (len(W0), 4)
+    stopped_early = 0
+    for b, label, W, c, done, loss in _per_group_reference(
+            X, y, g, r, iterations=40, lr=0.3, rule=case["rule"], bias=case["bias"], s=s, tol=case.get("tol"), W0=W0):
+        assert _relative(r.weights[b], W) <= RTOL, label
+        if case["bias"]:
+            assert _relative(r.bias[b], c) <= RTOL, label
+        assert r.iterations[b] == done, label
+        assert r.loss[b] == pytest.approx(loss, rel=1e-9)
+        assert r.group_sizes[b] == np.count_nonzero(g == label)
+        stopped_early += done < 40
+    if case.get("tol"):
+        assert 0 < stopped_early < len(W0)  # the case exercises early stopping, for some groups only
+
+
+def test_float32_within_spec_tolerance(backend, rng):
+    X, y, g = _skewed(rng, K=2)
+    W0 = rng.uniform(-1, 1, size=(len(np.unique(g)), X.shape[1], 2))
+    r = fp.train(X, y, groups=g, initial_weights=W0, iterations=30, learning_rate=0.2, rule="logistic", bias=True,
+                 dtype="float32", backend=backend)
+    assert r.weights.dtype == np.float32
+    for b, label, W, c, _, _ in _per_group_reference(X, y, g, r, iterations=30, lr=0.2, rule="logistic",
+                                                     bias=True, W0=W0):
+        assert _relative(r.weights[b].astype(float), W) <= 1e-4, label
+
+
+def test_result_equals_training_each_group_alone_with_its_seed(rng):
+    """SPEC §6 through the public API: model m is fp.train on its rows with its seed."""
+    X, y, g = _skewed(rng, labels="str")
+    r = fp.train(X, y, groups=g, iterations=25, rule="logistic", bias=True, backend="numpy", learning_rate=0.5)
+    assert list(r.groups) == sorted(set(g))
+    for b in (0, 5, len(r) - 1):
+        rows = g == r.groups[b]
+        alone = fp.train(X[rows], y[rows], seeds=[r.seeds[b]], iterations=25, rule="logistic", bias=True,
+                         backend="numpy", learning_rate=0.5)
+        np.testing.assert_allclose(r.weights[b], alone.weights[0], rtol=RTOL)
+
+
+def test_numba_groups_are_bit_identical_across_runs_and_threads(rng):
+    pytest.importorskip("numba")
+    import numba
+
+    X, y, g = _skewed(rng, G=60)
+    kw = dict(groups=g, iterations=30, rule="logistic", bias=True, backend="numba")
+    a = fp.train(X, y, **kw)
+    b = fp.train(X, y, **kw)
+    c = fp.train(X, y, threads=1, **kw) if numba.config.NUMBA_NUM_THREADS > 1 else b
+    assert np.array_equal(a.weights, b.weights) and np.array_equal(a.weights, c.weights)
+    assert np.array_equal(a.bias, c.bias)
+
+
+def test_numba_splits_a_big_group_into_pieces_and_matches(rng):
+    """A group above kernels.numba_groups.BIG rows beside small ones: trained in pieces, same model."""
+    pytest.importorskip("numba")
+    from fastperceptron.kernels.numba_groups import BIG
+
+    n_big = BIG + 700
+    g = np.concatenate([np.zeros(n_big, int), rng.integers(1, 40, size=800)])
+    rng.shuffle(g)
+    X = rng.normal(size=(len(g), 3))
+    y = (rng.random(len(g)) < 0.5).astype(float)
+    kw = dict(groups=g, iterations=6, rule="logistic", bias=True, learning_rate=1e-3, tol=1e-6)
+    a = fp.train(X, y, backend="numpy", **kw)
+    b = fp.train(X, y, backend="numba", **kw)
+    assert b.group_sizes[0] == n_big
+    assert _relative(b.weights, a.weights) <= RTOL
+    assert np.array_equal(a.iterations, b.iterations)
+
+
+# --- labels ----------------------------------------------------------------------------------------
+def test_labels_sort_numerically_and_lexicographically():
+    labels, codes = factorize([10, 2, -3, 2])
+    assert labels.tolist() == [-3, 2, 10] and codes.tolist() == [2, 1, 0, 1]
+    labels, codes = factorize(["b", "a10", "a9", "b"])
+    assert labels.tolist() == ["a10", "a9", "b"] and codes.tolist() == [2, 0, 1, 2]
+    assert factorize(np.array([1.0, 3.0]))[0].dtype == np.int64
+    layout = group_layout(["b", "a", "b", "a", "c"], 5)
+    assert layout.order.tolist() == [1, 3, 0, 2, 4]  # stable: a group keeps its rows' order
+    assert layout.offsets.tolist() == [0, 2, 4, 5]
+
+
+def test_pandas_labels():
+    pd = pytest.importorskip("pandas")
+    g = pd.Series(["x", "y", "x", "z"])
+    assert factorize(g)[0].tolist() == ["x", "y", "z"]
+    assert factorize(pd.Categorical(["q", "p", "q"]))[0].tolist() == ["p", "q"]
+
+
+@pytest.mark.parametrize("labels, error, message", [
+    ([1, 2], ValueError, "2 labels but X has 5 rows"),
+    ([1.5, 2, 3, 4, 5], TypeError, "integers or strings"),
+    ([1, None, 3, 4, 5], ValueError, "missing labels"),
+    (["a", 2, "b", "c", "d"], TypeError, "not a mix"),
+    ([np.nan, 1, 2, 3, 4], ValueError, "NaN"),
+    (np.zeros((5, 2)), ValueError, "must be 1-D"),
+])
+def test_bad_labels_are_named(labels, error, message):
+    X = np.zeros((5, 2))
+    with pytest.raises(error, match=message):
+        fp.train(X, np.zeros(5), groups=labels, iterations=1)
+
+
+def test_shapes_that_do_not_fit_groups(rng):
+    X, y, g = _skewed(rng)
+    G = len(np.unique(g))
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        fp.train(X[None], y, groups=g, iterations=1)
+    with pytest.raises(ValueError, match="y must be"):
+        fp.train(X, np.zeros((3, len(g), 1)), groups=g, iterations=1)
+    with pytest.raises(ValueError, match="one weight per row"):
+        fp.train(X, y, groups=g, sample_weight=np.ones((2, len(g))), iterations=1)
+    with pytest.raises(ValueError, match=f"groups .its number of distinct labels. says {G}"):
+        fp.train(X, y, groups=g, seeds=range(G + 1), iterations=1)
+    s = np.ones(len(g))
+    s[g == g[0]] = 0
+    with pytest.raises(ValueError, match=f"group {g[0].item()!r} sums to 0"):
+        fp.train(X, y, groups=g, sample_weight=s, iterations=1)
+    with pytest.raises(ValueError, match="'groups' layout is"):
+        fp.train(X, y, backend="numpy:groups", iterations=1)
+
+
+# --- the result ------------------------------------------------------------------------------------
+def test_predict_save_load_and_select_by_label(rng, tmp_path):
+    X, y, g = _skewed(rng, K=2, labels="str")
+    r = fp.train(X, y, groups=g, iterations=20, rule="logistic", bias=True, backend="numpy")
+    p = r.predict_proba(X[:50], groups=g[:50])
+    assert p.shape == (50, 2)
+    for i in range(50):  # each row by its own group's model
+        b = int(np.searchsorted(r.groups, g[i]))
+        expected = 1 / (1 + np.exp(-(X[i] @ r.weights[b] + r.bias[b])))
+        np.testing.assert_allclose(p[i], expected, rtol=1e-13)
+    assert r.predict(X[:3], groups=g[:3]).shape == (3, 2)
+
+    path = r.save(tmp_path / "m.npz")
+    loaded = fp.load(path)
+    assert loaded.groups.dtype.kind == "U" and loaded.groups.tolist() == r.groups.tolist()
+    assert np.array_equal(loaded.group_sizes, r.group_sizes)
+    np.testing.assert_array_equal(loaded.predict_proba(X[:50], groups=g[:50]), p)
+    with np.load(path, allow_pickle=False) as z:  # stored without pickle
+        assert z["groups"].dtype.kind == "U"
+
+    label = r.groups[3]
+    one = loaded[label]
+    assert len(one) == 1 and one.groups.tolist() == [label]
+    np.testing.assert_array_equal(one.weights[0], r.weights[3])
+    assert loaded.group([r.groups[1], r.groups[0]]).groups.tolist() == [r.groups[1], r.groups[0]]
+
+
+def test_unseen_labels_are_an_error_naming_up_to_five(rng):
+    X, y, g = _skewed(rng, labels="str")
+    r = fp.train(X, y, groups=g, iterations=2, backend="numpy")
+    new = ["nope-1", "nope-2", r.groups[0], "nope-3", "nope-4", "nope-5", "nope-6"]
+    with pytest.raises(ValueError, match=r"6 label\(s\) in groups were never seen in training "
+                                         r"\('nope-1', 'nope-2', 'nope-3', 'nope-4', 'nope-5', \.\.\.\)"):
+        r.predict_proba(np.zeros((7, X.shape[1])), groups=new)
+    with pytest.raises(TypeError, match="trained on labels that are strings"):
+        r.predict_proba(np.zeros((1, X.shape[1])), groups=[3])
+    with pytest.raises(ValueError, match="never seen"):
+        r["nope-1"]
+    plain = fp.train(X, y, iterations=2, backend="numpy")
+    with pytest.raises(ValueError, match="not trained with groups"):
+        plain.predict_proba(X[:2], groups=g[:2])
+
+
+def test_auto_and_explain_choose_the_groups_layout(rng):
+    X, y, g = _skewed(rng)
+    plan = fp.explain(X, y, groups=g)
+    assert plan.layout == "groups"
+    assert plan.backend in ("numba", "numpy", "cuda", "cupy")
+    assert fp.train(X, y, groups=g, iterations=2).params["layout"] == "groups"
