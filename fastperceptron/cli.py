@@ -279,6 +279,13 @@ def _explain_auto(args) -> None:
 def cmd_bench(args) -> int:
     from .benchmark import plot, run_grid, run_sweep
 
+    if args.case == "groups":
+        from .bench_groups import run_groups
+
+        run_groups(groups=args.groups, median=args.median_rows, sigma=args.sigma, features=args.features,
+                   iterations=args.iterations or 200, backends=args.backends, repeat=args.repeat, peers=args.peers,
+                   out=sys.stdout)
+        return 0
     if args.case == "grid":
         run_grid(dtypes=args.dtypes or [args.dtype], peers=args.peers, repeat=args.repeat, quick=args.quick,
                  out=sys.stdout, threads=args.threads)
@@ -367,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_info)
 
     b = sub.add_parser("bench", help="time every available backend side by side over a sweep of B")
-    b.add_argument("--case", choices=("seed", "per-model", "grid"), default="seed",
+    b.add_argument("--case", choices=("seed", "per-model", "grid", "groups"), default="seed",
                    help="seed: the tutorial's shared data; per-model: N=200, D=16 per model; grid: shared and "
                         "per-model data over N, D, K and B, every layout, and what auto picks")
     b.add_argument("--models", type=int, nargs="+", metavar="B", help="batch sizes (default depends on the case)")
@@ -380,6 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--plot", metavar="FILE.png", help="draw model-iterations/s against B (needs matplotlib)")
     b.add_argument("--dtypes", nargs="+", choices=("float64", "float32"), help="grid: several dtypes in one run")
     b.add_argument("--quick", action="store_true", help="grid: a few small shapes only")
+    b.add_argument("--groups", type=int, default=2000, metavar="G", help="groups: how many groups (default 2,000)")
+    b.add_argument("--median-rows", type=float, default=47, metavar="M",
+                   help="groups: median rows per group (log-normal sizes; default 47)")
+    b.add_argument("--sigma", type=float, default=1.2, help="groups: the log-normal shape of the sizes (default 1.2)")
+    b.add_argument("--features", type=int, default=8, metavar="D", help="groups: features per row (default 8)")
     b.set_defaults(func=cmd_bench)
     return parser
 

@@ -56,7 +56,7 @@ def _sum(a, m):
     return s
 
 
-@njit(**_OPTIONS)
+@njit(inline="always", **_OPTIONS)
 def _rows(XT, YT, S, r0, r1, w, c, U, u, z, o, delta, poly, k1, k2, K, seed_rule, use_bias, V):
     """Add the contributions of rows r0..r1 (one group's, or a piece of one) to the gradient sums
     U (D·K) and u (K), with the group's weights w (D·K, flat) and bias c (K). Rows go in blocks of
@@ -97,7 +97,7 @@ def _rows(XT, YT, S, r0, r1, w, c, U, u, z, o, delta, poly, k1, k2, K, seed_rule
                 u[k] += _sum(ds, mm)
 
 
-@njit(**_OPTIONS)
+@njit(inline="always", **_OPTIONS)
 def _apply(w, c, U, u, eta, use_bias, use_tol, tol, active, iterations, g):
     """W += η·U (and c += η·u) for group g when it is running; count it; stop it below tol."""
     if active[g] == 0:
