@@ -17,7 +17,7 @@ cat "$OUT/info.txt"
 
 # GPU tests (-m gpu: the real-GPU variants) and the parity suites on every backend.
 $PY -m pytest -q -m gpu -rs tests >"$OUT/pytest-gpu.txt" 2>&1; echo "pytest -m gpu: rc=$?" | tee -a "$OUT/summary.txt"
-$PY -m pytest -q -rs tests/test_seed.py tests/test_properties.py tests/test_reference.py tests/test_gpu.py \
+$PY -m pytest -q -rs tests/test_seed.py tests/test_properties.py tests/test_reference.py tests/test_gpu.py tests/test_groups.py \
     >"$OUT/pytest-parity.txt" 2>&1; echo "parity suite: rc=$?" | tee -a "$OUT/summary.txt"
 tail -3 "$OUT/pytest-gpu.txt" "$OUT/pytest-parity.txt"
 
@@ -30,3 +30,6 @@ for dtype in float64 float32; do
     $PY -m fastperceptron bench --case per-model --models $pm_models --iterations $pm_T --dtype $dtype \
         --backends $backends --peers --repeat 1 --plot "$OUT/per-model-$dtype.png" 2>&1 | tee "$OUT/bench-per-model-$dtype.txt"
 done
+# One model per group (issue 11): every usable backend, JAX segment_sum as the peer.
+$PY -m fastperceptron bench --case groups --groups $([ "$QUICK" = 1 ] && echo 200 || echo 20000) --backends $backends \
+    --peers --repeat 1 2>&1 | tee "$OUT/bench-groups.txt"

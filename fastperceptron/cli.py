@@ -83,7 +83,8 @@ def cmd_train(args) -> int:
     print(f"models           {r.n_models:,} x {int(r.iterations.max()):,} iterations"
           + ("" if r.complete else "  (INTERRUPTED: incomplete)"))
     training = max(r.seconds - r.setup_seconds, 1e-12)
-    setup = f"  ({r.setup_seconds:.2f} s of it compiling or loading the kernel)" if r.setup_seconds >= 0.1 else ""
+    setup = (f"  ({r.setup_seconds:.2f} s of it preparing the backend: data layout, kernel compile or load)"
+             if r.setup_seconds >= 0.1 else "")
     print(f"time             {r.seconds:.3f} s{setup}")
     print(f"throughput       {its / training / 1e6:,.2f} million model-iterations/s")
     print(f"loss             min {q[0]:.4g}   median {q[1]:.4g}   max {q[2]:.4g}")
@@ -162,6 +163,10 @@ def cmd_predict(args) -> int:
         P = r.predict_proba(X, groups=groups)
         names = r.metadata.get("target_names") or [f"p{k}" for k in range(r.n_outputs)]
         print("group," + ",".join(names))
+        from .groups import Factorized
+
+        if isinstance(groups, Factorized):
+            groups = groups.labels[groups.codes]
         for label, row in zip(groups, P):
             print(f"{label}," + ",".join(f"{v:.8f}" for v in row))
         return 0

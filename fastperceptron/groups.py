@@ -13,7 +13,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GroupLayout", "factorize", "group_layout", "lookup"]
+__all__ = ["GroupLayout", "Factorized", "factorize", "group_layout", "lookup"]
+
+
+@dataclass(frozen=True)
+class Factorized:
+    """Labels already factorized by a table reader: ``labels`` (G,) sorted and distinct, ``codes``
+    (N,) each row's index into them. Accepted wherever ``groups`` is (no per-row strings made)."""
+
+    labels: np.ndarray
+    codes: np.ndarray
+
+    def __len__(self) -> int:
+        return self.codes.shape[0]
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,10 @@ def _labels_array(name: str, groups, n_rows: int | None) -> np.ndarray:
 def factorize(groups, n_rows: int | None = None, name: str = "groups") -> tuple[np.ndarray, np.ndarray]:
     """(labels, codes): the sorted distinct labels (G,) and each row's index into them (N,) int64.
     Integers sort numerically, strings lexicographically (by code point)."""
+    if isinstance(groups, Factorized):
+        if n_rows is not None and len(groups) != n_rows:
+            raise ValueError(f"{name} has {len(groups):,} labels but X has {n_rows:,} rows; give one label per row")
+        return groups.labels, groups.codes.astype(np.int64, copy=False)
     g = _labels_array(name, groups, n_rows)
     labels, codes = np.unique(g, return_inverse=True)
     return labels, codes.astype(np.int64).reshape(-1)
@@ -106,6 +122,8 @@ def group_layout(groups, n_rows: int) -> GroupLayout:
 def lookup(labels: np.ndarray, wanted, name: str = "groups") -> np.ndarray:
     """The model index of every label in ``wanted`` (M,) among the trained ``labels`` (sorted);
     a label never seen in training is a ValueError naming up to five of them."""
+    if isinstance(wanted, Factorized):  # look up each distinct label once
+        return lookup(labels, wanted.labels, name)[wanted.codes]
     w = _labels_array(name, wanted, None)
     if (w.dtype.kind == "U") != (labels.dtype.kind == "U"):
         kind = lambda a: "strings" if a.dtype.kind == "U" else "integers"  # noqa: E731

@@ -52,7 +52,9 @@ def _csv_stdlib(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
     return header, columns
 
 
-def _arrow_columns(table, path) -> tuple[list[str], dict[str, np.ndarray]]:
+def _arrow_columns(table, path) -> tuple[list[str], dict]:
+    """Numeric columns as numpy arrays; string columns stay Arrow arrays until their use is known
+    (a group column is factorized by Arrow, without a Python string per row)."""
     import pyarrow as pa
 
     names = [str(n) for n in table.column_names]
@@ -63,15 +65,36 @@ def _arrow_columns(table, path) -> tuple[list[str], dict[str, np.ndarray]]:
         if pa.types.is_dictionary(t):
             col, t = col.cast(t.value_type), t.value_type
         if pa.types.is_string(t) or pa.types.is_large_string(t):
-            values = col.to_numpy(zero_copy_only=False)
-            if col.null_count:
-                values = np.where(values == None, np.nan, values)  # noqa: E711 - reported by the checks
-            columns[name] = values
+            columns[name] = col
         elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
-            columns[name] = col.to_numpy(zero_copy_only=False)
+            columns[name] = col.to_numpy()
         else:
             columns[name] = _Unsupported(str(t), len(col))
     return names, columns
+
+
+def _labels(path, name: str, values):
+    """A group column as labels: numpy values, or for Arrow strings a ``Factorized`` (sorted labels
+    and one code per row), computed by Arrow."""
+    from .groups import Factorized
+
+    if isinstance(values, _Unsupported):
+        raise TableError(f"{path}: column {name!r} has type {values.type_name}; group labels are integers or strings")
+    if not hasattr(values, "combine_chunks"):
+        return values
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if values.null_count:
+        raise TableError(f"{path}: column {name!r} has {values.null_count:,} empty labels; every row needs a "
+                         "label (drop or fill those rows first)")
+    encoded = pc.dictionary_encode(values).combine_chunks()
+    dictionary = np.asarray(encoded.dictionary.to_pylist(), dtype=str)
+    rank = np.empty(len(dictionary), dtype=np.int64)
+    order = np.argsort(dictionary, kind="stable")
+    rank[order] = np.arange(len(dictionary))
+    codes = rank[np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
+    return Factorized(labels=dictionary[order], codes=codes)
 
 
 class _Unsupported:
@@ -110,6 +133,8 @@ def read_table(path) -> tuple[list[str], dict]:
 def _numeric(path, name: str, values, role: str) -> np.ndarray:
     if isinstance(values, _Unsupported):
         raise TableError(f"{path}: column {name!r} has type {values.type_name}; {role} columns must be numbers")
+    if hasattr(values, "combine_chunks"):  # an Arrow string column: show its first cell that is not a number
+        values = np.asarray(values.slice(0, 100_000).to_pylist(), dtype=object)
     if values.dtype.kind not in "biuf":
         where, example = 0, values[0]
         for i, v in enumerate(values):  # the first cell that is not a number
@@ -179,11 +204,7 @@ def load_data(path, target: list[str] | None = None, group_by: str | None = None
         raise TableError(f"{path}: no feature columns left once the target columns {tnames} are taken")
     X = np.column_stack([_numeric(p, n, columns[n], "feature") for n in fnames])
     y = np.column_stack([_numeric(p, n, columns[n], "target") for n in tnames])
-    groups = None
-    if group_by is not None:
-        groups = columns[group_by]
-        if isinstance(groups, _Unsupported):
-            raise TableError(f"{p}: column {group_by!r} has type {groups.type_name}; group labels are integers or strings")
+    groups = None if group_by is None else _labels(p, group_by, columns[group_by])
     meta = {"feature_names": fnames, "target_names": tnames}
     if group_by is not None:
         meta["group_by"] = group_by
@@ -205,7 +226,7 @@ def load_inputs(path, feature_names: list[str] | None, group_by: str | None = No
     if group_by is not None:
         if group_by not in names:
             raise TableError(f"{p}: no column {group_by!r} to group by; columns: {names}")
-        groups = columns[group_by]
+        groups = _labels(p, group_by, columns[group_by])
     if feature_names and all(n in names for n in feature_names):
         fnames = list(feature_names)
     else:

@@ -1,8 +1,9 @@
 """Hand-written compute kernels of fastperceptron, installed as ``fastperceptron.kernels``.
 
 ``numba_kernel.py`` is the fused Numba CPU kernel (the "lanes" layout), ``numba_gemm.py`` the
-fused elementwise pass of the "gemm" layout; ``perceptron.cu`` the CUDA source that
-``fastperceptron.gpu`` compiles through ``cupy.RawModule``. The numpy backend
+fused elementwise pass of the "gemm" layout, ``numba_groups.py`` the kernels of the "groups"
+layout; ``perceptron.cu`` the CUDA source that ``fastperceptron.gpu`` compiles through
+``cupy.RawModule``, ``groups.cu`` its counterpart for groups (``fastperceptron.gpu_groups``). The numpy backend
 (``fastperceptron.loop``) is the reference and needs no kernel. See README.md beside this file.
 """
 

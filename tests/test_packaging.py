@@ -29,7 +29,9 @@ def test_wheel_contents(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in ("fastperceptron/__init__.py", "fastperceptron/cli.py", "fastperceptron/data/seed.csv",
                      "fastperceptron/kernels/__init__.py", "fastperceptron/kernels/README.md",
-                     "fastperceptron/kernels/numba_kernel.py", "fastperceptron/numba_backend.py"):
+                     "fastperceptron/kernels/numba_kernel.py", "fastperceptron/numba_backend.py",
+                     "fastperceptron/kernels/numba_groups.py", "fastperceptron/kernels/groups.cu",
+                     "fastperceptron/kernels/perceptron.cu"):
         assert expected in names, expected
     assert not any(n.startswith(("tests/", "bench/", "kernels/")) for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
