@@ -141,7 +141,7 @@ def _numeric(path, name: str, values, role: str) -> np.ndarray:
             try:
                 float(v)
             except (TypeError, ValueError):
-                where, example = i, v
+                where, example = i, v.item() if isinstance(v, np.generic) else v
                 break
         at = f"line {where + 2}" if Path(path).suffix.lower() == ".csv" else f"row {where}"
         raise TableError(

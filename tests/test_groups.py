@@ -230,3 +230,19 @@ def test_auto_and_explain_choose_the_groups_layout(rng):
     assert plan.layout == "groups"
     assert plan.backend in ("numba", "numpy", "cuda", "cupy")
     assert fp.train(X, y, groups=g, iterations=2).params["layout"] == "groups"
+
+
+def test_tables_without_pyarrow_read_numeric_csv_and_a_text_group_column(tmp_path, monkeypatch):
+    from fastperceptron import tables
+
+    monkeypatch.setattr(tables, "_pyarrow", lambda: None)
+    path = tmp_path / "t.csv"
+    path.write_text("store,a,b,y\nnorth,1,2,0\nsouth,3,4,1\nnorth,5,6,1\n")
+    X, y, g, meta = tables.load_data(path, ["y"], "store")
+    assert X.tolist() == [[1, 2], [3, 4], [5, 6]] and y.ravel().tolist() == [0, 1, 1]
+    assert list(g) == ["north", "south", "north"] and meta["feature_names"] == ["a", "b"]
+    with pytest.raises(tables.TableError, match="line 2, column 'store': 'north' is not a number"):
+        tables.load_data(path, ["y"])
+    with pytest.raises(tables.TableError, match="reading Parquet needs pyarrow"):
+        (tmp_path / "t.parquet").write_bytes(b"x")
+        tables.load_data(tmp_path / "t.parquet")
