@@ -100,9 +100,9 @@ def _train_partition(part, features, targets, group_col, weight_col, labels, see
     local = np.unique(g)
     index = lookup(labels, local)  # this shard's groups among all of them (sorted the same way)
     kw = dict(kwargs)
-    for name in ("learning_rate", "initial_weights"):
-        if np.ndim(kw.get(name)) >= 1 and np.shape(kw[name])[0] == len(labels) and (
-                name == "learning_rate" or np.ndim(kw[name]) == 3):
+    per_group_ndim = {"learning_rate": 1, "initial_weights": 3}  # else one value for every group
+    for name, ndim in per_group_ndim.items():
+        if np.ndim(kw.get(name)) == ndim:
             kw[name] = np.asarray(kw[name])[index]
     sw = part[weight_col].to_numpy(dtype=np.float64) if weight_col else None
     r = _train_local(X, y, groups=g, seeds=seeds[index], sample_weight=sw, progress=False, **kw)
@@ -117,6 +117,8 @@ def train_groups(X, y, *, groups, client, shards=None, seeds=None, sample_weight
     """See :func:`fastperceptron.dask.train` (its ``groups`` case)."""
     import dask
     import distributed
+
+    from .dask import _stderr_is_tty
 
     frame, features, targets, group_col, weight_col = _as_frame(X, y, groups, sample_weight)
     sizes = frame[group_col].value_counts(sort=False, dropna=False).compute()
@@ -159,12 +161,6 @@ def train_groups(X, y, *, groups, client, shards=None, seeds=None, sample_weight
         raise
     seconds = time.perf_counter() - start
     return _combine(results, labels, seeds, seconds)
-
-
-def _stderr_is_tty() -> bool:
-    import sys
-
-    return sys.stderr.isatty()
 
 
 def _combine(results, labels, seeds, seconds) -> TrainResult:
