@@ -13,7 +13,7 @@ from . import datasets, init, loop, resample  # noqa: E402
 from .resample import bootstrap_weights  # noqa: E402
 from .registry import BackendInfo, backends  # noqa: E402
 from .errors import (  # noqa: E402
-    BackendUnavailableError, FastPerceptronError, ModelFileError, UnsupportedProblemError)
+    BackendUnavailableError, ConvergenceWarning, FastPerceptronError, ModelFileError, UnsupportedProblemError)
 from .io import load  # noqa: E402
 from .result import TrainResult  # noqa: E402
 from .training import train  # noqa: E402
@@ -33,6 +33,7 @@ __all__ = [
     "resample",
     "init",
     "FastPerceptronError",
+    "ConvergenceWarning",
     "BackendUnavailableError",
     "ModelFileError",
     "UnsupportedProblemError",

@@ -59,14 +59,15 @@ def cmd_train(args) -> int:
         X, y = fp.datasets.seed()
         meta = {"data": "seed", "feature_names": ["x1", "x2", "x3"], "target_names": ["y"]}
     seeds = _seeds(args.seeds) if args.seeds else None
-    lr = args.lr[0] if len(args.lr) == 1 else np.array(args.lr)
+    lr = None if args.lr is None else (args.lr[0] if len(args.lr) == 1 else np.array(args.lr))
+    l2 = 0.0 if args.l2 is None else (args.l2[0] if len(args.l2) == 1 else np.array(args.l2))
     models = args.models
-    if models is None and seeds is None and np.ndim(lr) == 0 and np.ndim(X) == 2 and groups is None:
+    if models is None and seeds is None and np.ndim(lr) == 0 and np.ndim(l2) == 0 and np.ndim(X) == 2 and groups is None:
         models = DEFAULT_MODELS
     kwargs = dict(
         seeds=seeds, models=models, iterations=args.iterations, learning_rate=lr, rule=args.rule, bias=args.bias,
         init=args.init, dtype=args.dtype, backend=args.backend, tol=args.tol, record_every=args.record_every,
-        progress=args.progress, threads=args.threads,
+        progress=args.progress, threads=args.threads, solver=args.solver, l2=l2,
     )
     if groups is not None:
         kwargs["groups"] = groups
@@ -94,8 +95,11 @@ def cmd_train(args) -> int:
               f"rows per group min {sizes[0]:,.0f}, median {sizes[1]:,.0f}, max {sizes[2]:,.0f})")
         row_its = float((r.iterations * r.group_sizes).sum())
         print(f"                 {row_its / training / 1e6:,.2f} million row-iterations/s")
-    if args.tol is not None:
-        print(f"stopped early    {int((r.iterations < args.iterations).sum()):,} of {r.n_models:,} models")
+    if r.converged is not None:
+        print(f"converged        {int(r.converged.sum()):,} of {r.n_models:,} models (solver {r.params['solver']!r})")
+    elif args.tol is not None:
+        cap = int(r.params["iterations"])
+        print(f"stopped early    {int((r.iterations < cap).sum()):,} of {r.n_models:,} models")
     if r.n_features == 3 and not args.data:
         p = r.ensemble_proba(fp.datasets.NEW_SITUATION)[0]
         print(f"new situation    [1, 0, 0] -> {' '.join(f'{v:.8f}' for v in p)} (ensemble mean)")
@@ -333,10 +337,17 @@ def build_parser() -> argparse.ArgumentParser:
     g = t.add_mutually_exclusive_group()
     g.add_argument("--models", type=int, metavar="B", help=f"train B models with seeds 0..B-1 (default {DEFAULT_MODELS:,})")
     g.add_argument("--seeds", nargs="+", metavar="S", help="seeds, as integers or START:STOP ranges")
-    t.add_argument("--iterations", type=int, default=20_000, metavar="T", help="iterations (default 20,000)")
-    t.add_argument("--lr", type=float, nargs="+", default=[1.0], metavar="ETA",
-                   help="learning rate; several values give one per model (a sweep)")
-    t.add_argument("--rule", choices=("seed", "logistic"), default="seed", help="update rule (default: seed)")
+    t.add_argument("--iterations", type=int, metavar="T",
+                   help="iterations (default 20,000 for gd, at most 100 for the solvers)")
+    t.add_argument("--solver", choices=("gd", "newton", "lbfgs", "auto"), default="gd",
+                   help="gd: the tutorial's gradient steps (default); newton / lbfgs: each model to its optimum "
+                        "(rule logistic); auto: newton for up to 16 parameters, else lbfgs")
+    t.add_argument("--l2", type=float, nargs="+", metavar="L",
+                   help="L2 penalty ½·L·‖W‖² (the bias is not penalised); several values give one per model")
+    t.add_argument("--lr", type=float, nargs="+", metavar="ETA",
+                   help="gd's learning rate (default 1.0); several values give one per model (a sweep)")
+    t.add_argument("--rule", choices=("seed", "logistic"),
+                   help="update rule (default: seed for gd; the solvers use logistic)")
     t.add_argument("--bias", action="store_true", help="learn a bias per output")
     t.add_argument("--init", choices=("uniform", "legacy"), default="uniform", help="initial weights (default: uniform)")
     t.add_argument("--dtype", choices=("float64", "float32"), default="float64")

@@ -47,7 +47,8 @@ def _train_shard(X, y, seeds, kwargs):
     return {
         "weights": r.weights, "bias": r.bias, "loss": r.loss, "iterations": r.iterations, "history": r.history,
         "learning_rate": r.learning_rate, "backend": r.backend, "dtype": r.dtype, "seconds": r.seconds,
-        "setup_seconds": r.setup_seconds, "complete": r.complete, "params": r.params,
+        "setup_seconds": r.setup_seconds, "complete": r.complete, "params": r.params, "l2": r.l2,
+        "converged": r.converged,
     }
 
 
@@ -98,20 +99,23 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
 
     data = {"X": X, "y": y, "sample_weight": train_kwargs.pop("sample_weight", None),
             "initial_weights": train_kwargs.pop("initial_weights", None)}
-    learning_rate = train_kwargs.pop("learning_rate", 1.0)
+    learning_rate = train_kwargs.pop("learning_rate", None)  # None: train's default (solver "gd" only)
+    l2 = train_kwargs.pop("l2", 0.0)
     lazy = {name: a for name, a in data.items() if isinstance(a, da.Array)}
     data = {name: (a if name in lazy or a is None else np.asarray(a)) for name, a in data.items()}
-    lr = np.asarray(learning_rate, dtype=np.float64)
+    lr = None if learning_rate is None else np.asarray(learning_rate, dtype=np.float64)
+    lam = np.asarray(l2, dtype=np.float64)
     if data["X"].ndim not in (2, 3):
         raise ValueError(f"X must be 2-D (N, D) or 3-D (B, N, D); got shape {data['X'].shape}")
     n_samples = data["X"].shape[-2]
     shapes = {name: (None if a is None else tuple(a.shape)) for name, a in data.items()}
     shapes["seeds"] = None if seeds is None else np.shape(seeds)
-    shapes["learning_rate"] = lr.shape
+    shapes["learning_rate"] = None if lr is None else lr.shape
+    shapes["l2"] = lam.shape
     carriers = model_axis_carriers(shapes, n_samples)
     n_models = count_models(carriers, models)
     seeds = np.arange(n_models, dtype=np.int64) if seeds is None else np.asarray(seeds)
-    per_model = {name for name in carriers if name not in ("seeds", "learning_rate")}
+    per_model = {name for name in carriers if name not in ("seeds", "learning_rate", "l2")}
     for name in lazy:
         if name not in per_model:
             raise ValueError(f"a Dask array {name} must hold per-model data chunked along the models (axis 0)")
@@ -167,7 +171,9 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
                 args[name] = chunk_futures[name][i]
             else:
                 args[name] = value[a:b]
-        kwargs = dict(train_kwargs, learning_rate=lr[a:b] if lr.ndim == 1 else float(lr))
+        kwargs = dict(train_kwargs, l2=lam[a:b] if lam.ndim == 1 else float(lam))
+        if lr is not None:
+            kwargs["learning_rate"] = lr[a:b] if lr.ndim == 1 else float(lr)
         for name in ("sample_weight", "initial_weights"):
             if name in args:
                 kwargs[name] = args[name]
@@ -200,5 +206,5 @@ def _combine(parts, seeds, seconds) -> TrainResult:
         iterations=cat("iterations"), history=cat("history"), learning_rate=cat("learning_rate"),
         backend="+".join(backends), dtype=parts[0]["dtype"], seconds=seconds,
         setup_seconds=max(p["setup_seconds"] for p in parts), complete=all(p["complete"] for p in parts),
-        params=parts[0]["params"], metadata={"dask_shards": len(parts)},
+        params=parts[0]["params"], metadata={"dask_shards": len(parts)}, l2=cat("l2"), converged=cat("converged"),
     )

@@ -100,7 +100,7 @@ def _train_partition(part, features, targets, group_col, weight_col, labels, see
     local = np.unique(g)
     index = lookup(labels, local)  # this shard's groups among all of them (sorted the same way)
     kw = dict(kwargs)
-    per_group_ndim = {"learning_rate": 1, "initial_weights": 3}  # else one value for every group
+    per_group_ndim = {"learning_rate": 1, "l2": 1, "initial_weights": 3}  # else one value for every group
     for name, ndim in per_group_ndim.items():
         if np.ndim(kw.get(name)) == ndim:
             kw[name] = np.asarray(kw[name])[index]
@@ -109,7 +109,7 @@ def _train_partition(part, features, targets, group_col, weight_col, labels, see
     return {"index": index, "weights": r.weights, "bias": r.bias, "loss": r.loss, "iterations": r.iterations,
             "history": r.history, "learning_rate": r.learning_rate, "group_sizes": r.group_sizes,
             "backend": r.backend, "dtype": r.dtype, "setup_seconds": r.setup_seconds, "complete": r.complete,
-            "params": r.params}
+            "params": r.params, "l2": r.l2, "converged": r.converged}
 
 
 def train_groups(X, y, *, groups, client, shards=None, seeds=None, sample_weight=None, progress=None,
@@ -175,5 +175,5 @@ def _combine(results, labels, seeds, seconds) -> TrainResult:
         backend="+".join(sorted({r["backend"] for r in results})), dtype=results[0]["dtype"], seconds=seconds,
         setup_seconds=max(r["setup_seconds"] for r in results), complete=all(r["complete"] for r in results),
         params=results[0]["params"], metadata={"dask_shards": len(results)}, groups=labels,
-        group_sizes=cat("group_sizes"),
+        group_sizes=cat("group_sizes"), l2=cat("l2"), converged=cat("converged"),
     )

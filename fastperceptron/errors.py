@@ -21,3 +21,8 @@ class KernelCompileError(FastPerceptronError, RuntimeError):
 class UnsupportedProblemError(FastPerceptronError, ValueError):
     """A backend cannot train a problem of this shape (the cuda kernel's limit on D*K); with
     backend="auto" the run moves on to the next backend."""
+
+
+class ConvergenceWarning(UserWarning):
+    """Some models of a second-order solver (solver="newton" or "lbfgs") stopped before converging;
+    ``result.converged`` says which."""

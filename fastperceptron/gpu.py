@@ -154,6 +154,7 @@ class CudaRun:
         self.W = dev(last(p.W0).reshape(D * K, B))
         self.C = cupy.zeros((K, B), dtype=p.dtype)
         self.lr = dev(p.learning_rate)
+        self.l2 = dev(np.zeros_like(p.learning_rate) if p.l2 is None else p.l2)
         self.active = cupy.ones(B, dtype=cupy.uint8)
         self.iterations = cupy.zeros(B, dtype=cupy.int64)
         self.use_bias = np.int32(p.bias)
@@ -176,7 +177,7 @@ class CudaRun:
     def advance(self, n: int) -> None:
         B = self.shape[0]
         self.train_kernel(self.grid, (THREADS_PER_BLOCK,), (
-            self.X, self.Y, self.S, self.W, self.C, self.lr, self.active, self.iterations, np.int64(B),
+            self.X, self.Y, self.S, self.W, self.C, self.lr, self.l2, self.active, self.iterations, np.int64(B),
             np.int32(self.N), np.int32(self.tile), np.int32(n), self.use_bias, self.tol), shared_mem=self.shared_mem)
 
     def n_active(self) -> int:
@@ -273,7 +274,8 @@ class PartedRun:
         p = self.problem
         per = lambda arr, ndim: arr[a:b] if arr is not None and arr.ndim == ndim else arr  # noqa: E731
         sub = replace(p, X=per(p.X, 3), Y=per(p.Y, 3), sample_weight=per(p.sample_weight, 2),
-                      learning_rate=p.learning_rate[a:b], W0=np.ascontiguousarray(W), seeds=p.seeds[a:b])
+                      learning_rate=p.learning_rate[a:b], l2=None if p.l2 is None else p.l2[a:b],
+                      W0=np.ascontiguousarray(W), seeds=p.seeds[a:b])
         with self.cupy.cuda.Device(dev):
             run = self.make_run(sub)
             if state is not None:
@@ -330,6 +332,26 @@ class PartedRun:
         return np.concatenate(self._each("iteration_counts"))
 
 
+def _start_solver(problem: Problem):
+    """The second-order solvers (``fastperceptron/solvers.py``) on CuPy arrays of the first device:
+    their work is matrix products (cuBLAS), the batched Cholesky and, for groups, the segment-sum
+    kernel; both GPU backends run them this way (the "cuda" kernel is the gradient-step one)."""
+    from . import solvers
+
+    cupy = _cupy()
+    segment_sum = None
+    if problem.grouped:
+        from .gpu_groups import segment_sum
+    with cupy.cuda.Device(devices()[0]):
+        try:
+            return solvers.start(problem, xp=cupy, segment_sum=segment_sum)
+        except cupy.cuda.memory.OutOfMemoryError:
+            cupy.get_default_memory_pool().free_all_blocks()
+            raise MemoryError(
+                "the GPU cannot hold this problem for the solver; train fewer models per call, use "
+                "dtype='float32', or backend='numba' (the CPU)") from None
+
+
 class GpuBackend:
     """The "cupy" or "cuda" backend over the GPUs of ``devices()``."""
 
@@ -337,6 +359,8 @@ class GpuBackend:
         self.name = name
 
     def start(self, problem: Problem) -> PartedRun:
+        if problem.solver != "gd":
+            return _start_solver(problem)
         if problem.grouped:
             from . import gpu_groups
 

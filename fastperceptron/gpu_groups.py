@@ -88,6 +88,7 @@ class CudaGroupRun:
         self.W = dev(p.W0.reshape(G, D * K).T)
         self.C = cupy.zeros((K, G), dtype=p.dtype)
         self.lr = dev(p.learning_rate)
+        self.l2 = dev(np.zeros_like(p.learning_rate) if p.l2 is None else p.l2)
         self.active = cupy.ones(G, dtype=cupy.uint8)
         self.iterations = cupy.zeros(G, dtype=cupy.int64)
         self.bias_ = p.bias
@@ -103,7 +104,7 @@ class CudaGroupRun:
 
     def advance(self, n: int) -> None:
         self.train_kernel(self.grid, (THREADS_PER_BLOCK,), (
-            self.X, self.Y, self.S, self.offsets, self.W, self.C, self.lr, self.active, self.iterations,
+            self.X, self.Y, self.S, self.offsets, self.W, self.C, self.lr, self.l2, self.active, self.iterations,
             np.int64(self.shape[0]), np.int32(n), self.use_bias, self.tol))
 
     def n_active(self) -> int:

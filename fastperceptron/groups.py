@@ -106,6 +106,10 @@ def factorize(groups, n_rows: int | None = None, name: str = "groups") -> tuple[
             raise ValueError(f"{name} has {len(groups):,} labels but X has {n_rows:,} rows; give one label per row")
         return groups.labels, groups.codes.astype(np.int64, copy=False)
     g = _labels_array(name, groups, n_rows)
+    if g.dtype.kind == "i" and g.size and 0 <= g.min() and g.max() <= 4 * g.size:
+        counts = np.bincount(g)  # small non-negative integers: no sort needed
+        labels = np.flatnonzero(counts)
+        return labels.astype(g.dtype), (np.cumsum(counts > 0) - 1)[g]
     labels, codes = np.unique(g, return_inverse=True)
     return labels, codes.astype(np.int64).reshape(-1)
 
@@ -113,7 +117,8 @@ def factorize(groups, n_rows: int | None = None, name: str = "groups") -> tuple[
 def group_layout(groups, n_rows: int) -> GroupLayout:
     """The layout of ``groups`` (one label per row) over ``n_rows`` rows."""
     labels, codes = factorize(groups, n_rows)
-    order = np.argsort(codes, kind="stable")
+    narrow = codes.astype(np.uint16) if labels.shape[0] <= 1 << 16 else codes  # 16 bits: a radix sort
+    order = np.argsort(narrow, kind="stable")
     offsets = np.zeros(labels.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(codes, minlength=labels.shape[0]), out=offsets[1:])
     return GroupLayout(labels=labels, order=order.astype(np.int64), offsets=offsets)

@@ -2,7 +2,7 @@
 
 Layout of a file (format version 1): arrays ``weights``, ``seeds``, ``loss``, ``iterations``,
 ``learning_rate``, optionally ``bias``, ``history``, ``groups`` (the labels, int64 or fixed-width
-unicode: no pickle) and ``group_sizes``, and ``metadata``: a JSON document (as a
+unicode: no pickle), ``group_sizes``, ``l2`` and ``converged`` (bool), and ``metadata``: a JSON document (as a
 uint8 array) with the format name and version, hyperparameters, backend, dtype, timing, library
 versions and the user's metadata. Files are written to a temporary file in the same folder,
 flushed to disk and renamed over the target, so a crash never leaves a half-written model.
@@ -97,6 +97,10 @@ def save(result: TrainResult, path) -> Path:
         arrays["bias"] = result.bias
     if result.history is not None:
         arrays["history"] = result.history
+    if result.l2 is not None:
+        arrays["l2"] = result.l2
+    if result.converged is not None:
+        arrays["converged"] = np.asarray(result.converged, dtype=bool)
     if result.groups is not None:
         arrays["groups"] = np.asarray(result.groups, dtype=str if result.groups.dtype.kind == "U" else np.int64)
         if result.group_sizes is not None:
@@ -155,6 +159,8 @@ def load(path) -> TrainResult:
         metadata=dict(meta.get("metadata", {})),
         groups=arrays.get("groups"),
         group_sizes=arrays.get("group_sizes"),
+        l2=arrays.get("l2"),
+        converged=arrays.get("converged"),
     )
     _check_consistent(result, path)
     return result
@@ -169,8 +175,9 @@ def _check_consistent(r: TrainResult, path: Path) -> None:
         expected["groups"] = (B,)
         if r.groups.dtype.kind not in "iU":
             raise ModelFileError(f"{str(path)!r} is corrupt: group labels of dtype {r.groups.dtype}")
-    if r.group_sizes is not None:
-        expected["group_sizes"] = (B,)
+    for name in ("group_sizes", "l2", "converged"):
+        if getattr(r, name) is not None:
+            expected[name] = (B,)
     bad = [n for n, shape in expected.items() if getattr(r, n).shape != shape]
     if B < 0 or bad or (r.history is not None and (r.history.ndim != 2 or r.history.shape[0] != B)):
         raise ModelFileError(f"{str(path)!r} is corrupt: array shapes disagree ({bad or 'weights/history'})")

@@ -6,7 +6,7 @@ to check against the maths by eye. One iteration, for all B models at once (READ
     Z = X_b·W_b + c_b ;  O = σ(Z) = 1 / (1 + exp(-Z))
     Δ = (Y_b - O) ⊙ (O ⊙ (1 - O))   rule "seed"      Δ = Y_b - O   rule "logistic"
     Δ = Δ ⊙ s_b                     (sample weights)
-    W_b += η_b · X_bᵀ·Δ ;  c_b += η_b · Σ_n Δ_n
+    W_b += η_b · (X_bᵀ·Δ − λ_b·W_b) ;  c_b += η_b · Σ_n Δ_n     (λ_b: ``l2``, SPEC §7)
 
 Two layouts, chosen by the data, so that the heavy products are one BLAS call each:
 
@@ -70,6 +70,7 @@ class VectorizedRun:
                 s = s.T[:, :, None] if s.ndim == 2 else s[:, None, None]            # (N, B|1, 1)
             self.W = arr(p.W0.transpose(1, 0, 2))               # (D, B, K)
             self.lr_W = arr(p.learning_rate[None, :, None])     # (1, B, 1)
+            self.l2_W = None if p.l2 is None else arr(p.l2[None, :, None])
             self.sample_axis = 0
         else:
             N = p.X.shape[1]
@@ -80,6 +81,7 @@ class VectorizedRun:
                 s = s[:, :, None] if s.ndim == 2 else s[None, :, None]              # (B|1, N, 1)
             self.W = arr(p.W0)                                  # (B, D, K)
             self.lr_W = arr(p.learning_rate[:, None, None])     # (B, 1, 1)
+            self.l2_W = None if p.l2 is None else arr(p.l2[:, None, None])
             self.sample_axis = 1
         self.s = None if s is None else arr(s)
         self.loss_denominator = arr(p.loss_denominator())  # Σ s · K per model
@@ -139,6 +141,7 @@ class VectorizedRun:
         tmp = xp.empty_like(O) if self.rule == "seed" else None
         G_buffer = xp.empty((D, B, K) if self.shared else (B, K, D), dtype=self.W.dtype)
         g = xp.empty((B, K), dtype=self.W.dtype) if self.c is not None else None
+        decay = xp.empty_like(self.W) if self.l2_W is not None else None
         w_axes = (0, 2) if self.shared else (1, 2)
         for _ in range(n):
             self._forward(O)
@@ -150,7 +153,10 @@ class VectorizedRun:
             if s is not None:
                 delta *= s
             G = self._gradient(delta, G_buffer)
-            G *= self.lr_W                              # η_b · X_bᵀ·Δ
+            if decay is not None:                       # X_bᵀ·Δ − λ_b·W_b
+                xp.multiply(self.W, self.l2_W, out=decay)
+                G -= decay
+            G *= self.lr_W                              # η_b · (X_bᵀ·Δ − λ_b·W_b)
             if g is not None:
                 delta.sum(axis=self.sample_axis, out=g)
                 g *= self.lr_c                          # η_b · Σ_n Δ_n

@@ -7,7 +7,7 @@ order. One iteration, for all G models at once, written as plainly as the maths 
     z_n = Σ_d x_nd · W[g(n), d, :] + c[g(n)]        (g(n): the group of row n; d in order)
     o_n = σ(z_n) ;  δ_n = (y_n − o_n) ⊙ o_n ⊙ (1 − o_n)   rule "seed",   δ_n = y_n − o_n   "logistic"
     δ_n = δ_n · s_n                                  (row weights)
-    W[g, d, :] += η_g · Σ_{n in g} x_nd · δ_n ;  c[g] += η_g · Σ_{n in g} δ_n
+    W[g, d, :] += η_g · (Σ_{n in g} x_nd · δ_n − λ_g · W[g, d, :]) ;  c[g] += η_g · Σ_{n in g} δ_n
 
 Memory stays at a few (N, K) arrays: the products are formed one feature d at a time. Written once
 against an array namespace ``xp`` (numpy; CuPy runs it unchanged) and a ``segment_sum``: numpy's
@@ -56,6 +56,7 @@ class GroupedRun:
         self.W = arr(p.W0)                                           # (G, D, K)
         self.c = xp.zeros((G, K), dtype=dt) if p.bias else None
         self.lr = arr(p.learning_rate)                               # (G,)
+        self.l2 = None if p.l2 is None else arr(p.l2)                # (G,) or None
         self.loss_denominator = arr(p.loss_denominator())
         self.iterations = xp.zeros(G, dtype=xp.int64)
         self.active = xp.ones(G, dtype=bool) if p.tol is not None else None
@@ -83,6 +84,8 @@ class GroupedRun:
             U = xp.empty_like(self.W)                             # η_g · Σ_{n in g} x_nd · δ_n
             for d in range(D):
                 U[:, d, :] = self.segment_sum(self.X[:, d:d + 1] * delta, self.offsets)
+            if self.l2 is not None:
+                U -= self.l2[:, None, None] * self.W
             U *= self.lr[:, None, None]
             u = None
             if self.c is not None:

@@ -8,6 +8,7 @@ so later processes load it in well under a second.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -57,6 +58,17 @@ def _unblock(a: np.ndarray, n_models: int) -> np.ndarray:
     return np.ascontiguousarray(moved.reshape((-1,) + moved.shape[2:])[:n_models])
 
 
+@contextlib.contextmanager
+def compile_errors():
+    """A Numba compile failure inside the block becomes a KernelCompileError (the backend falls back)."""
+    import numba
+
+    try:
+        yield
+    except (numba.core.errors.NumbaError, numba.core.errors.LoweringError) as exc:  # pragma: no cover
+        raise KernelCompileError(f"the Numba kernel failed to compile: {exc}".splitlines()[0]) from exc
+
+
 def call_with_threads(threads: int, fn, *args) -> None:
     """Call the kernel ``fn`` on ``threads`` Numba threads; a compile failure is a KernelCompileError."""
     import numba
@@ -64,9 +76,8 @@ def call_with_threads(threads: int, fn, *args) -> None:
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        fn(*args)
-    except (numba.core.errors.NumbaError, numba.core.errors.LoweringError) as exc:  # pragma: no cover
-        raise KernelCompileError(f"the Numba kernel failed to compile: {exc}".splitlines()[0]) from exc
+        with compile_errors():
+            fn(*args)
     finally:
         numba.set_num_threads(previous)
 
@@ -91,6 +102,7 @@ class NumbaRun:
         self.W = _blocks(p.W0, lanes, dt)
         self.C = np.zeros((self.W.shape[0], K, lanes), dtype=dt)
         self.lr = _blocks(p.learning_rate, lanes, dt)
+        self.l2 = _blocks(np.zeros(B) if p.l2 is None else p.l2, lanes, dt)
         self.active = _blocks(np.ones(B), lanes, dt)  # padding lanes are never active
         self.iterations = np.zeros(self.active.shape, dtype=np.int64)
         self.consts = kernel.constants(dt)
@@ -106,7 +118,7 @@ class NumbaRun:
         call_with_threads(self.threads, fn, *args)
 
     def advance(self, n: int) -> None:
-        self._call(self.kernel.train_blocks, self.X, self.Y, self.S, self.W, self.C, self.lr, self.consts, n,
+        self._call(self.kernel.train_blocks, self.X, self.Y, self.S, self.W, self.C, self.lr, self.l2, self.consts, n,
                    self.seed_rule, self.bias_, self.tol, self.active, self.iterations)
 
     def n_active(self) -> int:
@@ -156,7 +168,16 @@ class NumbaBackend:
     def start(self, problem: Problem, layout: str = "lanes"):
         """The run in ``layout``: "lanes" (this module's NumbaRun), "gemm" (shared X only:
         ``fastperceptron.numba_gemm.GemmRun``) or "groups" (``fastperceptron.numba_groups.GroupRun``,
-        the layout of every problem with groups); ``fastperceptron.planner`` chooses."""
+        the layout of every problem with groups); ``fastperceptron.planner`` chooses. The second-
+        order solvers run ``fastperceptron/solvers.py`` on the kernel of ``numba_objective``."""
+        if problem.solver != "gd":
+            from . import solvers
+            from .numba_objective import objective
+
+            objective = objective(problem, self.threads)
+            run = solvers.SolverRun(problem, objective)
+            objective.compile(run.theta)  # now, where a failure can fall back
+            return run
         if problem.grouped or layout == "groups":
             from .numba_groups import GroupRun
 

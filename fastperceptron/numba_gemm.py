@@ -55,6 +55,7 @@ class GemmRun:
         self.c = np.zeros(M, dtype=dt)
         self.use_bias = p.bias
         self.lr = np.repeat(p.learning_rate, K).astype(dt)  # per column
+        self.l2 = None if p.l2 is None else np.repeat(p.l2, K).astype(dt)
         self.tol = p.tol
         self.active = np.ones(B, dtype=bool) if p.tol is not None else None
         self.iterations = np.zeros(B, dtype=np.int64)
@@ -126,9 +127,11 @@ class GemmRun:
                 self._update(G, g)
 
     def _update(self, G, g) -> None:
-        """W += η·G and c += η·g; with tol, only for running models, then stop the converged ones
+        """W += η·(G − λ·W) and c += η·g; with tol, only for running models, then stop the converged ones
         (the same semantics as the reference loop)."""
         B, D, K = self.shape
+        if self.l2 is not None:
+            G -= self.l2 * self.W
         G *= self.lr
         if self.use_bias:
             g *= self.lr

@@ -65,6 +65,7 @@ class GroupRun:
         self.W = np.ascontiguousarray(p.W0, dtype=dt)
         self.C = np.zeros((G, K), dtype=dt)
         self.lr = np.ascontiguousarray(p.learning_rate, dtype=dt)
+        self.l2 = np.zeros(G, dtype=dt) if p.l2 is None else np.ascontiguousarray(p.l2, dtype=dt)
         self.active = np.ones(G, dtype=np.uint8)
         self.iterations = np.zeros(G, dtype=np.int64)
         self.consts = numba_kernel.constants(dt)
@@ -83,7 +84,7 @@ class GroupRun:
 
     def advance(self, n: int) -> None:
         k = self.kernel
-        common = (self.W, self.C, self.lr, self.consts, n, self.seed_rule, self.bias_, self.tol, self.active,
+        common = (self.W, self.C, self.lr, self.l2, self.consts, n, self.seed_rule, self.bias_, self.tol, self.active,
                   self.iterations, self.lanes)
         self._call(k.train_small, self.XT, self.YT, self.S, self.offsets, self.tasks, *common)
         if len(self.big) and n:

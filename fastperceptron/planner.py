@@ -35,8 +35,8 @@ from .problem import Problem
 __all__ = ["Plan", "plan", "explain", "estimate", "LAYOUTS", "split_backend"]
 
 #: The layouts of each backend; the first is the one used when the backend's layout is not named.
-LAYOUTS = {"numpy": ("loop", "groups"), "numba": ("lanes", "gemm", "groups"), "cupy": ("loop", "groups"),
-           "cuda": ("kernel", "groups")}
+LAYOUTS = {"numpy": ("loop", "groups", "solver"), "numba": ("lanes", "gemm", "groups", "solver"),
+           "cupy": ("loop", "groups", "solver"), "cuda": ("kernel", "groups", "solver")}
 
 # --- measured constants (seconds, float64, per thread) ----------------------------------------------
 # Fitted to `fastperceptron bench --case grid` and the issue's cases on the 2-core AMD EPYC (AVX2).
@@ -108,12 +108,15 @@ def cpu_threads(threads: int | None = None) -> int:
 
 def usable_layouts(problem: Problem, backend: str) -> tuple[str, ...]:
     """The layouts of ``backend`` that can train this problem (gemm needs X shared by all models;
-    a problem with groups has its own layout on every backend)."""
+    a problem with groups has its own layout on every backend, and so do the second-order solvers,
+    whatever the data's layout)."""
+    if problem.solver != "gd":
+        return ("solver",)
     if problem.grouped:
         return ("groups",)
     if backend == "numba":
         return ("lanes", "gemm") if problem.shared_X else ("lanes",)
-    return tuple(lay for lay in LAYOUTS[backend] if lay != "groups")
+    return tuple(lay for lay in LAYOUTS[backend] if lay not in ("groups", "solver"))
 
 
 def estimate(problem: Problem, backend: str, layout: str, threads: int | None = None) -> float:
@@ -168,6 +171,10 @@ def plan(problem: Problem, backend: str = "auto", threads: int | None = None, av
         name = resolve_name(name)  # checks the name and availability (and reads nothing else)
         if layout is not None:
             if layout not in usable_layouts(problem, name):
+                if problem.solver != "gd" or layout == "solver":
+                    raise ValueError(
+                        f"backend layout '{name}:{layout}' does not fit this problem: the 'solver' layout is "
+                        f"for (and only for) solver='newton' or 'lbfgs'; use backend='{name}'")
                 if problem.grouped or layout == "groups":
                     raise ValueError(
                         f"backend layout '{name}:{layout}' does not fit this problem: the 'groups' layout is "
@@ -192,8 +199,11 @@ def plan(problem: Problem, backend: str = "auto", threads: int | None = None, av
         return plan(problem, resolved, threads, available)
     for gpu in ("cuda", "cupy"):
         if infos.get(gpu):
-            return Plan(gpu, LAYOUTS[gpu][0], "a usable GPU (GPU backends come first; no GPU cost model yet)")
+            return Plan(gpu, usable_layouts(problem, gpu)[0],
+                        "a usable GPU (GPU backends come first; no GPU cost model yet)")
     cpu = [n for n in AUTO_ORDER if n in ("numba", "numpy") and infos.get(n)]
+    if problem.solver != "gd":
+        return Plan(cpu[0], "solver", f"solver={problem.solver!r}; {cpu[0]} is the fastest usable CPU backend")
     if problem.grouped:  # no cost model: the compiled kernel walks each group's rows, numpy sums segments
         return Plan(cpu[0], "groups", f"one model per group; {cpu[0]} is the fastest usable CPU backend")
     est = {f"{n}:{lay}": estimate(problem, n, lay, threads) for n in cpu for lay in usable_layouts(problem, n)}

@@ -16,10 +16,27 @@ import numpy as np
 from . import init as _init
 from .groups import GroupLayout, group_layout
 
-__all__ = ["Problem", "make_problem", "model_axis_carriers", "count_models", "targets_per_model", "RULES", "DTYPES"]
+__all__ = ["Problem", "make_problem", "model_axis_carriers", "count_models", "targets_per_model", "RULES", "DTYPES",
+           "SOLVERS", "default_tol"]
 
 RULES = ("seed", "logistic")
 DTYPES = ("float64", "float32")
+#: "gd": the tutorial's fixed-rate gradient steps; "newton" and "lbfgs": the second-order solvers of
+#: SPEC §7 (fastperceptron/solvers.py), for rule "logistic"; "auto" picks one of those two by D.
+SOLVERS = ("gd", "newton", "lbfgs", "auto")
+#: Iterations when none are asked: the tutorial's 20,000 gradient steps, or a cap on the solvers'.
+DEFAULT_ITERATIONS = {"gd": 20_000, "newton": 100, "lbfgs": 100}
+#: "auto" uses Newton up to this many parameters per output (D, plus one with a bias): its Hessian
+#: costs N·P² per model and evaluation, L-BFGS's gradient N·P (README, "Which solver").
+NEWTON_MAX_PARAMETERS = 16
+
+
+def default_tol(solver: str, dtype) -> float | None:
+    """The solvers' default convergence tolerance on the mean gradient (None for "gd": no early stop).
+    float32 sums carry about 1e-7 relative error, so its default is looser."""
+    if solver == "gd":
+        return None
+    return 1e-10 if np.dtype(dtype) == np.float64 else 1e-5
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,13 @@ class Problem:
     record_every: int | None
     init: str
     groups: GroupLayout | None = None
+    solver: str = "gd"
+    l2: np.ndarray | None = None  # (B,) of dtype, or None for no penalty
+
+    @property
+    def n_parameters(self) -> int:
+        """Parameters per output neuron: D weights, plus the bias."""
+        return self.W0.shape[1] + int(self.bias)
 
     @property
     def n_models(self) -> int:
@@ -127,6 +151,7 @@ _CARRIER_NAMES = {
     "y": "y (axis 0 of per-model targets)",
     "sample_weight": "sample_weight (axis 0 of a 2-D sample_weight)",
     "learning_rate": "learning_rate (its length)",
+    "l2": "l2 (its length)",
     "initial_weights": "initial_weights (axis 0 of a 3-D initial_weights)",
     "groups": "groups (its number of distinct labels)",
 }
@@ -145,7 +170,7 @@ def model_axis_carriers(shapes: dict, n_samples: int) -> dict:
     their shapes, or None when absent. A 3-D X or initial_weights, per-model targets, a 2-D
     sample_weight, a 1-D learning_rate and seeds carry B.
     """
-    per_model_ndim = {"seeds": 1, "X": 3, "sample_weight": 2, "learning_rate": 1, "initial_weights": 3}
+    per_model_ndim = {"seeds": 1, "X": 3, "sample_weight": 2, "learning_rate": 1, "l2": 1, "initial_weights": 3}
     carriers = {}
     for name, shape in shapes.items():
         if shape is None:
@@ -174,9 +199,9 @@ def make_problem(
     *,
     seeds=None,
     models=None,
-    iterations=20_000,
-    learning_rate=1.0,
-    rule="seed",
+    iterations=None,
+    learning_rate=None,
+    rule=None,
     bias=False,
     sample_weight=None,
     init="uniform",
@@ -185,11 +210,32 @@ def make_problem(
     tol=None,
     record_every=None,
     groups=None,
+    solver="gd",
+    l2=0.0,
 ) -> Problem:
     """Check every argument of ``train`` and return the batch as a :class:`Problem`."""
     # --- scalars and choices -------------------------------------------------------------------
+    if not isinstance(solver, str) or solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    if rule is not None and rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if solver != "gd":
+        if rule is None:
+            rule = "logistic"
+        elif rule != "logistic":
+            raise ValueError(
+                f"solver={solver!r} minimises the cross-entropy, whose gradient is rule 'logistic'; got "
+                f"rule={rule!r}: pass rule='logistic' (or leave it out), or use solver='gd' for rule {rule!r}")
+        if learning_rate is not None:
+            raise ValueError(
+                f"learning_rate is the step of solver='gd'; solver={solver!r} chooses its own steps by a "
+                "line search: leave learning_rate out")
+    if rule is None:
+        rule = "seed"
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if learning_rate is None:
+        learning_rate = 1.0
     if init not in _init.METHODS:
         raise ValueError(f"init must be one of {_init.METHODS}, got {init!r}")
     try:
@@ -200,7 +246,8 @@ def make_problem(
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     if not isinstance(bias, (bool, np.bool_)):
         raise TypeError(f"bias must be True or False, got {bias!r}")
-    iterations = _nonneg_int("iterations", iterations)
+    if iterations is not None:
+        iterations = _nonneg_int("iterations", iterations)
     if tol is not None:
         if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not np.isfinite(tol) or tol <= 0:
             raise ValueError(f"tol must be a positive finite number or None, got {tol!r}")
@@ -266,6 +313,13 @@ def make_problem(
     if lr.min() < 0:
         raise ValueError(f"learning_rate must be >= 0, got {lr.min()!r}")
 
+    lam = _real_array("l2", l2)
+    if lam.ndim > 1 or lam.size == 0:
+        raise ValueError(f"l2 must be a scalar or 1-D (B,), one penalty per model; got shape {lam.shape}")
+    _check_finite("l2", lam.reshape(-1), "the L2 penalty must be a finite number >= 0")
+    if lam.min() < 0:
+        raise ValueError(f"l2 must be >= 0 (the strength of the penalty ½·l2·‖W‖²), got {float(lam.min())}")
+
     W0 = None
     if initial_weights is not None:
         W0 = _real_array("initial_weights", initial_weights)
@@ -294,6 +348,7 @@ def make_problem(
         "y": Y.shape,
         "sample_weight": None if sw is None else sw.shape,
         "learning_rate": lr.shape,
+        "l2": lam.shape,
         "initial_weights": None if W0 is None else W0.shape,
     }
     carriers = model_axis_carriers(shapes, n)
@@ -320,6 +375,13 @@ def make_problem(
                 f"sample_weight of model {b} sums to 0: every model needs at least one sample with positive weight"
             )
     lr = np.broadcast_to(lr, (n_models,)).copy()
+    lam = np.broadcast_to(lam, (n_models,)).copy()
+    if solver == "auto":
+        solver = "newton" if d + int(bool(bias)) <= NEWTON_MAX_PARAMETERS else "lbfgs"
+    if iterations is None:
+        iterations = DEFAULT_ITERATIONS[solver]
+    if tol is None:
+        tol = default_tol(solver, dt)
 
     if W0 is None:
         W0 = _init.legacy(seeds, d, k) if init == "legacy" else _init.uniform(seeds, d, k, dtype=dt)
@@ -354,4 +416,6 @@ def make_problem(
         record_every=record_every,
         init="explicit" if initial_weights is not None else init,
         groups=layout,
+        solver=solver,
+        l2=cast("l2", lam) if lam.any() else None,
     )

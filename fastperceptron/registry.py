@@ -43,6 +43,10 @@ class NumpyBackend:
     name = "numpy"
 
     def start(self, problem: Problem) -> VectorizedRun:
+        if problem.solver != "gd":
+            from . import solvers
+
+            return solvers.start(problem)
         if problem.grouped:
             from .loop_groups import GroupedRun
 

@@ -36,6 +36,10 @@ class TrainResult:
     groups : (B,) labels of a batch trained with ``groups=`` (model b is group ``groups[b]``;
         int64 or str), or None
     group_sizes : (B,) int64, the number of rows each group was trained on, or None
+    l2 : (B,) the L2 penalty of each model, or None when there was none
+    converged : (B,) bool for solver "newton" or "lbfgs": True where the model met the solver's
+        convergence criterion (``fastperceptron.solvers``), False where it stopped at
+        ``iterations`` or where its line search could make no progress; None for solver "gd"
     """
 
     weights: np.ndarray
@@ -54,6 +58,8 @@ class TrainResult:
     metadata: dict = field(default_factory=dict)
     groups: np.ndarray | None = None
     group_sizes: np.ndarray | None = None
+    l2: np.ndarray | None = None
+    converged: np.ndarray | None = None
 
     # --- sizes ----------------------------------------------------------------------------------
     @property
@@ -101,6 +107,8 @@ class TrainResult:
             learning_rate=self.learning_rate[idx],
             groups=take(self.groups),
             group_sizes=take(self.group_sizes),
+            l2=take(self.l2),
+            converged=take(self.converged),
         )
 
     def group(self, labels) -> "TrainResult":

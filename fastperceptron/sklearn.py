@@ -10,25 +10,34 @@
   its own bootstrap resample given as integer sample weights (no data copied), or with its own
   learning rate (a sweep in one fit); predictions average the models' probabilities.
 
-Defaults differ from ``fp.train`` where scikit-learn users expect them to. ``rule="logistic"``
-(cross-entropy, convex) instead of the tutorial's rule, and ``bias=True``. ``learning_rate="auto"``
-gives each model the step 4 / Σ_n s_n (‖x_n‖² + 1), an upper bound of the logistic loss's
-curvature, so descent is stable on any data: the core sums gradients over samples (SPEC §2), so a
-fixed step of 1 would diverge on large N. ``random_state=None`` means seed 0: fitting twice gives
-the same model.
+Defaults differ from ``fp.train`` where scikit-learn users expect them to, so that a fit compares
+with ``LogisticRegression()``'s: ``solver="auto"`` (Newton for up to 15 features, L-BFGS beyond:
+each model trained to its optimum, with ``converged_`` saying so) and ``C=1.0`` (the L2 penalty
+½·‖w‖²/C on the summed loss, scikit-learn's convention; the intercept is not penalised), with
+``rule="logistic"`` (cross-entropy) and ``bias=True``. Equal C gives equal coefficients, to the
+solvers' tolerance. ``solver="gd"`` is the tutorial's full-batch gradient descent (``iterations``
+default 1,000), where ``learning_rate="auto"`` gives each model the step
+1 / (Σ_n s_n (‖x_n‖² + 1) / 4 + 1/C), the inverse of a bound on the curvature of its loss, so
+descent is stable on any data (the core sums gradients over samples, SPEC §2: a fixed step of 1
+would diverge on large N). ``random_state=None`` means seed 0: fitting twice gives the same model.
+A model that misses its optimum within ``iterations`` raises scikit-learn's ``ConvergenceWarning``.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
+from .errors import ConvergenceWarning
 from .init import counter_uniform
 from .loop import sigmoid
 from .resample import bootstrap_weights
@@ -63,11 +72,11 @@ def _encode_targets(estimator, y):
     return binarizer.transform(y).astype(np.float64)  # (N, 1) for binary, one-hot (N, K) otherwise
 
 
-def _auto_learning_rate(X, weights, bias):
-    """4 / Σ_n s_n (‖x_n‖² + bias) per model: weights is None, (N,) or (B, N)."""
+def _auto_learning_rate(X, weights, bias, l2):
+    """1 / (Σ_n s_n (‖x_n‖² + bias) / 4 + l2) per model: weights is None, (N,) or (B, N)."""
     norms = np.einsum("nd,nd->n", X, X) + (1.0 if bias else 0.0)
     total = norms.sum() if weights is None else weights @ norms
-    return 4.0 / np.maximum(total, np.finfo(np.float64).tiny)
+    return 1.0 / np.maximum(total / 4.0 + l2, np.finfo(np.float64).tiny)
 
 
 def _probabilities(kind, P):
@@ -90,7 +99,9 @@ def _seed(random_state) -> int:
 
 
 class _Base(ClassifierMixin, BaseEstimator):
-    def __init__(self, *, iterations, learning_rate, rule, bias, tol, backend, dtype, random_state):
+    def __init__(self, *, solver, C, iterations, learning_rate, rule, bias, tol, backend, dtype, random_state):
+        self.solver = solver
+        self.C = C
         self.iterations = iterations
         self.learning_rate = learning_rate
         self.rule = rule
@@ -112,11 +123,42 @@ class _Base(ClassifierMixin, BaseEstimator):
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         return X, Y, sw
 
+    def _l2(self) -> float:
+        """1/C (0 for C=None), with a clear error for a C that is not a positive number."""
+        C = self.C
+        if C is None:
+            return 0.0
+        if isinstance(C, bool) or not isinstance(C, numbers.Real) or not (C > 0 and math.isfinite(C)):
+            raise ValueError(f"C must be a positive number (the L2 penalty is 1/C), or None for none; got {C!r}")
+        return 1.0 / float(C)
+
+    def _learning_rate(self, X, weights):
+        """The learning rate to pass: only for solver "gd" ("auto": from each model's data)."""
+        if self.solver != "gd":
+            return {} if isinstance(self.learning_rate, str) and self.learning_rate == "auto" else {
+                "learning_rate": self.learning_rate}  # train explains that only "gd" takes one
+        if isinstance(self.learning_rate, str) and self.learning_rate == "auto":
+            return {"learning_rate": _auto_learning_rate(X, weights, self.bias, self._l2())}
+        return {"learning_rate": self.learning_rate}
+
     def _train(self, X, Y, **kwargs):
-        return train(
-            X, Y, iterations=self.iterations, rule=self.rule, bias=self.bias, tol=self.tol, backend=self.backend,
-            dtype=self.dtype, progress=False, **kwargs,
-        )
+        iterations = self.iterations
+        if iterations is None and self.solver == "gd":
+            iterations = 1000
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # raised below as scikit-learn's
+            result = train(
+                X, Y, iterations=iterations, rule=self.rule, bias=self.bias, tol=self.tol, backend=self.backend,
+                dtype=self.dtype, progress=False, solver=self.solver, l2=self._l2(), **kwargs,
+            )
+        if result.converged is not None and not result.converged.all():
+            missed = int((~result.converged).sum())
+            warnings.warn(
+                f"{type(self).__name__}: {missed} of {result.n_models} models did not reach their optimum within "
+                f"{int(result.iterations.max())} iterations (solver {result.params['solver']!r}): increase "
+                "iterations (with C=None, separable classes have no optimum: give a finite C)", SklearnConvergenceWarning,
+                stacklevel=3)
+        return result
 
     def _decision(self, X):
         """X·W_b + c_b for every model: (B, M, K)."""
@@ -141,33 +183,42 @@ class PerceptronClassifier(_Base):
 
     Parameters
     ----------
-    iterations : full-batch gradient steps.
-    learning_rate : "auto" (4 / Σ_n s_n (‖x_n‖² + 1), stable on any data) or a positive float.
-    rule : "logistic" (cross-entropy) or "seed" (the tutorial's rule).
+    solver : "auto" (default: "newton" for up to 15 features, else "lbfgs"), "newton", "lbfgs"
+        (second-order, to the optimum; see ``fastperceptron.train``), or "gd" (gradient descent).
+    C : inverse L2 strength, as ``LogisticRegression``'s: the penalty ½·‖w‖²/C on the summed loss
+        (the intercept is not penalised); None: no penalty. Default 1.0.
+    iterations : the cap on solver iterations (default 100), or the gradient steps of "gd"
+        (default 1,000).
+    learning_rate : "gd" only: "auto" (1 / (Σ_n s_n (‖x_n‖² + 1) / 4 + 1/C), stable on any data)
+        or a positive float.
+    rule : "logistic" (cross-entropy) or "seed" (the tutorial's rule, "gd" only).
     bias : learn an intercept.
-    tol : stop once the largest update of an iteration is below tol.
+    tol : the solvers' convergence tolerance (default: 1e-10 in float64), or for "gd": stop once
+        the largest update of an iteration is below tol.
     backend : "auto", "numpy", "numba", "cupy" or "cuda".
     dtype : "float64" or "float32" (the training precision).
     random_state : int seed of the initial weights (None: 0).
 
     Attributes
     ----------
-    classes_, n_features_in_, coef_ (K, D), intercept_ (K,), n_iter_, result_ (the TrainResult).
+    classes_, n_features_in_, coef_ (K, D), intercept_ (K,), n_iter_, converged_ (True, False, or
+    None for "gd"), result_ (the TrainResult).
     """
 
-    def __init__(self, *, iterations=1000, learning_rate="auto", rule="logistic", bias=True, tol=None,
-                 backend="auto", dtype="float64", random_state=None):
-        super().__init__(iterations=iterations, learning_rate=learning_rate, rule=rule, bias=bias, tol=tol,
-                         backend=backend, dtype=dtype, random_state=random_state)
+    def __init__(self, *, solver="auto", C=1.0, iterations=None, learning_rate="auto", rule="logistic", bias=True,
+                 tol=None, backend="auto", dtype="float64", random_state=None):
+        super().__init__(solver=solver, C=C, iterations=iterations, learning_rate=learning_rate, rule=rule,
+                         bias=bias, tol=tol, backend=backend, dtype=dtype, random_state=random_state)
 
     def fit(self, X, y, sample_weight=None):
         X, Y, sw = self._validate_fit(X, y, sample_weight)
-        lr = _auto_learning_rate(X, sw, self.bias) if isinstance(self.learning_rate, str) and self.learning_rate == "auto" else self.learning_rate
-        self.result_ = self._train(X, Y, seeds=[_seed(self.random_state)], learning_rate=lr, sample_weight=sw)
+        self.result_ = self._train(X, Y, seeds=[_seed(self.random_state)], sample_weight=sw,
+                                   **self._learning_rate(X, sw))
         self.coef_ = self.result_.weights[0].T.astype(np.float64)
         self.intercept_ = (np.zeros(Y.shape[1]) if self.result_.bias is None
                            else self.result_.bias[0].astype(np.float64))
         self.n_iter_ = int(self.result_.iterations[0])
+        self.converged_ = None if self.result_.converged is None else bool(self.result_.converged[0])
         return self
 
     def decision_function(self, X):
@@ -194,21 +245,23 @@ class PerceptronEnsembleClassifier(_Base):
     bootstrap : each model trains on its own bootstrap resample (integer sample weights; no copy).
     max_samples : draws per model: None (n_samples), an int, or a fraction in (0, 1]. Without
         bootstrap, a random subset of that size, drawn without replacement, per model.
-    learning_rate : "auto" (per model, from its own resample), a float, or a list of n_estimators
-        floats (a learning-rate sweep in one fit).
-    iterations, rule, bias, tol, backend, dtype : as for :class:`PerceptronClassifier`.
+    learning_rate : "gd" only: "auto" (per model, from its own resample), a float, or a list of
+        n_estimators floats (a learning-rate sweep in one fit).
+    solver, C, iterations, rule, bias, tol, backend, dtype : as for :class:`PerceptronClassifier`.
     random_state : seed of the models' seeds (None: 0); model b gets seed ``seeds_[b]``, which fixes
         both its initial weights and its resample.
 
     Attributes
     ----------
-    classes_, n_features_in_, seeds_ (B,), result_ (the TrainResult: per-model weights, losses, ...).
+    classes_, n_features_in_, seeds_ (B,), converged_ ((B,) bool, or None for "gd"), result_ (the
+    TrainResult: per-model weights, losses, ...).
     """
 
-    def __init__(self, n_estimators=100, *, bootstrap=True, max_samples=None, iterations=1000, learning_rate="auto",
-                 rule="logistic", bias=True, tol=None, backend="auto", dtype="float64", random_state=None):
-        super().__init__(iterations=iterations, learning_rate=learning_rate, rule=rule, bias=bias, tol=tol,
-                         backend=backend, dtype=dtype, random_state=random_state)
+    def __init__(self, n_estimators=100, *, bootstrap=True, max_samples=None, solver="auto", C=1.0, iterations=None,
+                 learning_rate="auto", rule="logistic", bias=True, tol=None, backend="auto", dtype="float64",
+                 random_state=None):
+        super().__init__(solver=solver, C=C, iterations=iterations, learning_rate=learning_rate, rule=rule,
+                         bias=bias, tol=tol, backend=backend, dtype=dtype, random_state=random_state)
         self.n_estimators = n_estimators
         self.bootstrap = bootstrap
         self.max_samples = max_samples
@@ -232,13 +285,13 @@ class PerceptronEnsembleClassifier(_Base):
         rng = check_random_state(_seed(self.random_state))
         self.seeds_ = rng.randint(0, 2**31 - 1, size=self.n_estimators).astype(np.int64)
         weights = self._model_weights(X.shape[0], self.seeds_, sw)
-        if isinstance(self.learning_rate, str) and self.learning_rate == "auto":
-            lr = _auto_learning_rate(X, weights, self.bias)
-            lr = np.broadcast_to(lr, (self.n_estimators,))
-        else:
-            lr = np.asarray(self.learning_rate, dtype=np.float64)
-            if lr.ndim == 1 and len(lr) != self.n_estimators:
-                raise ValueError(f"learning_rate has {len(lr)} values but n_estimators is {self.n_estimators}")
+        lr = self._learning_rate(X, weights)
+        if "learning_rate" in lr:
+            lr["learning_rate"] = np.asarray(lr["learning_rate"], dtype=np.float64)
+            if lr["learning_rate"].ndim == 1 and len(lr["learning_rate"]) not in (1, self.n_estimators):
+                raise ValueError(f"learning_rate has {len(lr['learning_rate'])} values but n_estimators is "
+                                 f"{self.n_estimators}")
+            lr["learning_rate"] = np.broadcast_to(lr["learning_rate"], (self.n_estimators,))
         if weights is not None and weights.ndim == 2:
             empty = weights.sum(axis=1) == 0
             if empty.any():
@@ -246,7 +299,8 @@ class PerceptronEnsembleClassifier(_Base):
                     f"model {int(np.argmax(empty))}'s resample holds only samples of weight 0; "
                     "give those samples positive weight or use a larger max_samples"
                 )
-        self.result_ = self._train(X, Y, seeds=self.seeds_, learning_rate=lr, sample_weight=weights)
+        self.result_ = self._train(X, Y, seeds=self.seeds_, sample_weight=weights, **lr)
+        self.converged_ = self.result_.converged
         return self
 
     def predict_proba(self, X):

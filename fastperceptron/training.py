@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from .registry import AUTO_ORDER, ENV_VAR, backends, get_backend
 from .planner import plan, usable_layouts
-from .errors import BackendUnavailableError, KernelCompileError, UnsupportedProblemError
+from .errors import BackendUnavailableError, ConvergenceWarning, KernelCompileError, UnsupportedProblemError
 from .problem import make_problem
 from .result import TrainResult
 
@@ -90,9 +90,9 @@ def train(
     *,
     seeds=None,
     models=None,
-    iterations=20_000,
-    learning_rate=1.0,
-    rule="seed",
+    iterations=None,
+    learning_rate=None,
+    rule=None,
     bias=False,
     sample_weight=None,
     init="uniform",
@@ -105,6 +105,8 @@ def train(
     chunk_iterations=None,
     threads=None,
     groups=None,
+    solver="gd",
+    l2=0.0,
 ) -> TrainResult:
     """Train B independent sigmoid perceptrons at once and return them as a :class:`TrainResult`.
 
@@ -116,10 +118,13 @@ def train(
     seeds : B non-negative ints, one per model. ``models=B`` means seeds 0..B-1. B may equally come
         from a 3-D X or y, a 3-D ``initial_weights``, a 2-D ``sample_weight`` or a 1-D
         ``learning_rate``; all that carry it must agree. Without any of them, B = 1 (seed 0).
-    iterations : how many updates to run (full-batch gradient steps).
-    learning_rate : a scalar, or one per model (B,) for a sweep.
-    rule : ``"seed"`` (the tutorial's Δ = (y - o)·o·(1 - o)) or ``"logistic"`` (Δ = y - o, the
-        gradient of the cross-entropy).
+    iterations : how many updates to run: full-batch gradient steps (default 20,000), or the cap on
+        the iterations of solver "newton" or "lbfgs" (default 100).
+    learning_rate : a scalar, or one per model (B,) for a sweep (default 1.0). For solver "gd" only:
+        the other solvers choose their steps by a line search.
+    rule : ``"seed"`` (the tutorial's Δ = (y - o)·o·(1 - o), the default of solver "gd") or
+        ``"logistic"`` (Δ = y - o, the gradient of the cross-entropy; the only rule of the other
+        solvers, and their default).
     bias : learn a bias c_b per output (starts at 0).
     sample_weight : (N,) or (B, N), >= 0: 0/1 masks for ragged data padded to one N, integer counts
         for bootstrap resamples, or any other weights.
@@ -131,9 +136,11 @@ def train(
         ``"numba:gemm"`` also fix the numba backend's layout. ``"auto"`` is
         ``$FASTPERCEPTRON_BACKEND`` when set, else the backend and layout that
         :func:`fastperceptron.explain` reports as fastest for this problem here.
-    tol : a model stops once the largest |update| of an iteration falls below ``tol`` (that
-        iteration is applied and counted); its weights then freeze and ``iterations`` records its
-        count. The run ends when every model has stopped.
+    tol : solver "gd": a model stops once the largest |update| of an iteration falls below ``tol``
+        (that iteration is applied and counted); its weights then freeze and ``iterations`` records
+        its count. The run ends when every model has stopped. Solvers "newton" and "lbfgs": the
+        convergence tolerance on the gradient of the mean loss (default 1e-10 in float64, 1e-5 in
+        float32; see :mod:`fastperceptron.solvers` for the exact criterion).
     record_every : keep each model's loss every k iterations, in ``history`` (B, iterations // k).
     progress : show a progress bar (True/False); None shows one on a terminal once a run has
         lasted two seconds.
@@ -147,6 +154,16 @@ def train(
         ``sample_weight`` (N,); ``seeds``, ``learning_rate`` and ``initial_weights`` are per group
         (G,), or one value for all. ``result.groups`` holds the labels; predict a table with
         ``result.predict_proba(X_new, groups=g_new)``.
+    solver : ``"gd"`` (default: fixed-rate gradient steps, the tutorial's update), ``"newton"``
+        (exact Newton steps with a line search: few iterations; for small D, its Hessian costs
+        N·(D+1)² per model), ``"lbfgs"`` (limited-memory quasi-Newton: gradient work only; for
+        larger D) or ``"auto"`` (Newton up to 16 parameters per output, else L-BFGS). The second-
+        order solvers take each model to the minimum of its cross-entropy plus the L2 penalty
+        (SPEC §7), stop each model when it has converged and record which did in
+        ``result.converged``; models that reach ``iterations`` first are counted in one warning.
+    l2 : the L2 penalty λ ≥ 0 on the weights (not the bias): a scalar or one per model (B,). The
+        solvers minimise Σ s·cross-entropy + ½·λ·‖W‖² (scikit-learn's ``C`` is 1/λ); solver "gd"
+        steps W += η·(Xᵀ·Δ − λ·W).
 
     Ctrl-C during training stops at the end of the current chunk and returns the models as they
     are there, with ``complete=False`` and a warning; a second Ctrl-C aborts at once.
@@ -154,7 +171,7 @@ def train(
     problem = make_problem(
         X, y, seeds=seeds, models=models, iterations=iterations, learning_rate=learning_rate, rule=rule,
         bias=bias, sample_weight=sample_weight, init=init, initial_weights=initial_weights, dtype=dtype,
-        tol=tol, record_every=record_every, groups=groups,
+        tol=tol, record_every=record_every, groups=groups, solver=solver, l2=l2,
     )
     if chunk_iterations is not None:
         if isinstance(chunk_iterations, bool) or not isinstance(chunk_iterations, (int, np.integer)) or chunk_iterations < 1:
@@ -201,6 +218,7 @@ def train(
             interrupted = interrupt.requested and done < total and run.n_active() > 0
             loss = run.loss()
             weights, bias_, counts = run.weights(), run.bias(), run.iteration_counts()
+            converged = run.converged() if hasattr(run, "converged") else None
             to_host = [np.asarray(h.get() if hasattr(h, "get") else h) for h in history]
             loss = np.asarray(loss.get() if hasattr(loss, "get") else loss)
     except MemoryError:
@@ -217,6 +235,12 @@ def train(
             # Every model stopped early (tol): its weights are frozen, so its loss no longer changes.
             to_host += [loss] * (total // every - len(to_host))
         hist = np.stack(to_host, axis=1) if to_host else np.empty((n_models, 0), dtype=problem.dtype)
+    if converged is not None and not interrupted and not converged.all():
+        missed = int((~converged).sum())
+        warnings.warn(
+            f"{missed:,} of {n_models:,} models did not converge within {total:,} iterations (solver "
+            f"{problem.solver!r}; see result.converged): raise iterations, or set l2 > 0 when the classes "
+            "are separable (without a penalty their weights grow without bound)", ConvergenceWarning, stacklevel=2)
     if interrupted:
         warnings.warn(
             f"training interrupted after {done:,} of {total:,} iterations; the result holds the weights "
@@ -244,7 +268,10 @@ def train(
             "record_every": every,
             "bias": problem.bias,
             "layout": layout,
+            "solver": problem.solver,
         },
+        l2=None if problem.l2 is None else problem.l2.copy(),
+        converged=converged,
         groups=None if problem.groups is None else problem.groups.labels,
         group_sizes=None if problem.groups is None else problem.groups.sizes,
     )

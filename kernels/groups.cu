@@ -5,7 +5,7 @@
 // order. Layouts (the model axis last, as in perceptron.cu, so a warp's weight accesses coalesce):
 //
 //   X (N, D)   Y (N, K)   S absent or (N,)   offsets (G + 1)
-//   W (D*K, G)   C (K, G)   lr (G)   active (G) 1/0   iterations (G)
+//   W (D*K, G)   C (K, G)   lr (G)   l2 (G)   active (G) 1/0   iterations (G)
 //
 // train_groups: one thread trains one group for all iterations of a chunk, its weights and sums
 // in registers (D, K template parameters, as in perceptron.cu), reading its own rows in order:
@@ -52,6 +52,7 @@ template <typename T, int SW, int D, int K, bool SEED>
 __global__ void __launch_bounds__(FP_THREADS)
 train_groups(const T* __restrict__ X, const T* __restrict__ Y, const T* __restrict__ S,
              const long long* __restrict__ offsets, T* __restrict__ W, T* __restrict__ C, const T* __restrict__ lr,
+             const T* __restrict__ l2,
              unsigned char* __restrict__ active, long long* __restrict__ iterations, long long G, int n_iter,
              int use_bias, T tol) {
     const long long g = (long long)blockIdx.x * blockDim.x + threadIdx.x;
@@ -63,7 +64,7 @@ train_groups(const T* __restrict__ X, const T* __restrict__ Y, const T* __restri
     for (int j = 0; j < D * K; ++j) w[j] = W[(long long)j * G + g];
 #pragma unroll
     for (int k = 0; k < K; ++k) c[k] = C[(long long)k * G + g];
-    const T eta = lr[g];
+    const T eta = lr[g], lam = l2[g];
     bool live = true;
     int done = 0;
     for (int it = 0; it < n_iter && live; ++it) {
@@ -88,7 +89,7 @@ train_groups(const T* __restrict__ X, const T* __restrict__ Y, const T* __restri
         T largest = T(0);
 #pragma unroll
         for (int j = 0; j < D * K; ++j) {
-            const T u = Gs[j] * eta;
+            const T u = (Gs[j] - lam * w[j]) * eta;
             largest = fmax(largest, fabs(u));
             w[j] += u;
         }
@@ -139,9 +140,9 @@ loss_groups(const T* __restrict__ X, const T* __restrict__ Y, const T* __restric
 // For `nvcc -DFASTPERCEPTRON_INSTANTIATE` in CI: both row-weight kinds and rules at two shapes.
 #define FPG_ONE(T, SW, D, K)                                                                            \
     template __global__ void train_groups<T, SW, D, K, true>(const T*, const T*, const T*, const long long*, \
-        T*, T*, const T*, unsigned char*, long long*, long long, int, int, T);                          \
+        T*, T*, const T*, const T*, unsigned char*, long long*, long long, int, int, T);                \
     template __global__ void train_groups<T, SW, D, K, false>(const T*, const T*, const T*, const long long*, \
-        T*, T*, const T*, unsigned char*, long long*, long long, int, int, T);                          \
+        T*, T*, const T*, const T*, unsigned char*, long long*, long long, int, int, T);                \
     template __global__ void loss_groups<T, SW, D, K>(const T*, const T*, const T*, const long long*, const T*, \
         const T*, T*, long long);
 #define FPG_ALL(T) FPG_ONE(T, 0, 3, 1) FPG_ONE(T, 1, 3, 1) FPG_ONE(T, 0, 8, 2) FPG_ONE(T, 1, 16, 4)

@@ -4,7 +4,7 @@ Layout. The rows are sorted by group and stored feature-major, so that a group's
 feature are contiguous (the vector loops run over rows, not models):
 
     XT (D, N + V)   YT (K, N + V)   S None or (N + V,)      rows r of group g: offsets[g] <= r < offsets[g+1]
-    W (G, D, K)     C (G, K)        lr (G,)   active (G,) 1/0   iterations (G,)
+    W (G, D, K)     C (G, K)        lr (G,)   l2 (G,)   active (G,) 1/0   iterations (G,)
 
 A group's rows go in blocks of up to ``CHUNK``, each rounded up to whole vectors of V rows (V =
 ``lanes``, chosen by the caller), so every vector loop runs without a scalar remainder: the forward
@@ -98,14 +98,14 @@ def _rows(XT, YT, S, r0, r1, w, c, U, u, z, o, delta, poly, k1, k2, K, seed_rule
 
 
 @njit(inline="always", **_OPTIONS)
-def _apply(w, c, U, u, eta, use_bias, use_tol, tol, active, iterations, g):
-    """W += η·U (and c += η·u) for group g when it is running; count it; stop it below tol."""
+def _apply(w, c, U, u, eta, lam, use_bias, use_tol, tol, active, iterations, g):
+    """W += η·(U − λ·W) (and c += η·u) for group g when it is running; count it; stop it below tol."""
     if active[g] == 0:
         return
     zero = eta - eta
     largest = zero
     for j in range(U.shape[0]):
-        step = eta * U[j]
+        step = eta * (U[j] - lam * w[j])
         largest = max(largest, abs(step))
         w[j] += step
     if use_bias:
@@ -119,7 +119,7 @@ def _apply(w, c, U, u, eta, use_bias, use_tol, tol, active, iterations, g):
 
 
 @njit(parallel=True, **_OPTIONS)
-def train_small(XT, YT, S, offsets, tasks, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active,
+def train_small(XT, YT, S, offsets, tasks, W, C, lr, l2, K, n_iter, seed_rule, use_bias, tol, active,
                 iterations, lanes):
     """``n_iter`` iterations of every group of at most BIG rows; task t holds groups
     tasks[t]..tasks[t+1]."""
@@ -147,11 +147,11 @@ def train_small(XT, YT, S, offsets, tasks, W, C, lr, K, n_iter, seed_rule, use_b
                 U[:] = 0
                 u[:] = 0
                 _rows(XT, YT, S, r0, r1, w, c, U, u, z, o, delta, poly, k1, k2, K, seed_rule, use_bias, lanes)
-                _apply(w, c, U, u, lr[g], use_bias, use_tol, tol, active, iterations, g)
+                _apply(w, c, U, u, lr[g], l2[g], use_bias, use_tol, tol, active, iterations, g)
 
 
 @njit(parallel=True, **_OPTIONS)
-def train_big(XT, YT, S, offsets, big, pieces, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active,
+def train_big(XT, YT, S, offsets, big, pieces, W, C, lr, l2, K, n_iter, seed_rule, use_bias, tol, active,
               iterations, lanes):
     """``n_iter`` iterations of the groups ``big`` (over BIG rows). Big group i owns the pieces
     pieces[i]..pieces[i+1]; piece p covers rows offsets[g] + (p - pieces[i])·PIECE onwards."""
@@ -191,7 +191,7 @@ def train_big(XT, YT, S, offsets, big, pieces, W, C, lr, K, n_iter, seed_rule, u
                     U[j] += partial[p, j]
                 for k in range(n_out):
                     u[k] += partial[p, D * n_out + k]
-            _apply(W[g].reshape(-1), C[g], U, u, lr[g], use_bias, use_tol, tol, active, iterations, g)
+            _apply(W[g].reshape(-1), C[g], U, u, lr[g], l2[g], use_bias, use_tol, tol, active, iterations, g)
 
 
 @njit(parallel=True, **_OPTIONS)

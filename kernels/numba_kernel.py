@@ -9,7 +9,7 @@ lane loops into scalar code instead of vectorizing them. Blocks are independent 
 parallel (``prange``); one block's state and data (W: D·K·L, and for per-model data X: N·D·L)
 stay in L1/L2 for all iterations of the chunk.
 
-    W (nb, D, K, L)   C (nb, K, L)   lr (nb, L)   active (nb, L) 1/0   iterations (nb, L)
+    W (nb, D, K, L)   C (nb, K, L)   lr (nb, L)   l2 (nb, L)   active (nb, L) 1/0   iterations (nb, L)
     X (N, D) shared, or (nb, N, D, L) per model
     Y (N, K) shared, or (nb, N, K, L) per model
     S None, (N,) shared, or (nb, N, L) per model
@@ -112,20 +112,20 @@ def _weigh_impl(S, b, n, l, v):
 # exp(x) = p(r) * 2^h * 2^(k-h), with k = round(x / ln2), r = x - k ln2 (Cody-Waite) and p the
 # Taylor polynomial of e^r. The powers of two are built from exponent bits in integers of the
 # dtype's width (int64 for float64, int32 for float32), so every lane loop stays in one vector width.
-def _make_sigmoid_lanes(degree, int_type, float_type, exponent_bias, mantissa_bits):
-    """The lane sigmoid for one dtype: its polynomial degree and its integer of the same width."""
+def _make_lanes(degree, int_type, float_type, exponent_bias, mantissa_bits):
+    """The lane exponential and sigmoid for one dtype: its polynomial degree and its integer of the
+    same width."""
     one_int, bias, shift = int_type(1), int_type(exponent_bias), int_type(mantissa_bits)
 
     @njit(inline="always", error_model="numpy", fastmath={"contract"})
-    def sigmoid_lanes(z, out, poly, k1, k2, K):
+    def exp_parts(x, sign, poly, k1, k2, K):
+        """exp(sign·x[l]) = (poly[l] · 2^h) · 2^(k−h): fills poly and the exponent bits k1, k2."""
         log2e, ln2_hi, ln2_lo, lo, hi, one = K[_LOG2E], K[_LN2_HI], K[_LN2_LO], K[_LO], K[_HI], K[_ONE]
         half = one / (one + one)
-        L = z.shape[0]
-        for l in range(L):
-            x = -z[l]
-            x = min(max(x, lo), hi)
-            k = np.floor(x * log2e + half)
-            r = (x - k * ln2_hi) - k * ln2_lo
+        for l in range(x.shape[0]):
+            xl = min(max(sign * x[l], lo), hi)
+            k = np.floor(xl * log2e + half)
+            r = (xl - k * ln2_hi) - k * ln2_lo
             p = K[_C0 + degree]
             for i in range(degree - 1, -1, -1):  # a constant trip count: unrolled
                 p = p * r + K[_C0 + i]
@@ -134,20 +134,38 @@ def _make_sigmoid_lanes(degree, int_type, float_type, exponent_bias, mantissa_bi
             h = ki >> one_int
             k1[l] = (h + bias) << shift  # 2^h and 2^(k-h) as bit patterns: both stay normal
             k2[l] = (ki - h + bias) << shift
+
+    @njit(inline="always", error_model="numpy", fastmath={"contract"})
+    def sigmoid_lanes(z, out, poly, k1, k2, K):
+        one = K[_ONE]
+        exp_parts(z, -one, poly, k1, k2, K)
         f1 = k1.view(float_type)
         f2 = k2.view(float_type)
-        for l in range(L):
+        for l in range(z.shape[0]):
             out[l] = one / (one + (poly[l] * f1[l]) * f2[l])
 
-    return sigmoid_lanes
+    @njit(inline="always", error_model="numpy", fastmath={"contract"})
+    def exp_lanes(x, out, poly, k1, k2, K):
+        exp_parts(x, K[_ONE], poly, k1, k2, K)
+        f1 = k1.view(float_type)
+        f2 = k2.view(float_type)
+        for l in range(x.shape[0]):
+            out[l] = (poly[l] * f1[l]) * f2[l]
+
+    return sigmoid_lanes, exp_lanes
 
 
-_sigmoid_lanes64 = _make_sigmoid_lanes(_DEGREE, np.int64, np.float64, 1023, 52)
-_sigmoid_lanes32 = _make_sigmoid_lanes(7, np.int32, np.float32, 127, 23)
+_sigmoid_lanes64, _exp_lanes64 = _make_lanes(_DEGREE, np.int64, np.float64, 1023, 52)
+_sigmoid_lanes32, _exp_lanes32 = _make_lanes(7, np.int32, np.float32, 127, 23)
 
 
 def _sigmoid_lanes(z, out, poly, k1, k2, K):  # pragma: no cover
     """out[l] = 1 / (1 + exp(-z[l])) for every lane; the other arguments are scratch buffers."""
+    raise NotImplementedError
+
+
+def _exp_lanes(x, out, poly, k1, k2, K):  # pragma: no cover
+    """out[l] = exp(x[l]) for every lane (x clamped to the dtype's finite range); out may be x."""
     raise NotImplementedError
 
 
@@ -163,6 +181,13 @@ def _sigmoid_lanes_impl(z, out, poly, k1, k2, K):
     return lambda z, out, poly, k1, k2, K: _sigmoid_lanes64(z, out, poly, k1, k2, K)
 
 
+@overload(_exp_lanes, inline="always")
+def _exp_lanes_impl(x, out, poly, k1, k2, K):
+    if x.dtype == types.float32:
+        return lambda x, out, poly, k1, k2, K: _exp_lanes32(x, out, poly, k1, k2, K)
+    return lambda x, out, poly, k1, k2, K: _exp_lanes64(x, out, poly, k1, k2, K)
+
+
 @overload(_exponent_bits, inline="always")
 def _exponent_bits_impl(z):
     if z.dtype == types.float32:
@@ -172,7 +197,7 @@ def _exponent_bits_impl(z):
 
 # --- training ----------------------------------------------------------------------------------
 @njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})
-def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active, iterations):
+def train_blocks(X, Y, S, W, C, lr, l2, K, n_iter, seed_rule, use_bias, tol, active, iterations):
     """Advance every block by ``n_iter`` iterations (tol <= 0: no early stopping)."""
     nb, D, n_out, L = W.shape
     N = Y.shape[-3] if Y.ndim == 4 else Y.shape[0]
@@ -192,6 +217,7 @@ def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active,
         Wb = W[b].reshape(-1)  # flat views: index (d·K + k)·L + l
         Cb = C[b].reshape(-1)
         lrb = lr[b]
+        l2b = l2[b]
         act = active[b]
         its = iterations[b]
         for _ in range(n_iter):
@@ -233,7 +259,7 @@ def train_blocks(X, Y, S, W, C, lr, K, n_iter, seed_rule, use_bias, tol, active,
                     largest[l] = zero
             for j in range(D * n_out):
                 for l in range(L):
-                    u = lrb[l] * G[j * L + l]
+                    u = lrb[l] * (G[j * L + l] - l2b[l] * Wb[j * L + l])
                     if use_tol:
                         largest[l] = max(largest[l], abs(u))
                         u = u * act[l]

@@ -6,7 +6,7 @@
 // shape, lazily, and caps D*K). Consecutive threads hold consecutive models and every per-model
 // array keeps the model on its fastest axis, so a warp's loads and stores are coalesced:
 //
-//   W (D*K, B)   C (K, B)   lr (B)   active (B) 1/0   iterations (B)
+//   W (D*K, B)   C (K, B)   lr (B)   l2 (B)   active (B) 1/0   iterations (B)
 //   X (N, D) shared by all models, or (N, D, B) one per model
 //   Y (N, K) shared, or (N, K, B);   S absent, (N,) shared, or (N, B)
 //
@@ -130,7 +130,8 @@ __device__ __forceinline__ T fp_logit(const Sample<T, D, K>& s, const T (&w)[D *
 template <typename T, bool XS, bool YS, int SW, int D, int K, bool SEED>
 __global__ void __launch_bounds__(FP_THREADS)
 train_models(const T* __restrict__ X, const T* __restrict__ Y, const T* __restrict__ S, T* __restrict__ W,
-             T* __restrict__ C, const T* __restrict__ lr, unsigned char* __restrict__ active,
+             T* __restrict__ C, const T* __restrict__ lr, const T* __restrict__ l2,
+             unsigned char* __restrict__ active,
              long long* __restrict__ iterations, long long B, int N, int tile, int n_iter, int use_bias, T tol) {
     extern __shared__ __align__(16) unsigned char fp_smem[];
     Samples<T, XS, YS, SW, D, K> data(X, Y, S, B, N, tile, reinterpret_cast<T*>(fp_smem));
@@ -141,13 +142,14 @@ train_models(const T* __restrict__ X, const T* __restrict__ Y, const T* __restri
     data.begin();
 
     T w[D * K], c[K];
-    T eta = T(0);
+    T eta = T(0), lam = T(0);
     if (mine) {
 #pragma unroll
         for (int j = 0; j < D * K; ++j) w[j] = W[(long long)j * B + b];
 #pragma unroll
         for (int k = 0; k < K; ++k) c[k] = C[(long long)k * B + b];
         eta = lr[b];
+        lam = l2[b];
     }
     int done = 0;
     for (int it = 0; it < n_iter; ++it) {
@@ -173,7 +175,7 @@ train_models(const T* __restrict__ X, const T* __restrict__ Y, const T* __restri
         T largest = T(0);
 #pragma unroll
         for (int j = 0; j < D * K; ++j) {
-            const T u = G[j] * eta;
+            const T u = (G[j] - lam * w[j]) * eta;
             largest = fmax(largest, fabs(u));
             w[j] += u;
         }
@@ -231,9 +233,9 @@ loss_models(const T* __restrict__ X, const T* __restrict__ Y, const T* __restric
 // (the seed's 3x1 and a multi-output 8x2), and the largest model the host allows (D*K = 256).
 #define FP_ONE(T, XS, YS, SW, D, K)                                                                        \
     template __global__ void train_models<T, XS, YS, SW, D, K, true>(const T*, const T*, const T*, T*, T*,  \
-        const T*, unsigned char*, long long*, long long, int, int, int, int, T);                           \
+        const T*, const T*, unsigned char*, long long*, long long, int, int, int, int, T);                 \
     template __global__ void train_models<T, XS, YS, SW, D, K, false>(const T*, const T*, const T*, T*, T*, \
-        const T*, unsigned char*, long long*, long long, int, int, int, int, T);                           \
+        const T*, const T*, unsigned char*, long long*, long long, int, int, int, int, T);                 \
     template __global__ void loss_models<T, XS, YS, SW, D, K>(const T*, const T*, const T*, const T*,       \
         const T*, T*, long long, int, int);
 #define FP_SHAPES(T, XS, YS, SW) FP_ONE(T, XS, YS, SW, 3, 1) FP_ONE(T, XS, YS, SW, 8, 2)

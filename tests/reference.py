@@ -14,7 +14,7 @@ def sigmoid(z):
         return 1.0 / (1.0 + np.exp(-z))
 
 
-def train_one(X, Y, W0, *, iterations, lr=1.0, rule="seed", bias=False, s=None, tol=None):
+def train_one(X, Y, W0, *, iterations, lr=1.0, rule="seed", bias=False, s=None, tol=None, l2=0.0):
     """Train one model: X (N, D), Y (N, K), W0 (D, K). Returns (W, c, iterations run)."""
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64).reshape(X.shape[0], -1)
@@ -26,7 +26,7 @@ def train_one(X, Y, W0, *, iterations, lr=1.0, rule="seed", bias=False, s=None, 
         delta = (Y - O) * O * (1 - O) if rule == "seed" else (Y - O)
         if s is not None:
             delta = delta * np.asarray(s, dtype=np.float64)[:, None]
-        dW = lr * (X.T @ delta)
+        dW = lr * (X.T @ delta - l2 * W)
         dc = lr * delta.sum(axis=0) if bias else np.zeros_like(c)
         W += dW
         c += dc
@@ -42,3 +42,31 @@ def loss_one(X, Y, W, c, s=None):
     E = (Y - sigmoid(np.asarray(X) @ W + c)) ** 2
     w = np.ones(len(X)) if s is None else np.asarray(s, dtype=np.float64)
     return float((E * w[:, None]).sum() / (w.sum() * Y.shape[1]))
+
+
+def optimum_one(X, y, *, l2=0.0, s=None, bias=True, iterations=200):
+    """The minimiser of SPEC §7's L for one output: y (N,). Plain Newton with np.linalg.solve and
+    step halving, run until the step stops changing the parameters. Returns (w, c)."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    s = np.ones(len(X)) if s is None else np.asarray(s, dtype=np.float64)
+    Xt = np.hstack([X, np.ones((len(X), 1))]) if bias else X
+    pen = np.r_[np.full(X.shape[1], l2), [0.0] * bias]
+
+    def loss(theta):
+        z = Xt @ theta
+        return float((s * (np.logaddexp(0, z) - y * z)).sum() + 0.5 * (pen * theta * theta).sum())
+
+    theta = np.zeros(Xt.shape[1])
+    for _ in range(iterations):
+        o = sigmoid(Xt @ theta)
+        grad = Xt.T @ (s * (o - y)) + pen * theta
+        hess = (Xt * (s * o * (1 - o))[:, None]).T @ Xt + np.diag(pen)
+        step = np.linalg.solve(hess, grad)
+        t, before = 1.0, loss(theta)
+        while loss(theta - t * step) > before and t > 1e-12:
+            t /= 2
+        theta = theta - t * step
+        if np.abs(t * step).max() <= 1e-15 * (1 + np.abs(theta).max()):
+            break
+    return (theta[:-1], theta[-1]) if bias else (theta, 0.0)

@@ -82,7 +82,8 @@ def test_ensemble_is_fp_train_with_bootstrap_weights():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))
     y = (X[:, 0] + 0.3 * rng.normal(size=60) > 0).astype(int)
-    est = PerceptronEnsembleClassifier(n_estimators=7, iterations=50, learning_rate=0.01, random_state=5).fit(X, y)
+    est = PerceptronEnsembleClassifier(n_estimators=7, solver="gd", C=None, iterations=50, learning_rate=0.01,
+                                       random_state=5).fit(X, y)
     counts = fp.bootstrap_weights(60, est.seeds_)
     r = fp.train(X, y, seeds=est.seeds_, sample_weight=counts, iterations=50, learning_rate=0.01, rule="logistic",
                  bias=True, backend=est.result_.backend)
@@ -96,7 +97,8 @@ def test_learning_rate_sweep_in_one_fit():
     X = rng.normal(size=(40, 2))
     y = (X[:, 1] > 0).astype(int)
     rates = [0.001, 0.01, 0.1]
-    est = PerceptronEnsembleClassifier(n_estimators=3, bootstrap=False, learning_rate=rates, iterations=30).fit(X, y)
+    est = PerceptronEnsembleClassifier(n_estimators=3, bootstrap=False, solver="gd", learning_rate=rates,
+                                       iterations=30).fit(X, y)
     np.testing.assert_array_equal(est.result_.learning_rate, rates)
     assert est.result_.loss[0] > est.result_.loss[2]  # bigger stable steps learn faster
     with pytest.raises(ValueError, match="learning_rate has 3 values but n_estimators is 4"):

@@ -1,0 +1,211 @@
+"""The second-order solvers and L2 (SPEC §7): every backend against an independent Newton written
+plainly in tests/reference.py, against scikit-learn, and their errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import fastperceptron as fp
+from fastperceptron.numba_objective import objective as numba_objective
+from fastperceptron.objective import DenseObjective, GroupObjective
+from fastperceptron.problem import make_problem
+from reference import optimum_one, train_one
+
+SOLVERS = ("newton", "lbfgs")
+
+
+def _logistic(rng, X, scale=1.5):
+    w = rng.normal(size=X.shape[-1]) * scale / np.sqrt(X.shape[-1])
+    return (rng.random(X.shape[:-1]) < 1 / (1 + np.exp(-(X @ w)))).astype(float)
+
+
+def _rel(a, b):
+    return np.abs(np.asarray(a) - np.asarray(b)).max() / max(np.abs(b).max(), 1e-300)
+
+
+def _cases(rng):
+    """(name, train args, kwargs, [(X, y, s, l2) of each model and output]) for the three layouts."""
+    N, D = 150, 4
+    X = rng.normal(size=(N, D))
+    Y2 = np.stack([_logistic(rng, X), _logistic(rng, X)], axis=1)
+    sw = fp.bootstrap_weights(N, np.arange(3))
+    l2 = np.array([0.5, 1.0, 2.0])
+    shared = [(X, Y2[:, k], sw[b], l2[b]) for b in range(3) for k in range(2)]
+    Xb = rng.normal(size=(3, 80, D))
+    yb = _logistic(rng, Xb)
+    sb = rng.random((3, 80)) + 0.5
+    per_model = [(Xb[b], yb[b], sb[b], l2[b]) for b in range(3)]
+    g = np.repeat(np.arange(4), [30, 45, 25, 50])
+    yg = _logistic(rng, X)
+    sg = rng.random(N) + 0.5
+    grouped = [(X[g == k], yg[g == k], sg[g == k], 0.7) for k in range(4)]
+    return [
+        ("shared, bootstrap weights, K=2, l2 per model", (X, Y2), dict(sample_weight=sw, l2=l2), shared),
+        ("per-model data and weights", (Xb, yb[..., None]), dict(sample_weight=sb, l2=l2), per_model),
+        ("groups with weights", (X, yg), dict(groups=g, sample_weight=sg, l2=0.7), grouped),
+    ]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_every_backend_reaches_the_reference_optimum(backend, solver):
+    results = {}
+    for name, args, kwargs, models in _cases(np.random.default_rng(1)):
+        r = fp.train(*args, solver=solver, bias=True, backend=backend, progress=False, **kwargs)
+        assert r.converged.all(), name
+        B, D, K = r.weights.shape
+        for j, (X, y, s, lam) in enumerate(models):
+            w, c = optimum_one(X, y, l2=lam, s=s)
+            got_w, got_c = r.weights[j // K, :, j % K], r.bias[j // K, j % K]
+            assert _rel(np.r_[got_w, got_c], np.r_[w, c]) <= 1e-8, (name, j)
+        results[name] = r
+    for name, args, kwargs, _ in _cases(np.random.default_rng(1)):  # and the numpy backend's, to 1e-8
+        ref = fp.train(*args, solver=solver, bias=True, backend="numpy", progress=False, **kwargs)
+        assert _rel(results[name].weights, ref.weights) <= 1e-8, name
+        assert _rel(results[name].bias, ref.bias) <= 1e-8, name
+
+
+def test_objectives_agree_with_the_numpy_reference(rng):
+    """The Numba kernels' loss, gradient and Hessian against the numpy objective, at random θ."""
+    for name, args, kwargs, _ in _cases(rng):
+        p = make_problem(*args, solver="newton", bias=True, **{k: v for k, v in kwargs.items() if k != "l2"})
+        ref = GroupObjective(p) if p.grouped else DenseObjective(p)
+        fast = numba_objective(p, threads=2)
+        B, D, K = p.W0.shape
+        theta = rng.normal(size=(B * K, D + 1)) * 3
+        for need in ("f", "fg", "fgh"):
+            for a, b in zip(fast.evaluate(theta, need), ref.evaluate(theta, need)):
+                assert _rel(a, b) <= 1e-12, (name, need)
+        some = np.array([0, 2])
+        rows = (some[:, None] * K + np.arange(K)).ravel()
+        for a, b in zip(fast.evaluate(theta[rows], "fg", some), ref.evaluate(theta[rows], "fg", some)):
+            assert _rel(a, b) <= 1e-12, (name, "subset")
+        assert _rel(fast.mse(theta), ref.mse(theta)) <= 1e-12
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_equals_scikit_learn_logistic_regression(solver):
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.datasets import load_breast_cancer, make_classification
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from fastperceptron.sklearn import PerceptronClassifier
+
+    assert sklearn
+    rng = np.random.default_rng(7)
+    X1, y1 = load_breast_cancer(return_X_y=True)
+    X1 = StandardScaler().fit_transform(X1)
+    X2, y2 = make_classification(n_samples=600, n_features=12, n_informative=5, random_state=3)
+    cases = [(X1, y1, None, 1.0), (X2, y2, rng.random(len(y2)) * 3, 0.3), (X2[:, :5], y2, None, 10.0)]
+    for X, y, s, C in cases:
+        ref = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(X, y, sample_weight=s)
+        ours = PerceptronClassifier(C=C, solver=solver).fit(X, y, sample_weight=s)
+        assert ours.converged_
+        assert _rel(ours.coef_, ref.coef_) <= 1e-6
+        assert abs(ours.intercept_[0] - ref.intercept_[0]) <= 1e-6 * max(1.0, abs(ref.intercept_[0]))
+        r = fp.train(X, y.astype(float), solver=solver, l2=1.0 / C, bias=True, sample_weight=s, backend="numba")
+        assert _rel(r.weights[0, :, 0], ref.coef_[0]) <= 1e-6
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_separable_data_is_marked_unconverged_not_crashed(backend, solver):
+    X = np.array([[-2.0, 1.0], [-1.0, 0.5], [1.0, -0.5], [2.0, 0.3]])
+    y = np.array([0.0, 0.0, 1.0, 1.0])
+    with pytest.warns(fp.ConvergenceWarning, match=r"1 of 2 models did not converge within 40 iterations"):
+        r = fp.train(X, y, models=2, l2=[0.0, 1.0], solver=solver, bias=True, iterations=40, backend=backend,
+                     progress=False)
+    assert r.converged.tolist() == [False, True]
+    assert np.isfinite(r.weights).all() and np.isfinite(r.bias).all()
+    assert np.abs(r.weights[0]).max() > np.abs(r.weights[1]).max()  # the unpenalised one kept growing
+
+
+def test_singular_hessians_stay_finite(backend):
+    rng = np.random.default_rng(3)
+    X = np.hstack([rng.normal(size=(60, 2)), np.ones((60, 1))])  # a constant column beside the bias
+    y = _logistic(rng, X[:, :2])
+    r = fp.train(X, y, solver="newton", bias=True, backend=backend, progress=False)
+    assert r.converged.all() and np.isfinite(r.weights).all()
+    # Only the sum of the constant column's weight and the bias is determined: it is the optimum's bias.
+    w, c = optimum_one(X[:, :2], y)
+    assert _rel(r.weights[0, :2, 0], w) <= 1e-7
+    assert abs(r.weights[0, 2, 0] + r.bias[0, 0] - c) <= 1e-7
+    # A group of one row: its unpenalised bias has no finite optimum; it stays finite, unconverged.
+    g = np.r_[np.zeros(59, int), [1]]
+    with pytest.warns(fp.ConvergenceWarning):
+        r = fp.train(X[:, :2], y, groups=g, solver="newton", l2=1.0, bias=True, iterations=30, backend=backend,
+                     progress=False)
+    assert r.converged.tolist() == [True, False]
+    assert np.isfinite(r.weights).all() and np.isfinite(r.bias).all()
+
+
+def test_gd_with_l2_on_every_backend_matches_the_reference_loop(backend, rng):
+    X = rng.normal(size=(30, 3))
+    y = _logistic(rng, X)
+    lam = np.array([0.0, 0.5, 3.0])
+    W0 = rng.uniform(-1, 1, size=(3, 3, 1))
+    r = fp.train(X, y, initial_weights=W0, l2=lam, rule="logistic", bias=True, learning_rate=0.02, iterations=300,
+                 backend=backend, progress=False)
+    for b in range(3):
+        W, c, _ = train_one(X, y, W0[b], iterations=300, lr=0.02, rule="logistic", bias=True, l2=lam[b])
+        assert _rel(r.weights[b], W) <= 1e-10
+        assert _rel(r.bias[b], c) <= 1e-10
+    assert np.abs(r.weights[2]).max() < np.abs(r.weights[0]).max()  # the penalty shrinks
+
+
+def test_defaults_choice_and_float32():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(200, 20))
+    y = _logistic(rng, X)
+    assert fp.train(X[:, :15], y, solver="auto", bias=True).params["solver"] == "newton"  # 16 parameters
+    r = fp.train(X, y, solver="auto", bias=True, l2=1.0)
+    assert r.params["solver"] == "lbfgs" and r.converged.all() and r.iterations.max() <= 100
+    r32 = fp.train(X, y, solver="lbfgs", bias=True, l2=1.0, dtype="float32")
+    assert r32.weights.dtype == np.float32 and r32.converged.all()
+    assert _rel(r32.weights, r.weights) <= 1e-4
+
+
+def test_l2_and_converged_survive_save_and_load(tmp_path):
+    X, y = fp.datasets.seed()
+    r = fp.train(X, y, models=2, solver="newton", l2=[0.5, 2.0], bias=True)
+    path = tmp_path / "m.npz"
+    r.save(path)
+    back = fp.load(path)
+    np.testing.assert_array_equal(back.l2, [0.5, 2.0])
+    np.testing.assert_array_equal(back.converged, r.converged)
+    np.testing.assert_array_equal(back.weights, r.weights)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(solver="lbfgs", rule="seed"), r"solver='lbfgs' minimises the cross-entropy.*rule='logistic'"),
+        (dict(solver="newton", learning_rate=0.1), r"learning_rate is the step of solver='gd'"),
+        (dict(solver="bfgs"), r"solver must be one of \('gd', 'newton', 'lbfgs', 'auto'\), got 'bfgs'"),
+        (dict(solver="lbfgs", l2=-1), r"l2 must be >= 0 .* got -1.0"),
+        (dict(solver="lbfgs", l2=np.nan), r"l2 contains NaN or inf"),
+        (dict(models=2, l2=[1, 2, 3]), r"models says 2, l2 \(its length\) says 3"),
+        (dict(solver="newton", backend="numba:lanes"), r"the 'solver' layout is for \(and only for\) solver="),
+    ],
+)
+def test_errors_name_the_problem_and_the_fix(kwargs, message):
+    X, y = fp.datasets.seed()
+    with pytest.raises(ValueError, match=message):
+        fp.train(X, y, **kwargs)
+
+
+def test_sklearn_parameters_are_checked():
+    pytest.importorskip("sklearn")
+    from sklearn.exceptions import ConvergenceWarning
+
+    from fastperceptron.sklearn import PerceptronClassifier
+
+    X, y = fp.datasets.seed()
+    with pytest.raises(ValueError, match=r"C must be a positive number \(the L2 penalty is 1/C\), or None"):
+        PerceptronClassifier(C=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"learning_rate is the step of solver='gd'"):
+        PerceptronClassifier(learning_rate=0.1).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match=r"1 of 1 models did not reach their optimum within 2 iterations .*give a finite C"):
+        m = PerceptronClassifier(C=None, iterations=2).fit(X, y)
+    assert m.converged_ is False
+    assert PerceptronClassifier(solver="gd").fit(X, y).converged_ is None
