@@ -171,12 +171,17 @@ class NumbaBackend:
         the layout of every problem with groups); ``fastperceptron.planner`` chooses. The second-
         order solvers run ``fastperceptron/solvers.py`` on the kernel of ``numba_objective``."""
         if problem.solver != "gd":
+            import functools
+
             from . import solvers
-            from .numba_objective import objective
+            from .numba_objective import cholesky_solve, objective
 
             objective = objective(problem, self.threads)
-            run = solvers.SolverRun(problem, objective)
+            solve = functools.partial(cholesky_solve, threads=self.threads)
+            run = solvers.SolverRun(problem, objective, solve=solve)
             objective.compile(run.theta)  # now, where a failure can fall back
+            if problem.solver == "newton":
+                solve(np.eye(1, dtype=problem.dtype)[None], np.ones((1, 1), problem.dtype), np.zeros(1))
             return run
         if problem.grouped or layout == "groups":
             from .numba_groups import GroupRun

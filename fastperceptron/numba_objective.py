@@ -9,8 +9,8 @@ Two forms, chosen by the data's layout (``objective(problem, threads)``):
   per evaluation (the rows kernel), built from the Problem without copying X.
 
 Both answer the calls of ``fastperceptron.objective``: ``evaluate(theta, need, models)`` and
-``mse(theta)``. The solver's steps themselves (Cholesky, L-BFGS, line search) are those of
-``fastperceptron/solvers.py``.
+``mse(theta)``; ``cholesky_solve`` is Newton's step on its kernel. The rest of the solvers' steps
+(L-BFGS, line search) are those of ``fastperceptron/solvers.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from .objective import DenseObjective
 from .problem import Problem
 
-__all__ = ["objective", "NumbaDenseObjective", "NumbaRowsObjective"]
+__all__ = ["objective", "cholesky_solve", "NumbaDenseObjective", "NumbaRowsObjective"]
 
 _TASKS_PER_THREAD = 4
 
@@ -36,6 +36,18 @@ def _with_threads(threads: int, fn, *args):
     from .numba_backend import call_with_threads
 
     return call_with_threads(threads, fn, *args)
+
+
+def cholesky_solve(H, g, mu, threads: int = 1):
+    """Newton's (H + μI)·d = g of a batch on the kernel ``numba_solvers.cholesky_solve``: (d, ok),
+    as ``fastperceptron.solvers.cholesky_solve``."""
+    from .kernels import numba_solvers
+
+    H, g = np.ascontiguousarray(H), np.ascontiguousarray(g)
+    d, ok = np.empty_like(g), np.empty(g.shape[0], dtype=bool)
+    _with_threads(threads, numba_solvers.cholesky_solve, H, g, np.ascontiguousarray(mu, dtype=H.dtype),
+                  np.empty_like(H), d, ok)
+    return d, ok
 
 
 class NumbaDenseObjective(DenseObjective):

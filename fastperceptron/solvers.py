@@ -131,10 +131,12 @@ class SolverRun:
     interface as :class:`fastperceptron.loop.VectorizedRun` plus ``converged()``. One iteration is
     one Newton or L-BFGS step with its line search."""
 
-    def __init__(self, problem: Problem, objective, xp=np):
+    def __init__(self, problem: Problem, objective, xp=np, solve=None):
         p = problem
         self.xp = xp
         self.objective = objective
+        # Newton's (H + μI)·d = g for a batch, (d, ok): the reference's, or a backend's kernel
+        self.solve = solve if solve is not None else (lambda H, g, mu: cholesky_solve(H, g, mu, xp))
         self.method = p.solver
         B, D, K = p.W0.shape
         self.shape = (B, D, K)
@@ -222,13 +224,13 @@ class SolverRun:
         idx = xp.arange(self.P)
         diag = H[:, idx, idx]
         mu = self.eps ** 0.75 * xp.maximum(diag.mean(axis=1), np.finfo(np.float64).tiny)
-        d, ok = cholesky_solve(H, g, mu, xp)
+        d, ok = self.solve(H, g, mu)
         for _ in range(20):  # a Hessian singular beyond μ: regularise more, those neurons only
             bad = xp.flatnonzero(~ok)
             if bad.size == 0:
                 break
             mu[bad] *= 100.0
-            d_bad, ok_bad = cholesky_solve(H[bad], g[bad], mu[bad], xp)
+            d_bad, ok_bad = self.solve(H[bad], g[bad], mu[bad])
             d[bad], ok[bad] = d_bad, ok_bad
         d = xp.where(ok[:, None], d, 0.0)
         self._stop_converged(nsel, theta, g, d)

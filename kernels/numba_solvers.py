@@ -23,6 +23,9 @@ bit between AVX2 and AVX-512 machines).
 
 **Dense** (``dense``): X shared by all models, the products in BLAS and this file's fused pass
 between them (below).
+
+**Newton's step** (``cholesky_solve``): the reference's batched Cholesky solve, one neuron per
+iteration of a prange.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from .numba_gemm import _fill
 from .numba_kernel import _C0, _ONE, _ZERO, _exp_lanes, _exponent_bits
 from .numba_kernel import constants as _exp_constants
 
-__all__ = ["evaluate", "dense", "constants", "LOSS", "GRADIENT", "HESSIAN", "SQUARED_ERROR", "CURVATURE", "COLUMNS",
+__all__ = ["evaluate", "dense", "cholesky_solve", "constants", "LOSS", "GRADIENT", "HESSIAN", "SQUARED_ERROR", "CURVATURE", "COLUMNS",
            "ROWS", "BLOCK"]
 
 # what ``evaluate`` and ``dense`` compute (``need``); CURVATURE: the gradient and Hessian without the loss
@@ -266,3 +269,40 @@ def dense(Z, Rh, Y, S, c, y_idx, s_idx, f, K, need):
         si = s_idx[j0:j0 + L] if s_idx.shape[0] > 0 else s_idx
         for r0 in range(0, R, ROWS):
             _dense_tile(Z, Rh, Y, S, c, yi, si, f[j0:j0 + L], K, r0, min(R, r0 + ROWS), j0, L, need)
+
+
+# --- Newton's linear algebra ------------------------------------------------------------------------
+@njit(parallel=True, cache=True, error_model="numpy")
+def cholesky_solve(H, g, mu, L, d, ok):
+    """d_j = (H_j + μ_j·I)⁻¹·g_j for every neuron j of a batch, H (M, P, P) symmetric, g (M, P),
+    μ (M,), L (M, P, P) scratch: the column Cholesky factorisation of
+    ``fastperceptron.solvers.cholesky_solve`` (the reference), one neuron per iteration of a prange.
+    ok[j] is False where H_j + μ_j·I is not positive definite (d_j then not meaningful)."""
+    M, P = g.shape
+    for m in prange(M):
+        A, F, b, x = H[m], L[m], g[m], d[m]
+        good = True
+        for j in range(P):
+            pivot = A[j, j] + mu[m]
+            for k in range(j):
+                pivot -= F[j, k] * F[j, k]
+            if not pivot > 0:
+                good = False
+                pivot = A[j, j] * 0 + 1  # in H's dtype
+            F[j, j] = math.sqrt(pivot)
+            for i in range(j + 1, P):
+                v = A[i, j]
+                for k in range(j):
+                    v -= F[i, k] * F[j, k]
+                F[i, j] = v / F[j, j]
+        ok[m] = good
+        for j in range(P):  # L·z = g, z kept in x
+            v = b[j]
+            for k in range(j):
+                v -= F[j, k] * x[k]
+            x[j] = v / F[j, j]
+        for j in range(P - 1, -1, -1):  # Lᵀ·d = z
+            v = x[j]
+            for k in range(j + 1, P):
+                v -= F[k, j] * x[k]
+            x[j] = v / F[j, j]

@@ -83,6 +83,30 @@ def test_objectives_agree_with_the_numpy_reference(rng):
         assert _rel(fast.mse(theta), ref.mse(theta)) <= 1e-12
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_newton_step_kernel_agrees_with_the_reference_solve(rng, dtype):
+    """The Numba batched Cholesky solve against numpy's solve of (H + μI)·d = g, and against the
+    reference ``cholesky_solve`` on which neurons are not positive definite."""
+    from fastperceptron.numba_objective import cholesky_solve as kernel_solve
+    from fastperceptron.solvers import cholesky_solve
+
+    M, P = 300, 9
+    A = rng.normal(size=(M, P, P))
+    H = A @ A.transpose(0, 2, 1) + P * np.eye(P)
+    H[:4] = -np.eye(P)         # negative definite
+    H[4:8] = np.zeros((P, P))  # singular, and μ = 0 below: not positive definite
+    g = rng.normal(size=(M, P))
+    mu = np.where(np.arange(M) < 8, 0.0, 1e-3)
+    exact = np.linalg.solve(H[8:] + 1e-3 * np.eye(P), g[8:, :, None])[..., 0]
+    d, ok = kernel_solve(H.astype(dtype), g.astype(dtype), mu.astype(dtype), threads=2)
+    d_ref, ok_ref = cholesky_solve(H.astype(dtype), g.astype(dtype), mu.astype(dtype))
+    assert d.dtype == np.dtype(dtype)
+    assert not ok[:8].any() and ok[8:].all() and (ok == ok_ref).all()
+    tolerance = 1e-13 if dtype == "float64" else 1e-5
+    assert _rel(d[8:], exact) <= tolerance
+    assert _rel(d_ref[8:], exact) <= tolerance
+
+
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_equals_scikit_learn_logistic_regression(solver):
     sklearn = pytest.importorskip("sklearn")
