@@ -19,10 +19,19 @@ def wheel(tmp_path_factory):
     # Build from a copy so that build/ and *.egg-info never land in the working tree.
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info",
                                                               "__pycache__", ".pytest_cache", ".benchmarks"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp / "dist"), str(src)], check=True, capture_output=True, timeout=300)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w",
+                            str(tmp / "dist"), str(src)], check=True, capture_output=True, text=True, timeout=300)
     (whl,) = (tmp / "dist").glob("fastperceptron-*.whl")
+    (tmp / "build.log").write_text(built.stdout + built.stderr)
     return whl
+
+
+def test_build_has_no_package_configuration_warning(wheel):
+    """setuptools' multi-screen "Package 'fastperceptron.data' is absent from the `packages`
+    configuration" warning, once printed on every install, is gone."""
+    log = (wheel.parent.parent / "build.log").read_text()
+    assert "absent from the `packages` configuration" not in log
+    assert "Package would be ignored" not in log
 
 
 def test_wheel_contents(wheel):
