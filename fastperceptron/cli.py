@@ -48,7 +48,10 @@ def _seeds(tokens: list[str]) -> np.ndarray:
 # --- commands -----------------------------------------------------------------------------------
 def cmd_train(args) -> int:
     import fastperceptron as fp
+    from .io import check_target
 
+    if args.out:  # before training: a mistyped path must not cost the run
+        check_target(args.out, ".npz")
     groups = None
     if args.data:
         X, y, groups, meta = load_data(args.data, args.target, args.group_by)

@@ -10,11 +10,12 @@ flushed to disk and renamed over the target, so a crash never leaves a half-writ
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import platform
-
 import tempfile
+import time
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 from .errors import ModelFileError
 from .result import TrainResult
 
-__all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save", "load", "check_target", "atomic_write", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "fastperceptron-model"
 FORMAT_VERSION = 1
@@ -39,10 +40,43 @@ def _json_default(obj):
     raise TypeError(f"metadata value {obj!r} of type {type(obj).__name__} is not JSON-serialisable")
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(fileobj)`` on a temporary file beside ``path``, then rename it onto ``path``."""
+def check_target(path, suffix: str = "") -> Path:
+    """``path`` as a Path (``suffix`` appended when it has none), or a clear error when no file can
+    be written there: it is a directory, or its folder does not exist. The CLI calls it before
+    training, so that a mistyped ``--out`` does not cost the run."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    if path.is_dir():
+        example = path / f"model{suffix or '.npz'}"
+        raise IsADirectoryError(f"cannot write {str(path)!r}: it is a directory; give a file name, e.g. {str(example)!r}")
+    if suffix and path.suffix == "":
+        path = path.with_suffix(suffix)
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(
+            f"cannot write {str(path)!r}: the folder {str(folder)!r} {what}; create it first "
+            f"(mkdir -p {str(folder)!r}) or choose another path")
+    return path
+
+
+_PARTIAL = "saving"  # the temporary file of a save in progress: .NAME.saving-XXXXXXXX.tmp
+_STALE_SECONDS = 60  # a partial file untouched this long before a new save began: a killed save's
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(fileobj)`` on a temporary file beside ``path``, then rename it onto ``path``.
+
+    The temporary file is ``.NAME.saving-XXXXXXXX.tmp`` in the target's folder. A save killed
+    mid-write (power cut, SIGKILL) leaves it behind; the next save to the same target removes such
+    leftovers once it has written its own file (only those last written more than a minute before
+    it began, so that a concurrent save to the same name is not disturbed).
+    """
+    path = check_target(path)
+    began = time.time()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_PARTIAL}-", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot write {str(path)!r}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -55,15 +89,24 @@ def atomic_write(path: Path, write) -> None:
         except FileNotFoundError:
             pass
         raise
+    _remove_leftovers(path, began - _STALE_SECONDS)
+
+
+def _remove_leftovers(path: Path, before: float) -> None:
+    """Remove partial files of earlier, killed saves to ``path`` last written before ``before``."""
+    for old in path.parent.glob(f".{glob.escape(path.name)}.{_PARTIAL}-*.tmp"):
+        try:
+            if old.stat().st_mtime < before:
+                old.unlink()
+        except OSError:  # gone already, or not ours to remove: leave it
+            pass
 
 
 def save(result: TrainResult, path) -> Path:
     """Write ``result`` to ``path`` (``.npz`` appended when there is no suffix); returns the path."""
     from . import __version__
 
-    path = Path(path)
-    if path.suffix == "":
-        path = path.with_suffix(".npz")
+    path = check_target(path, ".npz")
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import init as _init
+from . import memory
 from .groups import GroupLayout, group_layout
 
 __all__ = ["Problem", "make_problem", "model_axis_carriers", "count_models", "targets_per_model", "RULES", "DTYPES",
@@ -355,7 +356,22 @@ def make_problem(
     if layout is not None:
         carriers["groups"] = layout.n_groups
     n_models = count_models(carriers, models)
+    memory.check(n_models, d, k, dt, data_bytes=X.nbytes + Y.nbytes)
+    try:
+        return _assemble(X, Y, sw, lr, lam, W0, seeds, n_models, layout, dt, rule=rule, bias=bias, init=init,
+                         explicit=initial_weights is not None, iterations=iterations, tol=tol,
+                         record_every=record_every, solver=solver)
+    except MemoryError:
+        needed = memory.estimate_bytes(n_models, n, d, k, dt.itemsize, data_bytes=X.nbytes + Y.nbytes,
+                                       grouped=layout is not None)
+        raise MemoryError(memory.message(n_models, needed)) from None
 
+
+def _assemble(X, Y, sw, lr, lam, W0, seeds, n_models, layout, dt, *, rule, bias, init, explicit, iterations, tol,
+              record_every, solver) -> Problem:
+    """The per-model arrays of a checked batch, cast to its dtype (``make_problem``'s last part)."""
+    n, d = X.shape[-2:]
+    k = Y.shape[-1]
     if seeds is None:
         seeds = np.arange(n_models, dtype=np.int64)
     if int(seeds.max()) >= 2**63:
@@ -364,7 +380,7 @@ def make_problem(
     if sw is not None:
         totals = sw.sum(axis=-1).reshape(-1)
         if layout is not None:
-            totals = np.add.reduceat(sw[layout.order], layout.offsets[:-1])
+            totals = np.add.reduceat(np.take(sw, layout.order), layout.offsets[:-1])
         if (totals <= 0).any():
             b = int(np.argmax(totals <= 0))
             if layout is not None:
@@ -415,7 +431,7 @@ def make_problem(
         iterations=iterations,
         tol=tol,
         record_every=record_every,
-        init="explicit" if initial_weights is not None else init,
+        init="explicit" if explicit else init,
         groups=layout,
         solver=solver,
         l2=cast("l2", lam) if lam.any() else None,

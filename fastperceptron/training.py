@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import memory
 from .registry import AUTO_ORDER, ENV_VAR, backends, get_backend
 from .planner import plan, usable_layouts
 from .errors import BackendUnavailableError, ConvergenceWarning, KernelCompileError, UnsupportedProblemError
@@ -55,11 +56,46 @@ class _DeferredInterrupt:
         return False
 
 
+class _SetupNotice:
+    """Say on stderr what a slow backend set-up is doing: a first run on a machine compiles the
+    kernels (about 10 s for the numba backend), which otherwise passes without a word. Said only
+    when the set-up lasts more than ``DELAY`` seconds (loading the kernels from the cache takes
+    less) and progress is shown."""
+
+    DELAY = 1.0
+
+    def __init__(self, show: bool, name: str):
+        self.show, self.name, self.said = show, name, False
+
+    def _say(self):
+        self.said = True
+        print(f"fastperceptron: preparing the {self.name} backend: compiling its kernels for this machine, "
+              "once (10-20 s); later runs load them from the cache in well under a second ...",
+              file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        self.timer = threading.Timer(self.DELAY, self._say)
+        self.timer.daemon = True
+        if self.show:
+            self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.show:
+            self.timer.cancel()
+            self.timer.join()
+        if self.said:
+            print(f"fastperceptron: the {self.name} backend is ready ({time.perf_counter() - self.start:.1f} s)",
+                  file=sys.stderr, flush=True)
+        return False
+
+
 def _estimate_bytes(problem) -> int:
     B, D, K = problem.W0.shape
-    N = problem.X.shape[-2]
-    per_sample = (1 if problem.grouped else B) * N * K * 6  # outputs, deltas and temporaries of one iteration
-    return problem.dtype.itemsize * (problem.X.size + problem.Y.size + per_sample + B * D * K * 4)
+    data = problem.dtype.itemsize * (problem.X.size + problem.Y.size)
+    return memory.estimate_bytes(B, problem.X.shape[-2], D, K, problem.dtype.itemsize, data_bytes=data,
+                                 grouped=problem.grouped)
 
 
 def _start(problem, name, layout, chosen_by_auto, threads):
@@ -194,7 +230,8 @@ def train(
     done = 0
     chunk = chunk_iterations or _FIRST_CHUNK
     try:
-        name, layout, run = _start(problem, chosen.backend, chosen.layout, chosen_by_auto, threads)
+        with _SetupNotice(show, chosen.backend):
+            name, layout, run = _start(problem, chosen.backend, chosen.layout, chosen_by_auto, threads)
         setup_seconds = time.perf_counter() - start
         with _DeferredInterrupt() as interrupt, tqdm(
             total=total, unit="it", desc=f"{n_models:,} models [{name}]", disable=not show, delay=delay,
@@ -222,11 +259,8 @@ def train(
             to_host = [np.asarray(h.get() if hasattr(h, "get") else h) for h in history]
             loss = np.asarray(loss.get() if hasattr(loss, "get") else loss)
     except MemoryError:
-        gib = _estimate_bytes(problem) / 2**30
-        raise MemoryError(
-            f"not enough memory to train {n_models:,} models at once on {name} (about {gib:.1f} GiB needed); "
-            "train fewer models per call, or use dtype='float32'"
-        ) from None
+        host = name in ("numpy", "numba")
+        raise MemoryError(memory.message(n_models, _estimate_bytes(problem), f" on {name}", host=host)) from None
     seconds = time.perf_counter() - start
 
     hist = None

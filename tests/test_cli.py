@@ -190,6 +190,18 @@ def test_usage_errors_exit_2():
     assert cli(check_rc=None).returncode == 2
 
 
+
+def test_a_bad_out_path_fails_before_training(tmp_path):
+    """--out a directory, or into a missing folder: one line naming the user's path, before any
+    training (no 'models' line on stdout)."""
+    p = cli("train", "--iterations", 10, "--out", tmp_path, check_rc=2)
+    assert "it is a directory; give a file name" in p.stderr and "Traceback" not in p.stderr
+    assert "models" not in p.stdout and not (tmp_path.parent / f"{tmp_path.name}.npz").exists()
+    p = cli("train", "--iterations", 10, "--out", tmp_path / "nope" / "m.npz", check_rc=2)
+    assert f"the folder {str(tmp_path / 'nope')!r} does not exist" in p.stderr and ".tmp" not in p.stderr
+    assert "models" not in p.stdout
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery to a child is POSIX-only")
 def test_ctrl_c_keeps_a_consistent_incomplete_result(tmp_path):
     """Ctrl-C stops at a chunk boundary: the saved weights equal a run of exactly that many iterations."""

@@ -140,3 +140,34 @@ def test_missing_array(result, tmp_path):
             zout.writestr(n, data)
     with pytest.raises(fp.ModelFileError, match=r"corrupt: missing arrays \['loss'\]"):
         fp.load(path)
+
+
+def test_a_directory_is_refused(result, tmp_path):
+    (tmp_path / "models").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"it is a directory; give a file name, e\.g\. .*model\.npz"):
+        result.save(tmp_path / "models")
+    assert os.listdir(tmp_path) == ["models"]  # no models.npz beside it
+
+
+def test_a_missing_folder_names_the_users_path(result, tmp_path):
+    target = tmp_path / "no" / "such" / "m.npz"
+    with pytest.raises(FileNotFoundError) as err:
+        result.save(target)
+    message = str(err.value)
+    assert f"cannot write {str(target)!r}: the folder {str(target.parent)!r} does not exist" in message
+    assert "mkdir -p" in message and ".tmp" not in message
+
+
+def test_leftovers_of_a_killed_save_are_cleared(result, tmp_path):
+    """A save killed mid-write leaves .NAME.saving-XXXXXXXX.tmp; the next save to that name
+    removes it (and leaves a fresh one, perhaps a concurrent save's, and other names' alone)."""
+    stale = tmp_path / ".m.npz.saving-abcd1234.tmp"
+    fresh = tmp_path / ".m.npz.saving-efgh5678.tmp"
+    other = tmp_path / ".n.npz.saving-abcd1234.tmp"
+    for f in (stale, fresh, other):
+        f.write_bytes(b"partial")
+    old = os.stat(stale).st_mtime - 3600
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    result.save(tmp_path / "m.npz")
+    assert sorted(os.listdir(tmp_path)) == sorted(["m.npz", fresh.name, other.name])

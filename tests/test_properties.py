@@ -1,5 +1,7 @@
 """SPEC §2 properties: a model's result depends only on its own inputs."""
 
+import re
+import time
 import warnings
 
 import numpy as np
@@ -180,6 +182,56 @@ def test_out_of_memory_is_explained(seed_data, monkeypatch):
     monkeypatch.setattr(fp.loop.VectorizedRun, "__init__", no_memory)
     with pytest.raises(MemoryError, match=r"not enough memory to train 5 models at once on numpy .* use dtype='float32'"):
         fp.train(X, y, models=5, backend="numpy")
+
+
+def test_a_batch_beyond_the_machine_is_refused_before_allocating(seed_data):
+    """models=10**13 needs at least 10**13 x 88 bytes: the library's message, not numpy's raw
+    "Unable to allocate 72.8 TiB"."""
+    X, y = seed_data
+    with pytest.raises(MemoryError) as err:
+        fp.train(X, y, models=10**13)
+    text = str(err.value)
+    assert text.startswith("not enough memory to train 10,000,000,000,000 models at once (at least 800.4 TiB needed, "
+                           "this machine has ")
+    assert "train fewer models per call" in text and "Unable to allocate" not in text
+
+
+def test_an_allocation_failing_while_the_batch_is_built_is_explained(seed_data, monkeypatch):
+    X, y = seed_data
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 1.0 TiB")
+
+    monkeypatch.setattr(fp.init, "uniform", no_memory)
+    with pytest.raises(MemoryError, match=r"^not enough memory to train 7 models at once \(about .* needed"):
+        fp.train(X, y, models=7, backend="numpy")
+
+
+def test_a_slow_backend_setup_says_what_it_is_doing(seed_data, monkeypatch, capsys):
+    """A first run compiles the kernels (~10 s) before the progress bar can move: a line says so
+    while it happens, and another when it is over; a quick set-up (a cache load) says nothing."""
+    import fastperceptron.training as training
+
+    X, y = seed_data
+    real_start = training._start
+
+    def slow_start(*args, **kwargs):
+        time.sleep(0.5)
+        return real_start(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_start", slow_start)
+    monkeypatch.setattr(training._SetupNotice, "DELAY", 0.05)
+    fp.train(X, y, models=2, iterations=5, progress=True, backend="numpy")
+    err = capsys.readouterr().err
+    assert "fastperceptron: preparing the numpy backend: compiling its kernels for this machine" in err
+    assert "later runs load them from the cache" in err
+    assert re.search(r"the numpy backend is ready \(0\.[5-9] s\)", err)
+    monkeypatch.setattr(training._SetupNotice, "DELAY", 30.0)
+    fp.train(X, y, models=2, iterations=5, progress=True, backend="numpy")
+    assert "preparing" not in capsys.readouterr().err
+    monkeypatch.setattr(training._SetupNotice, "DELAY", 0.05)
+    fp.train(X, y, models=2, iterations=5, progress=False, backend="numpy")
+    assert capsys.readouterr().err == ""
 
 
 def test_timing_fields(seed_data, backend):
