@@ -25,16 +25,11 @@ __all__ = ["group_case", "run_groups"]
 
 
 def group_case(groups=2000, median=47, sigma=1.2, features=8, seed=0):
-    """(X, y, g): rows of ``groups`` groups with log-normal sizes (at least 1 row), shuffled."""
-    rng = np.random.default_rng(seed)
-    sizes = np.maximum(1, np.round(rng.lognormal(np.log(median), sigma, size=groups))).astype(np.int64)
-    g = np.repeat(np.arange(groups), sizes)
-    rng.shuffle(g)
-    X = rng.normal(size=(g.size, features))
-    w = rng.normal(size=(groups, features))
-    p = 1.0 / (1.0 + np.exp(-np.einsum("nd,nd->n", X, w[g])))
-    y = (rng.random(g.size) < p).astype(np.float64)
-    return X, y, g
+    """(X, y, g): rows of ``groups`` groups with log-normal sizes (at least 1 row), shuffled
+    (:func:`fastperceptron.datasets.groups`)."""
+    from .datasets import groups as table
+
+    return table(groups, median, sigma, features, seed)
 
 
 def _jax_groups(X, y, g, iterations, lr):

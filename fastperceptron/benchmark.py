@@ -128,15 +128,11 @@ def run_sweep(case="seed", models=None, iterations=None, dtype="float64", backen
 
 
 def plot(rows, path) -> str:
-    """Draw model-iterations/s against B, one line per backend, into ``path`` (PNG)."""
-    try:
-        import matplotlib
+    """Draw model-iterations/s against B, one line per backend, into ``path`` (PNG, SVG or PDF)."""
+    from . import plot as _plot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install 'fastperceptron[plot]'") from None
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = _plot._matplotlib()(figsize=(6, 4), layout="constrained")
+    ax = fig.add_subplot()
     for name in dict.fromkeys(r["backend"] for r in rows):
         pts = [(r["models"], r["rate"]) for r in rows if r["backend"] == name]
         ax.loglog(*zip(*pts), marker="o", label=name)
@@ -146,12 +142,7 @@ def plot(rows, path) -> str:
     ax.set_title(f"fastperceptron, {r0['case']} case, T = {r0['iterations']:,}, {r0['dtype']}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    from .io import atomic_write
-
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120))
-    plt.close(fig)
-    return str(path)
+    return _plot.save(fig, path)
 
 
 # --- the shape grid (issue 10): shared and per-model data over N, D, K, B ----------------------------

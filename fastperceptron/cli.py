@@ -1,4 +1,4 @@
-"""The ``fastperceptron`` command: train, predict, demo, info, bench.
+"""The ``fastperceptron`` command: train, predict, plot here; demo, info, bench in ``cli_tools``.
 
 Bad input prints one line, ``fastperceptron: error: ...``, on stderr and exits with status 2;
 no traceback. Ctrl-C during ``train`` keeps the models reached so far (written with ``--out``,
@@ -11,7 +11,6 @@ import argparse
 import os
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -52,6 +51,8 @@ def cmd_train(args) -> int:
 
     if args.out:  # before training: a mistyped path must not cost the run
         check_target(args.out, ".npz")
+    if args.plot:  # nor a missing matplotlib, a bad figure name or a kind this run cannot draw
+        _check_plot(args)
     groups = None
     if args.data:
         X, y, groups, meta = load_data(args.data, args.target, args.group_by)
@@ -108,6 +109,8 @@ def cmd_train(args) -> int:
         print(f"new situation    [1, 0, 0] -> {' '.join(f'{v:.8f}' for v in p)} (ensemble mean)")
     if args.out:
         print(f"saved            {r.save(args.out)}")
+    if args.plot:
+        _draw(r, args.plot_kind, args.plot)
     for w in caught:  # our fallbacks are RuntimeWarnings; libraries' deprecation notices are not shown
         if issubclass(w.category, (RuntimeWarning, UserWarning)) and "interrupted" not in str(w.message):
             print(f"warning: {w.message}", file=sys.stderr)
@@ -143,6 +146,37 @@ def _train_on_dask(scheduler: str, X, y, kwargs):
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _draw(result, kind: str, path) -> None:
+    from . import plot
+
+    chosen = plot.choose(result) if kind == "auto" else kind
+    print(f"plot             {plot.save(plot.plot(result, chosen), path)} ({chosen})")
+
+
+def _check_plot(args) -> None:
+    """train --plot, before training: matplotlib, the figure's path, and what the kind needs."""
+    from .plot import _matplotlib, target
+
+    target(args.plot)
+    _matplotlib()
+    needs = {"curves": (args.record_every, "--record-every K (the loss history)"),
+             "sweep": ((args.lr and len(args.lr) > 1) or (args.l2 and len(args.l2) > 1),
+                       "several --lr (or --l2) values, one per model"),
+             "groups": (args.group_by, "--group-by COLUMN")}
+    if args.plot_kind in needs and not needs[args.plot_kind][0]:
+        raise CLIError(f"--plot-kind {args.plot_kind} needs {needs[args.plot_kind][1]}")
+
+
+def cmd_plot(args) -> int:
+    import fastperceptron as fp
+    from .plot import _matplotlib, target
+
+    target(args.out)
+    _matplotlib()
+    _draw(fp.load(args.model), args.kind, args.out)
+    return 0
 
 
 def _predict_inputs(args, result):
@@ -192,125 +226,6 @@ def cmd_predict(args) -> int:
     return 0
 
 
-def _fmt(v: np.ndarray) -> str:
-    return np.array2string(np.asarray(v), precision=8, floatmode="fixed", suppress_small=False)
-
-
-def cmd_demo(args) -> int:
-    import fastperceptron as fp
-
-    X, y = fp.datasets.seed()
-    T = args.iterations
-    if T < 1:
-        raise CLIError("--iterations must be at least 1")
-    kw = dict(backend=args.backend, progress=False)
-    start = fp.train(X, y, seeds=[args.seed], init="legacy", iterations=0, **kw)
-    print(f"Random starting synaptic weights (np.random.seed({args.seed})):\n{_fmt(start.weights[0])}\n")
-    print(f"Outputs of the first iteration:\n{_fmt(start.predict_proba(X)[0])}\n")
-    # Train T - 1 iterations, read the outputs the last iteration computes, then run it.
-    before = fp.train(X, y, initial_weights=start.weights[0], iterations=T - 1, **kw)
-    outputs = before.predict_proba(X)[0]
-    trained = fp.train(X, y, initial_weights=before.weights[0], iterations=1, **kw)
-    print(f"Synaptic weights after training ({T:,} iterations):\n{_fmt(trained.weights[0])}\n")
-    print(f"Outputs after training:\n{_fmt(outputs)}\n")
-    if args.input is not None:
-        situation = args.input
-    elif sys.stdin.isatty():
-        situation = []
-        for i in range(3):
-            text = input(f"Input {i + 1}: ")
-            try:
-                situation.append(float(text))
-            except ValueError:
-                raise CLIError(f"{text.strip()!r} is not a number") from None
-    else:
-        situation = list(fp.datasets.NEW_SITUATION)
-    if len(situation) != 3:
-        raise CLIError(f"--input needs 3 numbers, got {len(situation)}")
-    print(f"New situation: input data = {' '.join(f'{v:g}' for v in situation)}")
-    print(f"Output data: {trained.predict_proba(situation)[0, 0, 0]:.8f}")
-    return 0
-
-
-def cmd_info(args) -> int:
-    import platform
-    from importlib import metadata
-
-    import fastperceptron as fp
-
-    print(f"fastperceptron {__version__}  (Python {platform.python_version()}, {platform.platform()})")
-    for pkg in ("numpy", "tqdm", "numba", "cupy", "matplotlib"):
-        try:
-            version = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            version = "not installed"
-        print(f"  {pkg:<12} {version}")
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    from .benchmark import vector_isa
-
-    print(f"CPU threads      {threads} usable ({os.cpu_count()} in the machine), vector ISA {vector_isa()}")
-    infos = fp.backends()
-    gpu = [i for i in (infos["cuda"], infos["cupy"]) if i.available]
-    print(f"GPUs             {'usable through ' + gpu[0].name if gpu else 'none usable: ' + infos['cuda'].reason}")
-    from .registry import resolve_name
-
-    try:
-        chosen = resolve_name("auto")
-    except Exception as exc:  # noqa: BLE001 - info reports, never fails
-        chosen = f"none ({exc})"
-    print(f"backend 'auto'   {chosen}")
-    print("backends:")
-    for info in infos.values():
-        state = "available" if info.available else "unavailable"
-        print(f"  {info.name:<6} {state:<12} {info.description}")
-        if info.reason:
-            print(f"         why: {info.reason}")
-    _explain_auto(args)
-    return 0
-
-
-def _explain_auto(args) -> None:
-    """What "auto" picks, and why: for --data (with --models/--dtype/--rule) or the tutorial's data."""
-    import fastperceptron as fp
-
-    if args.data:
-        X, y, groups, _ = load_data(args.data, args.target, args.group_by)
-        what = args.data
-    else:
-        X, y = fp.datasets.seed()
-        what = "the tutorial's data"
-    if args.data and groups is not None:
-        plan = fp.explain(X, y, groups=groups, dtype=args.dtype, rule=args.rule, threads=args.threads)
-    else:
-        models = args.models if args.models is not None else (None if np.ndim(X) == 3 else DEFAULT_MODELS)
-        plan = fp.explain(X, y, models=models, dtype=args.dtype, rule=args.rule, threads=args.threads)
-    print(f"auto, for {what}:")
-    print("  " + str(plan).replace("\n", "\n  "))
-
-
-def cmd_bench(args) -> int:
-    from .benchmark import plot, run_grid, run_sweep
-
-    if args.case == "groups":
-        from .bench_groups import run_groups
-
-        run_groups(groups=args.groups, median=args.median_rows, sigma=args.sigma, features=args.features,
-                   iterations=args.iterations or 200, backends=args.backends, repeat=args.repeat, peers=args.peers,
-                   out=sys.stdout)
-        return 0
-    if args.case == "grid":
-        run_grid(dtypes=args.dtypes or [args.dtype], peers=args.peers, repeat=args.repeat, quick=args.quick,
-                 out=sys.stdout, threads=args.threads)
-        return 0
-    rows = run_sweep(
-        case=args.case, models=args.models, iterations=args.iterations, dtype=args.dtype,
-        backends=args.backends, repeat=args.repeat, out=sys.stdout, peers=args.peers, threads=args.threads,
-    )
-    if args.plot:
-        print(f"plot             {plot(rows, args.plot)}")
-    return 0
-
-
 # --- the parser ---------------------------------------------------------------------------------
 def _progress_flag(p):
     g = p.add_mutually_exclusive_group()
@@ -319,6 +234,8 @@ def _progress_flag(p):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cli_tools import cmd_bench, cmd_demo, cmd_info
+    from .plot import KINDS
     from .registry import NAMES
 
     backend_choices = ("auto",) + NAMES + ("numba:lanes", "numba:gemm")
@@ -361,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scheduler", metavar="ADDRESS",
                    help="train across a Dask cluster (tcp://host:8786), or local:N for N local worker processes")
     t.add_argument("--out", metavar="FILE.npz", help="save the trained models")
+    t.add_argument("--plot", metavar="FILE.png", help="draw the trained batch (needs matplotlib; see the plot command)")
+    t.add_argument("--plot-kind", choices=KINDS, default="auto", help="what --plot draws (default: auto)")
     _progress_flag(t)
     t.set_defaults(func=cmd_train)
 
@@ -372,6 +291,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", type=float, nargs="+", metavar="X", help="one input given on the command line")
     p.add_argument("--per-model", action="store_true", help="every model's probabilities, not the ensemble mean")
     p.set_defaults(func=cmd_predict)
+
+    f = sub.add_parser("plot", help="draw a saved batch: its loss, weights, learning curves, a sweep or groups",
+                       description="Draw a saved batch into a PNG (or .svg, .pdf). auto chooses from what it holds: "
+                                   "loss by group size for groups, a sweep when the learning rate or l2 varies, "
+                                   "learning curves when it has a history (train --record-every K), else the "
+                                   "distribution of the final loss.")
+    f.add_argument("model", metavar="MODEL", help="a file written by train --out")
+    f.add_argument("--out", metavar="FILE.png", required=True, help="the figure to write")
+    f.add_argument("--kind", choices=KINDS, default="auto",
+                   help="loss, weights, curves, sweep, groups or auto (default)")
+    f.set_defaults(func=cmd_plot)
 
     d = sub.add_parser("demo", help="the tutorial, step by step, then a new situation")
     d.add_argument("--input", type=float, nargs="+", metavar="X", help="the new situation (default: ask, or 1 0 0)")
@@ -425,7 +355,8 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # e.g. `fastperceptron predict ... | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (CLIError, FastPerceptronError, ValueError, TypeError, OSError, MemoryError, EOFError, RuntimeError) as exc:
+    except (CLIError, FastPerceptronError, ValueError, TypeError, OSError, MemoryError, EOFError, RuntimeError,
+            ImportError) as exc:
         print(f"fastperceptron: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

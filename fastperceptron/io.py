@@ -78,6 +78,7 @@ def atomic_write(path: Path, write) -> None:
     except OSError as exc:
         raise type(exc)(exc.errno, f"cannot write {str(path)!r}: {exc.strerror}") from None
     try:
+        os.chmod(tmp, _file_mode(path))  # mkstemp's 0600, else: the mode of a file written with open()
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -90,6 +91,24 @@ def atomic_write(path: Path, write) -> None:
             pass
         raise
     _remove_leftovers(path, began - _STALE_SECONDS)
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions the target gets: those it has when it exists (a save keeps them), else
+    0666 less the process's umask, as for any file written with open()."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        pass
+    try:  # Linux: the umask without changing it (os.umask sets it, a race with other threads)
+        with open("/proc/self/status") as f:
+            umask = next((int(line.split()[1], 8) for line in f if line.startswith("Umask:")), None)
+    except OSError:
+        umask = None
+    if umask is None:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _remove_leftovers(path: Path, before: float) -> None:

@@ -182,6 +182,21 @@ class TrainResult:
         """The ensemble's probabilities, the mean over models: shape (M, K)."""
         return self.predict_proba(X).mean(axis=0)
 
+    # --- pictures -------------------------------------------------------------------------------
+    def plot(self, kind: str = "auto", *, ax=None, path=None):
+        """A figure of what the batch learned (matplotlib, ``pip install 'fastperceptron[plot]'``).
+
+        ``kind``: "loss" (the final loss over models), "weights" (each weight over models),
+        "curves" (learning curves from ``history``: median and 5–95 % band), "sweep" (final loss
+        against the learning rate or L2 that varies across models), "groups" (loss against group
+        size), or "auto" (chosen from what the result holds). ``ax``: draw into an existing Axes;
+        ``path``: also write a PNG/SVG/PDF there. Returns the matplotlib Figure. See
+        :mod:`fastperceptron.plot`.
+        """
+        from .plot import plot
+
+        return plot(self, kind, ax=ax, path=path)
+
     # --- files ----------------------------------------------------------------------------------
     def save(self, path) -> "os.PathLike":  # noqa: F821
         """Write the models to ``path`` (.npz, no pickle), atomically; returns the path written.

@@ -49,7 +49,7 @@ import numpy as np
 
 from .problem import Problem
 
-__all__ = ["SolverRun", "start", "pooled_start", "cholesky_solve", "MEMORY", "MAX_HALVINGS"]
+__all__ = ["SolverRun", "start", "pooled_start", "cholesky_solve", "one_class", "MEMORY", "MAX_HALVINGS"]
 
 MEMORY = 10        # L-BFGS curvature pairs kept per neuron
 MAX_HALVINGS = 40  # line-search halvings before a neuron is declared stalled
@@ -114,6 +114,28 @@ def pooled_start(problem: Problem):
     except np.linalg.LinAlgError:
         return None
     return run.theta.copy(), inverse
+
+
+def one_class(problem: Problem, models: np.ndarray) -> np.ndarray:
+    """For the models ``models``: True where, with a bias, some output's weighted targets are all 0
+    or all 1 (e.g. a small group of one class). Its bias then has no finite optimum, even with
+    l2 > 0 (the bias is not penalised): such a model cannot converge."""
+    p = problem
+    if not p.bias or len(models) == 0:
+        return np.zeros(len(models), dtype=bool)
+    Y = np.asarray(p.Y, dtype=np.float64)
+    s = None if p.sample_weight is None else np.asarray(p.sample_weight, dtype=np.float64)
+    if p.grouped:
+        w = np.ones(Y.shape[0]) if s is None else s
+        starts = p.groups.offsets[:-1]
+        pos = np.add.reduceat(w[:, None] * Y, starts)[models]
+        neg = np.add.reduceat(w[:, None] * (1 - Y), starts)[models]
+    else:
+        Ym = Y[models] if Y.ndim == 3 else Y[None]                                   # (m | 1, N, K)
+        w = np.ones((1, Y.shape[-2])) if s is None else (s[models] if s.ndim == 2 else s[None])  # (m | 1, N)
+        pos = (w[:, :, None] * Ym).sum(axis=1)
+        neg = (w[:, :, None] * (1 - Ym)).sum(axis=1)
+    return np.broadcast_to(((pos <= 0) | (neg <= 0)).any(axis=1), (len(models),)).copy()
 
 
 def start(problem: Problem, xp=np, segment_sum=None) -> "SolverRun":

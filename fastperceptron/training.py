@@ -270,11 +270,17 @@ def train(
             to_host += [loss] * (total // every - len(to_host))
         hist = np.stack(to_host, axis=1) if to_host else np.empty((n_models, 0), dtype=problem.dtype)
     if converged is not None and not interrupted and not converged.all():
-        missed = int((~converged).sum())
+        from .solvers import one_class
+
+        missed = np.flatnonzero(~converged)
+        single = int(one_class(problem, missed).sum())
+        why = (f"; {single:,} of them have targets of one class only (e.g. a small group), whose bias has no "
+               "optimum even with l2 > 0: drop them, or train without bias" if single else "")
         warnings.warn(
-            f"{missed:,} of {n_models:,} models did not converge within {total:,} iterations (solver "
+            f"{missed.size:,} of {n_models:,} models did not converge within {total:,} iterations (solver "
             f"{problem.solver!r}; see result.converged): raise iterations, or set l2 > 0 when the classes "
-            "are separable (without a penalty their weights grow without bound)", ConvergenceWarning, stacklevel=2)
+            f"are separable (without a penalty their weights grow without bound){why}", ConvergenceWarning,
+            stacklevel=2)
     if interrupted:
         warnings.warn(
             f"training interrupted after {done:,} of {total:,} iterations; the result holds the weights "

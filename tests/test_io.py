@@ -171,3 +171,18 @@ def test_leftovers_of_a_killed_save_are_cleared(result, tmp_path):
     os.utime(other, (old, old))
     result.save(tmp_path / "m.npz")
     assert sorted(os.listdir(tmp_path)) == sorted(["m.npz", fresh.name, other.name])
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_a_saved_file_has_the_usual_permissions(result, tmp_path):
+    """Not the temporary file's 0600: 0666 less the umask for a new file, the old mode when
+    overwriting."""
+    umask = os.umask(0o022)
+    try:
+        path = result.save(tmp_path / "m.npz")
+        assert os.stat(path).st_mode & 0o777 == 0o644
+        os.chmod(path, 0o640)
+        result.save(path)
+        assert os.stat(path).st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)

@@ -144,6 +144,32 @@ def test_separable_data_is_marked_unconverged_not_crashed(backend, solver):
     assert np.abs(r.weights[0]).max() > np.abs(r.weights[1]).max()  # the unpenalised one kept growing
 
 
+def test_the_warning_names_models_with_one_class_only(rng):
+    """With a bias, a model whose weighted targets are all one class has no optimum even with
+    l2 > 0: the warning counts them (groups, per-model weights, shared data)."""
+    from fastperceptron.problem import make_problem
+    from fastperceptron.solvers import one_class
+
+    X = rng.normal(size=(12, 2))
+    y = np.array([0, 1] * 6, dtype=float)
+    g = np.repeat([0, 1, 2], 4)
+    y_groups = y.copy()
+    y_groups[4:8] = 1.0  # group 1: one class
+    with pytest.warns(fp.ConvergenceWarning, match=r"1 of 3 models did not converge .* 1 of them have targets of one "
+                                                   r"class only \(e\.g\. a small group\)"):
+        fp.train(X, y_groups, groups=g, solver="newton", l2=1.0, bias=True, iterations=30, backend="numpy",
+                 progress=False)
+    sw = np.ones((3, 12))
+    sw[1, y == 1] = 0  # model 1 sees only class 0
+    p = make_problem(X, y, sample_weight=sw, solver="newton", l2=1.0, bias=True)
+    assert one_class(p, np.arange(3)).tolist() == [False, True, False]
+    assert one_class(p, np.array([1])).tolist() == [True]
+    p = make_problem(X, np.stack([y, np.ones(12)]), solver="newton", bias=True)  # (B, N) targets
+    assert one_class(p, np.arange(2)).tolist() == [False, True]
+    p = make_problem(X, y_groups, groups=g, solver="newton", bias=False)
+    assert not one_class(p, np.arange(3)).any()  # without a bias the weights' penalty suffices
+
+
 def test_singular_hessians_stay_finite(backend):
     rng = np.random.default_rng(3)
     X = np.hstack([rng.normal(size=(60, 2)), np.ones((60, 1))])  # a constant column beside the bias

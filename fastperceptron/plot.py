@@ -1,0 +1,274 @@
+"""Pictures of a trained batch: what it learned, at a glance (matplotlib, the ``[plot]`` extra).
+
+``plot(result, kind)`` draws one figure and returns it (a ``matplotlib.figure.Figure``, made
+without pyplot: no global state, no window, displayed by Jupyter like any figure). The kinds:
+
+* ``"loss"``: the distribution of the final loss over models (a histogram; the loss axis is
+  logarithmic when the losses span more than two decades);
+* ``"weights"``: the distribution of each weight (and bias) over models, one panel each;
+* ``"curves"``: learning curves from ``history``: the median loss over models and the band of
+  5–95 % of them, against iterations;
+* ``"sweep"``: the final loss against the hyperparameter that varies across models (the
+  learning rate, else L2), every model a point and the median a line; with the iterations each
+  used on a second axis when they differ (``tol``, the solvers);
+* ``"groups"``: a batch trained with ``groups=``: each group's loss against its number of rows;
+* ``"auto"``: chosen from what the result holds, in this order: groups, a sweep, learning curves,
+  the loss distribution (:func:`choose`).
+
+Every figure's title says how many models on which backend; axes carry their quantity and unit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot", "choose", "save", "target", "KINDS"]
+
+KINDS = ("auto", "loss", "weights", "curves", "sweep", "groups")
+LOSS_LABEL = "final loss (weighted mean squared error)"
+MAX_PANELS = 16  # "weights": panels drawn; the rest are named in the last panel
+
+
+def _matplotlib():
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plotting needs matplotlib: pip install 'fastperceptron[plot]'") from None
+    return Figure
+
+
+def choose(result) -> str:
+    """The kind ``"auto"`` draws for ``result`` (see the module docstring)."""
+    if result.groups is not None:
+        return "groups"
+    if _swept(result) is not None:
+        return "sweep"
+    if result.history is not None and result.history.shape[1] > 0:
+        return "curves"
+    return "loss"
+
+
+def plot(result, kind: str = "auto", *, ax=None, path=None):
+    """Draw ``kind`` (one of :data:`KINDS`) for ``result``; returns the figure.
+
+    ``ax``: draw into this matplotlib Axes instead of a new figure (not for "weights", which
+    needs a panel per weight). ``path``: also write the figure there (PNG, SVG or PDF by the
+    suffix, PNG when there is none), atomically.
+    """
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if result.n_models == 0:
+        raise ValueError("this result holds no models: nothing to plot")
+    Figure = _matplotlib()
+    if kind == "auto":
+        kind = choose(result)
+    if kind == "weights":
+        if ax is not None:
+            raise ValueError("kind='weights' draws one panel per weight in a figure of its own; leave ax out")
+        panels = min(_n_weights(result), MAX_PANELS)
+        fig = Figure(figsize=(9, 1.2 + 2.6 * -(-panels // 4)), layout="constrained")
+        _weights(fig, result)
+    else:
+        if ax is None:
+            fig = Figure(figsize=(7, 4.5), layout="constrained")
+            ax = fig.add_subplot()
+        else:
+            fig = ax.figure
+        {"loss": _loss, "curves": _curves, "sweep": _sweep, "groups": _groups}[kind](ax, result)
+    if path is not None:
+        save(fig, path)
+    return fig
+
+
+def target(path):
+    """``path`` as the Path a figure is written to (.png appended when it has no suffix), or a
+    clear error: a directory, a missing folder, a format other than PNG, SVG or PDF."""
+    from .io import check_target
+
+    path = check_target(path, ".png")
+    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ValueError(f"cannot write a figure as {path.suffix!r}: use a .png, .svg or .pdf file name")
+    return path
+
+
+def save(fig, path) -> str:
+    """Write ``fig`` to ``path`` atomically, in the format its suffix names (.png when none)."""
+    from .io import atomic_write
+
+    path = target(path)
+    atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:].lower(), dpi=110))
+    return str(path)
+
+
+# --- the kinds -----------------------------------------------------------------------------------
+def _title(result, what: str) -> str:
+    return f"{what}: {result.n_models:,} models on {result.backend} ({result.dtype})"
+
+
+def _spans_decades(values: np.ndarray, decades: float = 2.0) -> bool:
+    """True when the middle 90 % of the positive values spans more than ``decades``: a log axis
+    then shows them better (a few outliers, e.g. one-row groups fitted exactly, do not decide)."""
+    v = values[np.isfinite(values) & (values > 0)]
+    if v.size < 2:
+        return False
+    lo, hi = np.quantile(v, [0.05, 0.95])
+    return lo > 0 and np.log10(hi / lo) > decades
+
+
+def _plain_numbers(ax, axis: str = "x") -> None:
+    """Ticks as 3.36e-4 with a shared offset, not 0.0003355 crowding the axis."""
+    ax.ticklabel_format(axis=axis, style="sci", scilimits=(-3, 4), useOffset=True)
+
+
+def _loss(ax, result) -> None:
+    loss = np.asarray(result.loss, dtype=np.float64)
+    finite = loss[np.isfinite(loss)]
+    log = _spans_decades(finite)
+    shown = finite[finite > 0] if log else finite
+    if log:
+        bins = np.geomspace(shown.min(), shown.max(), 51)
+        ax.set_xscale("log")
+    else:
+        bins = 50 if np.ptp(shown) > 0 else 1
+        _plain_numbers(ax)
+    ax.hist(shown, bins=bins, color="C0", alpha=0.85)
+    median = float(np.median(finite))
+    ax.axvline(median, color="C3", linestyle="--", label=f"median {median:.4g}")
+    left_out = loss.size - shown.size
+    if left_out:
+        ax.plot([], [], " ", label=f"{left_out:,} models with loss 0 or not finite not shown")
+    ax.set_xlabel(LOSS_LABEL + (" — log scale" if log else ""))
+    ax.set_ylabel("models")
+    ax.legend(loc="best", frameon=False)
+    ax.set_title(_title(result, "final loss"))
+
+
+def _weight_names(result) -> list[str]:
+    B, D, K = result.weights.shape
+    features = result.metadata.get("feature_names") or [f"x{i + 1}" for i in range(D)]
+    targets = result.metadata.get("target_names") or [f"y{k + 1}" for k in range(K)]
+    if len(features) != D or len(targets) != K:
+        features, targets = [f"x{i + 1}" for i in range(D)], [f"y{k + 1}" for k in range(K)]
+    names = [f"w[{f}]" if K == 1 else f"w[{f} → {t}]" for t in targets for f in features]
+    if result.bias is not None:
+        names += ["bias" if K == 1 else f"bias[{t}]" for t in targets]
+    return names
+
+
+def _n_weights(result) -> int:
+    B, D, K = result.weights.shape
+    return D * K + (K if result.bias is not None else 0)
+
+
+def _weights(fig, result) -> None:
+    B, D, K = result.weights.shape
+    columns = [result.weights[:, d, k] for k in range(K) for d in range(D)]
+    if result.bias is not None:
+        columns += [result.bias[:, k] for k in range(K)]
+    names = _weight_names(result)
+    total = len(columns)
+    shown = total if total <= MAX_PANELS else MAX_PANELS - 1
+    panels = shown + (total > shown)
+    ncols = min(4, panels)
+    nrows = -(-panels // ncols)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax, values, name in zip(axes, columns[:shown], names[:shown]):
+        values = np.asarray(values, dtype=np.float64)
+        ax.hist(values, bins=40 if np.ptp(values) > 0 else 1, color="C0", alpha=0.85)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("value", fontsize=9)
+        ax.tick_params(labelsize=8)
+    for ax in axes[::ncols]:
+        ax.set_ylabel("models", fontsize=9)
+    if total > shown:
+        ax = axes[shown]
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"… and {total - shown:,} more\n({', '.join(names[shown:shown + 3])}, …)",
+                ha="center", va="center", transform=ax.transAxes, fontsize=9)
+    for ax in axes[panels:]:
+        ax.remove()
+    fig.suptitle(_title(result, "weights"))
+
+
+def _curves(ax, result) -> None:
+    if result.history is None or result.history.shape[1] == 0:
+        raise ValueError("this result has no loss history: train with record_every=k (CLI: --record-every K) "
+                         "to plot learning curves")
+    H = np.asarray(result.history, dtype=np.float64)
+    every = int(result.params.get("record_every") or 1)
+    its = every * np.arange(1, H.shape[1] + 1)
+    lo, median, hi = np.nanquantile(H, [0.05, 0.5, 0.95], axis=0)
+    ax.fill_between(its, lo, hi, color="C0", alpha=0.25, linewidth=0, label="5–95 % of models")
+    ax.plot(its, median, color="C0", label="median over models")
+    if _spans_decades(H.ravel()):
+        ax.set_yscale("log")
+    ax.set_xlabel("iterations")
+    ax.set_ylabel("loss (weighted mean squared error)")
+    ax.legend(loc="best", frameon=False)
+    ax.set_title(_title(result, "learning curves"))
+
+
+def _swept(result):
+    """(name, label, values (B,)) of the hyperparameter that varies across models, or None."""
+    lr = np.asarray(result.learning_rate, dtype=np.float64)
+    if np.unique(lr).size > 1:
+        return "learning_rate", "learning rate η", lr
+    if result.l2 is not None and np.unique(result.l2).size > 1:
+        return "l2", "L2 penalty λ", np.asarray(result.l2, dtype=np.float64)
+    return None
+
+
+def _sweep(ax, result) -> None:
+    swept = _swept(result)
+    if swept is None:
+        raise ValueError("no hyperparameter varies across these models: a sweep needs one learning_rate (or l2) "
+                         "per model, e.g. learning_rate=np.geomspace(0.01, 10, 30)")
+    name, label, x = swept
+    loss = np.asarray(result.loss, dtype=np.float64)
+    ax.scatter(x, loss, s=12, color="C0", alpha=0.5, label="each model")
+    values = np.unique(x)
+    ax.plot(values, [np.median(loss[x == v]) for v in values], color="C0", label="median")
+    if (x > 0).all() and x.max() > 10 * x.min():
+        ax.set_xscale("log")
+    if _spans_decades(loss):
+        ax.set_yscale("log")
+    ax.set_xlabel(label)
+    ax.set_ylabel(LOSS_LABEL)
+    its = np.asarray(result.iterations)
+    handles, labels = ax.get_legend_handles_labels()
+    if np.unique(its).size > 1:
+        twin = ax.twinx()
+        line, = twin.plot(values, [np.median(its[x == v]) for v in values], color="C1", linestyle="--",
+                          marker=".", label="iterations used (median)")
+        twin.set_ylabel("iterations used")
+        handles, labels = handles + [line], labels + [line.get_label()]
+    ax.legend(handles, labels, loc="best", frameon=False)
+    ax.set_title(_title(result, "learning-rate sweep" if name == "learning_rate" else "L2 sweep"))
+
+
+def _groups(ax, result) -> None:
+    if result.groups is None or result.group_sizes is None:
+        raise ValueError("this result was not trained with groups=: there is no group size to plot against")
+    sizes = np.asarray(result.group_sizes, dtype=np.float64)
+    loss = np.asarray(result.loss, dtype=np.float64)
+    ax.scatter(sizes, loss, s=8, color="C0", alpha=0.4, label="each group")
+    if sizes.max() > 10 * sizes.min():
+        ax.set_xscale("log")
+        edges = np.geomspace(sizes.min(), sizes.max() * (1 + 1e-9), 16)
+    else:
+        edges = np.linspace(sizes.min(), sizes.max() * (1 + 1e-9) + 1e-9, 16)
+    which = np.digitize(sizes, edges)
+    centres, medians = [], []
+    for i in np.unique(which):
+        inside = which == i
+        centres.append(np.median(sizes[inside]))
+        medians.append(np.median(loss[inside]))
+    ax.plot(centres, medians, color="C3", marker="o", markersize=3, label="median by size")
+    if _spans_decades(loss):
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0)
+    ax.set_xlabel("rows in the group")
+    ax.set_ylabel(LOSS_LABEL)
+    ax.legend(loc="best", frameon=False)
+    ax.set_title(_title(result, "loss by group size"))
