@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from .problem import count_models, model_axis_carriers
+from .checks import count_models, model_axis_carriers
 from .result import TrainResult
 from .training import train as _train_local
 

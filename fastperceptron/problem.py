@@ -8,13 +8,14 @@ names the argument, the problem and the fix. Backends only ever see a valid ``Pr
 from __future__ import annotations
 
 import numbers
-import operator
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import init as _init
 from . import memory
+from .checks import (check_finite, check_shape, count_models, model_axis_carriers, nonneg_int, real_array,
+                     targets_per_model)
 from .groups import GroupLayout, group_layout
 
 __all__ = ["Problem", "make_problem", "model_axis_carriers", "count_models", "targets_per_model", "RULES", "DTYPES",
@@ -100,100 +101,6 @@ class Problem:
         return np.broadcast_to(self.sample_weight.sum(axis=-1).astype(np.float64) * K, (B,))
 
 
-def _real_array(name: str, value, dtype=np.float64) -> np.ndarray:
-    """``value`` as a real float array, with clear errors for ragged, complex or non-numeric input."""
-    try:
-        a = np.asarray(value)
-    except ValueError as exc:  # numpy 2: inhomogeneous nested sequences
-        raise ValueError(f"{name} must be a rectangular array (every row the same length): {exc}") from None
-    if a.dtype.kind == "c":
-        raise TypeError(f"{name} is complex ({a.dtype}); fastperceptron trains on real numbers: pass {name}.real")
-    if a.dtype.kind not in "biuf":
-        try:
-            a = a.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"{name} must contain only numbers, got dtype {a.dtype}; "
-                f"convert it first, e.g. np.asarray({name}, dtype=float)"
-            ) from None
-    a = a.astype(dtype, copy=False)
-    return a
-
-
-def _check_finite(name: str, a: np.ndarray, hint: str) -> None:
-    bad = ~np.isfinite(a)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name} contains NaN or inf (first at index {where}); {hint}")
-
-
-def _check_shape(name: str, a: np.ndarray, allowed: tuple[int, ...], meaning: str) -> None:
-    if a.ndim not in allowed:
-        raise ValueError(f"{name} must be {meaning}; got shape {a.shape}")
-    if a.size == 0:
-        raise ValueError(f"{name} is empty (shape {a.shape}); it needs at least one element on every axis")
-
-
-def _nonneg_int(name: str, value, minimum: int = 0) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    try:
-        v = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
-    if v < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {v}")
-    return v
-
-
-_CARRIER_NAMES = {
-    "seeds": "seeds",
-    "X": "X (axis 0 of a 3-D X)",
-    "y": "y (axis 0 of per-model targets)",
-    "sample_weight": "sample_weight (axis 0 of a 2-D sample_weight)",
-    "learning_rate": "learning_rate (its length)",
-    "l2": "l2 (its length)",
-    "initial_weights": "initial_weights (axis 0 of a 3-D initial_weights)",
-    "groups": "groups (its number of distinct labels)",
-}
-
-
-def targets_per_model(y_shape: tuple, n_samples: int) -> bool:
-    """Whether targets of this shape are one set per model: (B, N, K), or (B, N) (a 2-D y whose
-    first axis is not N but whose second is)."""
-    return len(y_shape) == 3 or (len(y_shape) == 2 and y_shape[0] != n_samples and y_shape[1] == n_samples)
-
-
-def model_axis_carriers(shapes: dict, n_samples: int) -> dict:
-    """Which arguments carry the model axis B, and the B each says: {name: B}.
-
-    ``shapes`` maps argument names (seeds, X, y, sample_weight, learning_rate, initial_weights) to
-    their shapes, or None when absent. A 3-D X or initial_weights, per-model targets, a 2-D
-    sample_weight, a 1-D learning_rate and seeds carry B.
-    """
-    per_model_ndim = {"seeds": 1, "X": 3, "sample_weight": 2, "learning_rate": 1, "l2": 1, "initial_weights": 3}
-    carriers = {}
-    for name, shape in shapes.items():
-        if shape is None:
-            continue
-        if name == "y" and targets_per_model(shape, n_samples) or per_model_ndim.get(name) == len(shape):
-            carriers[name] = shape[0]
-    return carriers
-
-
-def count_models(carriers: dict, models=None) -> int:
-    """B from ``model_axis_carriers`` and ``models``; all must agree. 1 when nothing says."""
-    said = [("seeds", carriers["seeds"])] if "seeds" in carriers else []
-    if models is not None:
-        said.append(("models", models))
-    said += [(_CARRIER_NAMES[name], size) for name, size in carriers.items() if name != "seeds"]
-    sizes = {size for _, size in said}
-    if len(sizes) > 1:
-        text = ", ".join(f"{name} says {size}" for name, size in said)
-        raise ValueError(f"inconsistent number of models B: {text}; all of them must agree")
-    return sizes.pop() if sizes else 1
-
-
 def make_problem(
     X,
     y,
@@ -248,23 +155,23 @@ def make_problem(
     if not isinstance(bias, (bool, np.bool_)):
         raise TypeError(f"bias must be True or False, got {bias!r}")
     if iterations is not None:
-        iterations = _nonneg_int("iterations", iterations)
+        iterations = nonneg_int("iterations", iterations)
     if tol is not None:
         if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not np.isfinite(tol) or tol <= 0:
             raise ValueError(f"tol must be a positive finite number or None, got {tol!r}")
         tol = float(tol)
     if record_every is not None:
-        record_every = _nonneg_int("record_every", record_every, minimum=1)
+        record_every = nonneg_int("record_every", record_every, minimum=1)
 
     # --- data ------------------------------------------------------------------------------------
-    X = _real_array("X", X)
+    X = real_array("X", X)
     if X.ndim == 1:
         raise ValueError(
             f"X must be 2-D (N, D) or 3-D (B, N, D), got a 1-D array of shape {X.shape}; "
             "use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
         )
-    _check_shape("X", X, (2, 3), "2-D (N, D), shared by all models, or 3-D (B, N, D), one dataset per model")
-    _check_finite("X", X, "remove or impute those values first")
+    check_shape("X", X, (2, 3), "2-D (N, D), shared by all models, or 3-D (B, N, D), one dataset per model")
+    check_finite("X", X, "remove or impute those values first")
     n, d = X.shape[-2:]
     layout = None
     if groups is not None:
@@ -272,8 +179,8 @@ def make_problem(
             raise ValueError(f"with groups, X must be 2-D (N, D): the rows of every group; got shape {X.shape}")
         layout = group_layout(groups, n)
 
-    Y = _real_array("y", y)
-    _check_shape("y", Y, (1, 2, 3), "(N,), (N, K), (B, N) or (B, N, K)")
+    Y = real_array("y", y)
+    check_shape("y", Y, (1, 2, 3), "(N,), (N, K), (B, N) or (B, N, K)")
     if Y.ndim == 1:
         Y = Y[:, None]
     elif Y.ndim == 2 and targets_per_model(Y.shape, n):
@@ -285,7 +192,7 @@ def make_problem(
         )
     if layout is not None and Y.ndim == 3:
         raise ValueError(f"with groups, y must be (N,) or (N, K), one target row per row of X; got shape {Y.shape}")
-    _check_finite("y", Y, "targets must be numbers in [0, 1]")
+    check_finite("y", Y, "targets must be numbers in [0, 1]")
     if Y.min() < 0 or Y.max() > 1:
         bad = tuple(int(i) for i in np.argwhere((Y < 0) | (Y > 1))[0])
         raise ValueError(
@@ -296,40 +203,40 @@ def make_problem(
 
     sw = None
     if sample_weight is not None:
-        sw = _real_array("sample_weight", sample_weight)
-        _check_shape("sample_weight", sw, (1,) if layout is not None else (1, 2),
+        sw = real_array("sample_weight", sample_weight)
+        check_shape("sample_weight", sw, (1,) if layout is not None else (1, 2),
                      "(N,), one weight per row" if layout is not None else "(N,) shared by all models or (B, N)")
         if sw.shape[-1] != n:
             raise ValueError(f"sample_weight has shape {sw.shape} but X has N = {n} samples")
-        _check_finite("sample_weight", sw, "sample weights must be finite numbers >= 0")
+        check_finite("sample_weight", sw, "sample weights must be finite numbers >= 0")
         if sw.min() < 0:
             raise ValueError("sample_weight must be >= 0 (0/1 masks, counts, or other non-negative weights)")
 
-    lr = _real_array("learning_rate", learning_rate)
+    lr = real_array("learning_rate", learning_rate)
     if lr.ndim > 1:
         raise ValueError(f"learning_rate must be a scalar or 1-D (B,), got shape {lr.shape}")
     if lr.size == 0:
         raise ValueError("learning_rate is empty; give a scalar or one value per model")
-    _check_finite("learning_rate", lr.reshape(-1), "learning rates must be finite")
+    check_finite("learning_rate", lr.reshape(-1), "learning rates must be finite")
     if lr.min() < 0:
         raise ValueError(f"learning_rate must be >= 0, got {lr.min()!r}")
 
-    lam = _real_array("l2", l2)
+    lam = real_array("l2", l2)
     if lam.ndim > 1 or lam.size == 0:
         raise ValueError(f"l2 must be a scalar or 1-D (B,), one penalty per model; got shape {lam.shape}")
-    _check_finite("l2", lam.reshape(-1), "the L2 penalty must be a finite number >= 0")
+    check_finite("l2", lam.reshape(-1), "the L2 penalty must be a finite number >= 0")
     if lam.min() < 0:
         raise ValueError(f"l2 must be >= 0 (the strength of the penalty ½·l2·‖W‖²), got {float(lam.min())}")
 
     W0 = None
     if initial_weights is not None:
-        W0 = _real_array("initial_weights", initial_weights)
-        _check_shape("initial_weights", W0, (2, 3), "(D, K) for all models or (B, D, K)")
+        W0 = real_array("initial_weights", initial_weights)
+        check_shape("initial_weights", W0, (2, 3), "(D, K) for all models or (B, D, K)")
         if W0.shape[-2:] != (d, k):
             raise ValueError(
                 f"initial_weights has shape {W0.shape} but the data need (D, K) = ({d}, {k}) per model"
             )
-        _check_finite("initial_weights", W0, "initial weights must be finite")
+        check_finite("initial_weights", W0, "initial weights must be finite")
 
     if seeds is not None:
         seeds = np.asarray(seeds)
@@ -340,7 +247,7 @@ def make_problem(
         if seeds.dtype.kind == "i" and seeds.min() < 0:
             raise ValueError(f"seeds must be non-negative integers, got {int(seeds.min())}")
     if models is not None:
-        models = _nonneg_int("models", models, minimum=1)
+        models = nonneg_int("models", models, minimum=1)
 
     # --- the number of models B: every argument that carries it must agree -------------------------
     shapes = {
@@ -411,7 +318,7 @@ def _assemble(X, Y, sw, lr, lam, W0, seeds, n_models, layout, dt, *, rule, bias,
         with np.errstate(over="ignore"):  # too large for float32 becomes inf, reported just below
             out = np.ascontiguousarray(a, dtype=dt)
         if dt == np.float32:
-            _check_finite(name, out, "the values are too large for float32; use dtype='float64'")
+            check_finite(name, out, "the values are too large for float32; use dtype='float64'")
         return out
 
     if layout is not None:  # rows sorted by group, once (stable: a group keeps its rows' order)

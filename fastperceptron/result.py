@@ -123,9 +123,9 @@ class TrainResult:
 
     # --- prediction -----------------------------------------------------------------------------
     def _inputs(self, X) -> np.ndarray:
-        from .problem import _check_finite, _real_array
+        from .checks import check_finite, real_array
 
-        X = _real_array("X", X)
+        X = real_array("X", X)
         if X.ndim == 1:
             X = X[None, :]
         if X.ndim not in (2, 3) or X.shape[-1] != self.n_features or X.shape[-2] == 0:
@@ -135,7 +135,7 @@ class TrainResult:
             )
         if X.ndim == 3 and X.shape[0] != self.n_models:
             raise ValueError(f"a 3-D X must have one input set per model: B = {self.n_models}, got {X.shape[0]}")
-        _check_finite("X", X, "remove or impute those values first")
+        check_finite("X", X, "remove or impute those values first")
         return X
 
     def predict_proba(self, X, groups=None) -> np.ndarray:

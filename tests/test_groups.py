@@ -246,3 +246,12 @@ def test_tables_without_pyarrow_read_numeric_csv_and_a_text_group_column(tmp_pat
     with pytest.raises(tables.TableError, match="reading Parquet needs pyarrow"):
         (tmp_path / "t.parquet").write_bytes(b"x")
         tables.load_data(tmp_path / "t.parquet")
+
+
+def test_the_synthetic_groups_table():
+    X, y, g = fp.datasets.groups(300, median_rows=20, features=5, seed=4)
+    assert X.shape == (g.size, 5) and y.shape == (g.size,) and set(np.unique(y)) <= {0.0, 1.0}
+    sizes = np.bincount(g)
+    assert sizes.size == 300 and sizes.min() >= 1 and 10 <= np.median(sizes) <= 40
+    again = fp.datasets.groups(300, median_rows=20, features=5, seed=4)
+    np.testing.assert_array_equal(again[0], X)

@@ -183,3 +183,16 @@ def test_cli_plot_errors_come_before_training(tmp_path):
     assert "cannot write a figure as '.gif'" in p.stderr and "Traceback" not in p.stderr
     p = _cli("plot", tmp_path / "none.npz", "--out", tmp_path / "x.png", check_rc=2)
     assert "no model file at" in p.stderr
+
+
+def test_the_readme_shows_every_kind_beside_the_script_that_makes_it():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    script = (root / "docs" / "make_images.py").read_text(encoding="utf-8")
+    for kind in fplot.KINDS[1:]:
+        image = f"docs/images/{kind}.png"
+        assert f"]({image})" in readme, kind
+        assert (root / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", kind
+        assert image in script, kind
