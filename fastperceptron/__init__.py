@@ -15,7 +15,7 @@ from .registry import BackendInfo, backends  # noqa: E402
 from .errors import (  # noqa: E402
     BackendUnavailableError, ConvergenceWarning, FastPerceptronError, ModelFileError, UnsupportedProblemError)
 from .io import load  # noqa: E402
-from .result import TrainResult  # noqa: E402
+from .result import EnsembleSummary, TrainResult  # noqa: E402
 from .training import train  # noqa: E402
 from .planner import Plan, explain  # noqa: E402
 
@@ -25,6 +25,7 @@ __all__ = [
     "Plan",
     "bootstrap_weights",
     "TrainResult",
+    "EnsembleSummary",
     "load",
     "backends",
     "BackendInfo",

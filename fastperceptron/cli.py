@@ -1,4 +1,5 @@
-"""The ``fastperceptron`` command: train, predict, plot here; demo, info, bench in ``cli_tools``.
+"""The ``fastperceptron`` command: train and plot here; predict and export in ``cli_serve``; demo,
+info and bench in ``cli_tools``.
 
 Bad input prints one line, ``fastperceptron: error: ...``, on stderr and exits with status 2;
 no traceback. Ctrl-C during ``train`` keeps the models reached so far (written with ``--out``,
@@ -26,7 +27,7 @@ class CLIError(Exception):
 
 
 # --- data files: fastperceptron.tables -------------------------------------------------------------
-from .tables import load_data, load_inputs  # noqa: E402
+from .tables import load_data  # noqa: E402
 
 
 def _seeds(tokens: list[str]) -> np.ndarray:
@@ -75,6 +76,9 @@ def cmd_train(args) -> int:
     )
     if groups is not None:
         kwargs["groups"] = groups
+        kwargs.update(fallback=args.fallback, min_rows=args.min_rows)
+    elif args.fallback or args.min_rows:
+        raise CLIError("--fallback and --min-rows serve groups: give --group-by COLUMN as well")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if args.scheduler:
@@ -99,6 +103,10 @@ def cmd_train(args) -> int:
               f"rows per group min {sizes[0]:,.0f}, median {sizes[1]:,.0f}, max {sizes[2]:,.0f})")
         row_its = float((r.iterations * r.group_sizes).sum())
         print(f"                 {row_its / training / 1e6:,.2f} million row-iterations/s")
+        if r.fallback_weights is not None:
+            small = int((r.group_sizes < r.min_rows).sum())
+            print(f"fallback         one model on all {int(r.group_sizes.sum()):,} rows; it serves the {small:,} groups "
+                  f"under {r.min_rows:,} rows (and unseen labels with predict --unseen fallback)")
     if r.converged is not None:
         print(f"converged        {int(r.converged.sum()):,} of {r.n_models:,} models (solver {r.params['solver']!r})")
     elif args.tol is not None:
@@ -179,53 +187,6 @@ def cmd_plot(args) -> int:
     return 0
 
 
-def _predict_inputs(args, result):
-    if (args.data is None) == (args.input is None):
-        raise CLIError("give exactly one of --data FILE or --input X1 X2 ...")
-    group_by = args.group_by or result.metadata.get("group_by") if result.groups is not None else args.group_by
-    if group_by and result.groups is None:
-        raise CLIError("--group-by given, but the model was not trained with groups; leave it out")
-    if args.input is not None:
-        if result.groups is not None:
-            raise CLIError("a model trained with groups predicts rows of a table: give --data FILE with its group column")
-        return np.array([args.input], dtype=np.float64), None
-    X, groups = load_inputs(args.data, result.metadata.get("feature_names"), group_by)
-    if result.groups is not None and groups is None:
-        raise CLIError("the model was trained with groups: name the group column with --group-by COLUMN")
-    return X, groups
-
-
-def cmd_predict(args) -> int:
-    import fastperceptron as fp
-
-    r = fp.load(args.model)
-    X, groups = _predict_inputs(args, r)
-    if groups is not None:
-        P = r.predict_proba(X, groups=groups)
-        names = r.metadata.get("target_names") or [f"p{k}" for k in range(r.n_outputs)]
-        print("group," + ",".join(names))
-        from .groups import Factorized
-
-        if isinstance(groups, Factorized):
-            groups = groups.labels[groups.codes]
-        for label, row in zip(groups, P):
-            print(f"{label}," + ",".join(f"{v:.8f}" for v in row))
-        return 0
-    if args.per_model:
-        P = r.predict_proba(X)
-        print("model,seed,row," + ",".join(f"p{k}" for k in range(r.n_outputs)))
-        for b in range(r.n_models):
-            for m in range(P.shape[1]):
-                print(f"{b},{r.seeds[b]},{m}," + ",".join(f"{v:.8f}" for v in P[b, m]))
-    else:
-        P = r.ensemble_proba(X)
-        names = r.metadata.get("target_names") or [f"p{k}" for k in range(r.n_outputs)]
-        print(",".join(names))
-        for row in P:
-            print(",".join(f"{v:.8f}" for v in row))
-    return 0
-
-
 # --- the parser ---------------------------------------------------------------------------------
 def _progress_flag(p):
     g = p.add_mutually_exclusive_group()
@@ -234,6 +195,7 @@ def _progress_flag(p):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cli_serve import cmd_export, cmd_predict
     from .cli_tools import cmd_bench, cmd_demo, cmd_info
     from .plot import KINDS
     from .registry import NAMES
@@ -277,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, metavar="N", help="CPU threads of the numba backend (default: all)")
     t.add_argument("--scheduler", metavar="ADDRESS",
                    help="train across a Dask cluster (tcp://host:8786), or local:N for N local worker processes")
+    t.add_argument("--fallback", action="store_true",
+                   help="with --group-by: also train one model on all rows, for small groups (--min-rows) and, "
+                        "when predicting with --unseen fallback, labels never seen")
+    t.add_argument("--min-rows", type=int, default=0, metavar="N",
+                   help="with --fallback: groups with fewer than N rows are served by the fallback model")
     t.add_argument("--out", metavar="FILE.npz", help="save the trained models")
     t.add_argument("--plot", metavar="FILE.png", help="draw the trained batch (needs matplotlib; see the plot command)")
     t.add_argument("--plot-kind", choices=KINDS, default="auto", help="what --plot draws (default: auto)")
@@ -290,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the group column of --data (default: the one the model was trained with)")
     p.add_argument("--input", type=float, nargs="+", metavar="X", help="one input given on the command line")
     p.add_argument("--per-model", action="store_true", help="every model's probabilities, not the ensemble mean")
+    p.add_argument("--unseen", choices=("error", "fallback"), default="error",
+                   help="groups: a label never seen in training is an error (default) or served by the fallback "
+                        "model (train --fallback); the output then has a 0/1 column 'fallback'")
+    p.add_argument("--summary", action="store_true",
+                   help="how much the models agree: per row and output the mean, std and --quantiles over models")
+    p.add_argument("--quantiles", type=float, nargs="+", default=[0.05, 0.95], metavar="Q",
+                   help="the levels --summary reports (default 0.05 0.95)")
     p.set_defaults(func=cmd_predict)
 
     f = sub.add_parser("plot", help="draw a saved batch: its loss, weights, learning curves, a sweep or groups",
@@ -302,6 +276,20 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--kind", choices=KINDS, default="auto",
                    help="loss, weights, curves, sweep, groups or auto (default)")
     f.set_defaults(func=cmd_plot)
+
+    e = sub.add_parser("export", help="write a saved batch as one ONNX graph, for ONNX Runtime and other languages",
+                       description="Every model of a saved batch in one ONNX graph (pip install "
+                                   "'fastperceptron[onnx]'). Input X (M, D); outputs probabilities (M, B, K) and/or "
+                                   "the ensemble's mean and std (M, K). A groups model takes X and the rows' group "
+                                   "labels and outputs (M, K), and with a fallback model which rows it served.")
+    e.add_argument("model", metavar="MODEL", help="a file written by train --out")
+    e.add_argument("--onnx", metavar="FILE.onnx", required=True, help="the graph to write")
+    e.add_argument("--outputs", nargs="+", choices=("probabilities", "mean", "std"), default=["probabilities"],
+                   help="the graph's outputs (default: probabilities)")
+    e.add_argument("--dtype", choices=("float64", "float32"), help="the graph's precision (default: the model's)")
+    e.add_argument("--unseen", choices=("nan", "fallback"), default="nan",
+                   help="groups: labels never seen in training give NaN (default) or the fallback model's answer")
+    e.set_defaults(func=cmd_export)
 
     d = sub.add_parser("demo", help="the tutorial, step by step, then a new situation")
     d.add_argument("--input", type=float, nargs="+", metavar="X", help="the new situation (default: ask, or 1 0 0)")

@@ -124,23 +124,31 @@ def group_layout(groups, n_rows: int) -> GroupLayout:
     return GroupLayout(labels=labels, order=order.astype(np.int64), offsets=offsets)
 
 
-def lookup(labels: np.ndarray, wanted, name: str = "groups") -> np.ndarray:
-    """The model index of every label in ``wanted`` (M,) among the trained ``labels`` (sorted);
-    a label never seen in training is a ValueError naming up to five of them."""
+def lookup(labels: np.ndarray, wanted, name: str = "groups", unseen: str = "error"):
+    """The model index of every label in ``wanted`` (M,) among the trained ``labels`` (sorted).
+
+    unseen="error": a label never seen in training is a ValueError naming up to five of them;
+    returns idx (M,). unseen="mask": returns (idx, mask), mask True where the label was never
+    seen (its idx then meaningless)."""
     if isinstance(wanted, Factorized):  # look up each distinct label once
-        return lookup(labels, wanted.labels, name)[wanted.codes]
+        found = lookup(labels, wanted.labels, name, unseen)
+        return found[wanted.codes] if unseen == "error" else (found[0][wanted.codes], found[1][wanted.codes])
     w = _labels_array(name, wanted, None)
     if (w.dtype.kind == "U") != (labels.dtype.kind == "U"):
         kind = lambda a: "strings" if a.dtype.kind == "U" else "integers"  # noqa: E731
         raise TypeError(f"{name} are {kind(w)} but the models were trained on labels that are {kind(labels)}")
     idx = np.searchsorted(labels, w)
     idx = np.minimum(idx, labels.shape[0] - 1)
-    unseen = labels[idx] != w
-    if unseen.any():
-        missing = np.unique(w[unseen])
+    missed = labels[idx] != w
+    if unseen == "mask":
+        return idx.astype(np.int64), missed
+    if missed.any():
+        missing = np.unique(w[missed])
         shown = ", ".join(repr(v.item()) for v in missing[:5]) + (", ..." if missing.size > 5 else "")
         raise ValueError(
             f"{missing.size:,} label(s) in {name} were never seen in training ({shown}); "
-            "there is no model for them: drop those rows, or train with them"
+            "there is no model for them: drop those rows, train with them, or give the batch a fallback "
+            "model (train(..., fallback=True); CLI: train --fallback) and predict with unseen='fallback' "
+            "(CLI: predict --unseen fallback)"
         )
     return idx.astype(np.int64)

@@ -4,7 +4,9 @@ Layout of a file (format version 1): arrays ``weights``, ``seeds``, ``loss``, ``
 ``learning_rate``, optionally ``bias``, ``history``, ``groups`` (the labels, int64 or fixed-width
 unicode: no pickle), ``group_sizes``, ``l2`` and ``converged`` (bool), and ``metadata``: a JSON document (as a
 uint8 array) with the format name and version, hyperparameters, backend, dtype, timing, library
-versions and the user's metadata. Files are written to a temporary file in the same folder,
+versions and the user's metadata. Version 2 adds a groups batch's fallback model
+(``fallback_weights``, ``fallback_bias``, and ``min_rows`` in the metadata); only files holding one
+are written as version 2, so that older readers refuse them instead of dropping the fallback. Files are written to a temporary file in the same folder,
 flushed to disk and renamed over the target, so a crash never leaves a half-written model.
 """
 
@@ -28,7 +30,7 @@ from .result import TrainResult
 __all__ = ["save", "load", "check_target", "atomic_write", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "fastperceptron-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a groups batch's fallback model; a file without one is still written as 1
 _REQUIRED = ("weights", "seeds", "loss", "iterations", "learning_rate", "metadata")
 
 
@@ -128,7 +130,7 @@ def save(result: TrainResult, path) -> Path:
     path = check_target(path, ".npz")
     meta = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if result.fallback_weights is not None else 1,  # old readers read it
         "backend": result.backend,
         "dtype": result.dtype,
         "seconds": result.seconds,
@@ -136,6 +138,7 @@ def save(result: TrainResult, path) -> Path:
         "complete": result.complete,
         "params": result.params,
         "metadata": result.metadata,
+        "min_rows": int(result.min_rows),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": {
             "fastperceptron": __version__,
@@ -163,6 +166,10 @@ def save(result: TrainResult, path) -> Path:
         arrays["l2"] = result.l2
     if result.converged is not None:
         arrays["converged"] = np.asarray(result.converged, dtype=bool)
+    if result.fallback_weights is not None:
+        arrays["fallback_weights"] = result.fallback_weights
+        if result.fallback_bias is not None:
+            arrays["fallback_bias"] = result.fallback_bias
     if result.groups is not None:
         arrays["groups"] = np.asarray(result.groups, dtype=str if result.groups.dtype.kind == "U" else np.int64)
         if result.group_sizes is not None:
@@ -223,6 +230,9 @@ def load(path) -> TrainResult:
         group_sizes=arrays.get("group_sizes"),
         l2=arrays.get("l2"),
         converged=arrays.get("converged"),
+        fallback_weights=arrays.get("fallback_weights"),
+        fallback_bias=arrays.get("fallback_bias"),
+        min_rows=int(meta.get("min_rows", 0)),
     )
     _check_consistent(result, path)
     return result
@@ -240,6 +250,10 @@ def _check_consistent(r: TrainResult, path: Path) -> None:
     for name in ("group_sizes", "l2", "converged"):
         if getattr(r, name) is not None:
             expected[name] = (B,)
+    if r.fallback_weights is not None:
+        expected["fallback_weights"] = r.weights.shape[1:]
+        if r.fallback_bias is not None:
+            expected["fallback_bias"] = r.weights.shape[2:]
     bad = [n for n, shape in expected.items() if getattr(r, n).shape != shape]
     if B < 0 or bad or (r.history is not None and (r.history.ndim != 2 or r.history.shape[0] != B)):
         raise ModelFileError(f"{str(path)!r} is corrupt: array shapes disagree ({bad or 'weights/history'})")

@@ -39,6 +39,15 @@ def sigmoid(z, xp=np):
         return 1.0 / (1.0 + xp.exp(-z))
 
 
+def sigmoid_inplace(z: np.ndarray) -> np.ndarray:
+    """:func:`sigmoid` of a float numpy array, written over it (the same bits, no temporaries)."""
+    with np.errstate(over="ignore"):
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+    z += 1.0
+    return np.reciprocal(z, out=z)
+
+
 def _to_host(a) -> np.ndarray:
     get = getattr(a, "get", None)  # CuPy arrays copy to the host with .get()
     return get() if get is not None else np.asarray(a)

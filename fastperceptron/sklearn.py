@@ -310,3 +310,22 @@ class PerceptronEnsembleClassifier(_Base):
 
     def predict(self, X):
         return self._predict_from_proba(self.predict_proba(X))
+
+
+def _register_onnx_converters() -> None:
+    """With skl2onnx installed, register this module's estimators with it (``sklearn_onnx``), so
+    that pipelines holding them export with ``skl2onnx.to_onnx``."""
+    from importlib.util import find_spec
+
+    if find_spec("skl2onnx") is None:
+        return
+    try:
+        from .sklearn_onnx import register
+
+        register()
+    except Exception as exc:  # noqa: BLE001 - a broken skl2onnx must not break the estimators
+        warnings.warn(f"fastperceptron could not register its skl2onnx converters: {exc}", RuntimeWarning,
+                      stacklevel=2)
+
+
+_register_onnx_converters()

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -143,6 +144,8 @@ def train(
     groups=None,
     solver="gd",
     l2=0.0,
+    fallback=False,
+    min_rows=0,
 ) -> TrainResult:
     """Train B independent sigmoid perceptrons at once and return them as a :class:`TrainResult`.
 
@@ -201,9 +204,18 @@ def train(
         solvers minimise Σ s·cross-entropy + ½·λ·‖W‖² (scikit-learn's ``C`` is 1/λ); solver "gd"
         steps W += η·(Xᵀ·Δ − λ·W).
 
+    fallback : with ``groups``: also train one model on all rows (seed 0, the batch's other
+        hyperparameters, which must then be one value for all groups), kept in the result as its
+        fallback model. It serves the rows of groups trained on fewer than ``min_rows`` rows, and
+        labels never seen in training when predicting with ``unseen="fallback"`` (the way
+        scikit-lego's ``GroupedPredictor`` falls back to a global model). Attach one trained
+        otherwise with ``result.with_fallback(model, min_rows)``.
+    min_rows : groups with fewer training rows are served by the fallback model (default 0: none).
+
     Ctrl-C during training stops at the end of the current chunk and returns the models as they
     are there, with ``complete=False`` and a warning; a second Ctrl-C aborts at once.
     """
+    _check_fallback(fallback, min_rows, groups, learning_rate, l2, initial_weights)
     problem = make_problem(
         X, y, seeds=seeds, models=models, iterations=iterations, learning_rate=learning_rate, rule=rule,
         bias=bias, sample_weight=sample_weight, init=init, initial_weights=initial_weights, dtype=dtype,
@@ -287,7 +299,7 @@ def train(
             "reached there and is marked complete=False",
             stacklevel=2,
         )
-    return TrainResult(
+    result = TrainResult(
         weights=weights,
         bias=bias_,
         seeds=problem.seeds.copy(),
@@ -315,3 +327,34 @@ def train(
         groups=None if problem.groups is None else problem.groups.labels,
         group_sizes=None if problem.groups is None else problem.groups.sizes,
     )
+    if fallback and result.complete:
+        model = train(X, y, seeds=[0], iterations=iterations, learning_rate=learning_rate, rule=rule, bias=bias,
+                      sample_weight=sample_weight, init=init, initial_weights=initial_weights, dtype=dtype,
+                      backend=backend, tol=tol, progress=progress, chunk_iterations=chunk_iterations, threads=threads,
+                      solver=solver, l2=l2)
+        result = result.with_fallback(model, min_rows)
+        result = replace(result, seconds=result.seconds + model.seconds)
+    return result
+
+
+def _check_fallback(fallback, min_rows, groups, learning_rate, l2, initial_weights) -> None:
+    """``fallback``/``min_rows`` make sense together, with groups, and with hyperparameters the
+    fallback model can share (one value for all groups)."""
+    from .checks import nonneg_int
+
+    if not isinstance(fallback, (bool, np.bool_)):
+        raise TypeError(f"fallback must be True or False, got {fallback!r}")
+    min_rows = nonneg_int("min_rows", min_rows)
+    if fallback and groups is None:
+        raise ValueError("fallback=True trains a model for the groups that lack one: it needs groups=")
+    if min_rows and not fallback:
+        raise ValueError(f"min_rows={min_rows} sends small groups to the fallback model: set fallback=True as well")
+    if fallback:
+        per_group = [name for name, value, ndim in (("learning_rate", learning_rate, 0), ("l2", l2, 0),
+                                                    ("initial_weights", initial_weights, 2))
+                     if value is not None and np.ndim(value) > ndim]
+        if per_group:
+            raise ValueError(
+                f"fallback=True trains the fallback with the batch's hyperparameters, but {', '.join(per_group)} "
+                "is given per group: train the fallback model yourself and attach it with "
+                "result.with_fallback(model, min_rows)")
