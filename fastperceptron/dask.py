@@ -89,6 +89,12 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
     distributed = _require_dask()
     import dask.array as da
 
+    if train_kwargs.get("fallback") or train_kwargs.get("min_rows"):
+        raise ValueError("fallback= and min_rows= are not available through Dask: each shard sees only its own "
+                         "rows. Train the fallback model on all rows separately and attach it with "
+                         "result.with_fallback(model, min_rows)")
+    train_kwargs.pop("fallback", None)
+    train_kwargs.pop("min_rows", None)
     if groups is not None:
         from .dask_groups import train_groups
 

@@ -169,3 +169,9 @@ def test_shards_are_balanced_by_rows_and_never_split_a_group():
     shard = assign_shards(sizes, 3)
     rows = np.bincount(shard, weights=sizes, minlength=3)
     assert shard[0] != shard[4] and rows.max() == 100 and rows.min() >= 50  # one label, one shard
+
+
+def test_fallback_is_refused_with_the_way_round():
+    X, y = fp.datasets.seed()
+    with pytest.raises(ValueError, match=r"not available through Dask: .* result\.with_fallback\(model, min_rows\)"):
+        fpd.train(X, y, client=None, groups=[0, 0, 1, 1], fallback=True, min_rows=2)
