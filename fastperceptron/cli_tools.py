@@ -61,7 +61,7 @@ def cmd_info(args) -> int:
     import fastperceptron as fp
 
     print(f"fastperceptron {__version__}  (Python {platform.python_version()}, {platform.platform()})")
-    for pkg in ("numpy", "tqdm", "numba", "cupy", "matplotlib"):
+    for pkg in ("numpy", "tqdm", "numba", "cupy", "matplotlib", "onnx", "onnxruntime"):
         try:
             version = metadata.version(pkg)
         except metadata.PackageNotFoundError:
