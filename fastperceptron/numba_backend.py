@@ -183,7 +183,7 @@ class NumbaBackend:
             if problem.solver == "newton":
                 solve(np.eye(1, dtype=problem.dtype)[None], np.ones((1, 1), problem.dtype), np.zeros(1))
             return run
-        if problem.grouped or layout == "groups":
+        if problem.grouped or layout in ("groups", "rows"):
             from .numba_groups import GroupRun
 
             return GroupRun(problem, self.threads)

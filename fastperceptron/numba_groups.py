@@ -1,4 +1,5 @@
 """The numba backend's "groups" layout: the kernels of ``kernels/numba_groups.py`` (see there).
+The same run trains one dataset per model as the "rows" layout: each model's rows as a group.
 
 This module lays the sorted rows out feature-major with a tail of zeros, deals the groups to tasks
 of about equal rows (so skewed sizes keep every thread busy), cuts groups above ``BIG`` rows into
@@ -32,6 +33,19 @@ def balanced_tasks(sizes: np.ndarray, n_tasks: int) -> np.ndarray:
     return np.unique(np.concatenate([[0], cuts, [len(sizes)]])).astype(np.int64)
 
 
+def _rows_of(p: Problem):
+    """(X (R, D), Y (R, K), S (R,) or None, offsets (G + 1,), sizes (G,)): the rows of every model
+    end to end. Groups: the rows sorted by group. One dataset per model (the "rows" layout): model
+    b's N rows are rows b·N … b·N + N − 1, its targets and weights beside them (shared ones repeated)."""
+    if p.grouped:
+        return p.X, p.Y, p.sample_weight, p.groups.offsets, p.groups.sizes
+    B, N, D = p.X.shape
+    K = p.Y.shape[-1]
+    Y = np.broadcast_to(p.Y, (B, N, K)).reshape(B * N, K)
+    S = None if p.sample_weight is None else np.broadcast_to(p.sample_weight, (B, N)).reshape(B * N)
+    return p.X.reshape(B * N, D), Y, S, np.arange(B + 1, dtype=np.int64) * N, np.full(B, N, dtype=np.int64)
+
+
 class GroupRun:
     """A grouped batch on the Numba kernels; the interface of :class:`loop.VectorizedRun`."""
 
@@ -41,21 +55,20 @@ class GroupRun:
         p = problem
         dt = p.dtype
         G, D, K = p.W0.shape
-        N = p.X.shape[0]
         self.kernel = numba_groups
         self.threads = threads
         self.lanes = LANES[dt.name]
         L = self.lanes
+        X, Y, S, self.offsets, sizes = _rows_of(p)
+        N = X.shape[0]
         self.XT = np.zeros((D, N + L), dtype=dt)
-        self.XT[:, :N] = p.X.T
+        self.XT[:, :N] = X.T
         self.YT = np.zeros((K, N + L), dtype=dt)
-        self.YT[:, :N] = p.Y.T
+        self.YT[:, :N] = Y.T
         self.S = None
-        if p.sample_weight is not None:
+        if S is not None:
             self.S = np.zeros(N + L, dtype=dt)
-            self.S[:N] = p.sample_weight
-        self.offsets = p.groups.offsets
-        sizes = p.groups.sizes
+            self.S[:N] = S
         big = sizes > numba_groups.BIG
         self.big = np.flatnonzero(big).astype(np.int64)
         self.pieces = np.zeros(len(self.big) + 1, dtype=np.int64)

@@ -5,6 +5,9 @@ A problem can run on several backends, and the numba backend has two layouts of 
 * ``numba:lanes`` (``kernels/numba_kernel.py``): all iterations of a chunk in one compiled call,
   SIMD across blocks of models, each block's state in L1. Best when each model is small: the
   tutorial's 4 × 3 problem, per-model datasets, few samples.
+* ``numba:rows`` (``kernels/numba_groups.py``, one dataset per model only): each model walks its own
+  rows through a whole chunk of iterations while they sit in cache, vector loops over the rows (the
+  groups kernel, each model's dataset a group). Best when each model has many samples (N ≳ 100).
 * ``numba:gemm`` (``kernels/numba_gemm.py``, data shared by all models only): two BLAS matrix
   products over all models at once per iteration, with σ, Δ and the bias sums fused into one
   Numba pass between them. Best when the shared table is large (N·D) and the batch wide (B·K).
@@ -35,17 +38,26 @@ from .problem import Problem
 __all__ = ["Plan", "plan", "explain", "estimate", "LAYOUTS", "split_backend"]
 
 #: The layouts of each backend; the first is the one used when the backend's layout is not named.
-LAYOUTS = {"numpy": ("loop", "groups", "solver"), "numba": ("lanes", "gemm", "groups", "solver"),
+LAYOUTS = {"numpy": ("loop", "groups", "solver"), "numba": ("lanes", "gemm", "rows", "groups", "solver"),
            "cupy": ("loop", "groups", "solver"), "cuda": ("kernel", "groups", "solver")}
 
 # --- measured constants (seconds, float64, per thread) ----------------------------------------------
 # Fitted to `fastperceptron bench --case grid` and the issue's cases on the 2-core AMD EPYC (AVX2).
 #: lanes kernel, per model, sample and output: A + B·D, with X shared or one X per model.
 _LANES_SHARED = (2.8e-9, 0.31e-9)
-_LANES_PER_MODEL = (2.2e-9, 0.37e-9)
+_LANES_PER_MODEL = (1.3e-9, 0.46e-9)
+#: lanes kernel with one dataset per model: the data of a block of models outgrows the caches, so
+#: each sample also costs this much per value of a model's dataset (N·D). Refitted with the rows
+#: layout's shapes (N = 20 to 1,000, D = 8 to 50), where per-model datasets reach 400 KB.
+_LANES_PER_MODEL_MEMORY = 0.55e-12
 #: lanes kernel, per block, sample and output: the set-up of its lane loops, A + B·D (narrow blocks
 #: of few models pay it on few lanes).
 _LANES_BLOCK = (46e-9, 3.8e-9)
+#: rows layout (one dataset per model, each model walking its own rows with the groups kernel): a
+#: fixed cost per model and iteration (its update, the loop set-up), and per row and output A + B·D.
+#: Fitted to 9 per-model shapes (N from 4 to 1,000, D from 3 to 50, K = 1 and 10).
+_ROWS_MODEL = 136e-9
+_ROWS = (1.85e-9, 0.43e-9)
 #: gemm layout: matrix-product speed (FLOP/s), the fused pass per element and per row of a block of
 #: columns, and a fixed cost per iteration (Python, the BLAS calls, the update).
 _GEMM_FLOPS = 25e9
@@ -58,7 +70,7 @@ _NUMPY_ELEMENT = 6.0e-9
 _NUMPY_FIXED = 20e-6
 _NUMPY_BATCHED_FLOPS = 5.0e9
 #: float32 does the same work in this fraction of float64's time (vector lanes twice as wide).
-_FLOAT32 = {"lanes": 0.7, "gemm": 0.55, "numpy": 0.6}
+_FLOAT32 = {"lanes": 0.7, "rows": 0.6, "gemm": 0.55, "numpy": 0.6}
 
 
 @dataclass(frozen=True)
@@ -107,7 +119,8 @@ def cpu_threads(threads: int | None = None) -> int:
 
 
 def usable_layouts(problem: Problem, backend: str) -> tuple[str, ...]:
-    """The layouts of ``backend`` that can train this problem (gemm needs X shared by all models;
+    """The layouts of ``backend`` that can train this problem (gemm needs X shared by all models, rows
+    one X per model;
     a problem with groups has its own layout on every backend, and so do the second-order solvers,
     whatever the data's layout)."""
     if problem.solver != "gd":
@@ -115,7 +128,7 @@ def usable_layouts(problem: Problem, backend: str) -> tuple[str, ...]:
     if problem.grouped:
         return ("groups",)
     if backend == "numba":
-        return ("lanes", "gemm") if problem.shared_X else ("lanes",)
+        return ("lanes", "gemm") if problem.shared_X else ("lanes", "rows")
     return tuple(lay for lay in LAYOUTS[backend] if lay not in ("groups", "solver"))
 
 
@@ -133,9 +146,14 @@ def estimate(problem: Problem, backend: str, layout: str, threads: int | None = 
         lanes = choose_lanes(B, P, per_model)
         blocks = -(-B // lanes)
         a, b = _LANES_SHARED if problem.shared_X else _LANES_PER_MODEL
+        if not problem.shared_X:
+            a += _LANES_PER_MODEL_MEMORY * N * D
         # Blocks run in parallel: a thread does ceil(blocks / P) of them, each of `lanes` models.
         t = -(-blocks // P) * N * K * (_LANES_BLOCK[0] + _LANES_BLOCK[1] * D + lanes * (a + b * D))
         return t * (_FLOAT32["lanes"] if f32 else 1.0)
+    if backend == "numba" and layout == "rows":
+        t = B * (_ROWS_MODEL + N * K * (_ROWS[0] + _ROWS[1] * D)) / P
+        return t * (_FLOAT32["rows"] if f32 else 1.0)
     if backend == "numba" and layout == "gemm":
         from .kernels.numba_gemm import COLUMNS
 
@@ -150,6 +168,30 @@ def estimate(problem: Problem, backend: str, layout: str, threads: int | None = 
         t = products + N * M * _NUMPY_ELEMENT
         return _NUMPY_FIXED + t * (_FLOAT32["numpy"] if f32 else 1.0)
     raise ValueError(f"no cost model for {backend}:{layout}")
+
+
+def _one_numba_layout(problem: Problem, est: dict) -> dict:
+    """The candidates of ``est`` less the per-model numba layout that :func:`per_model_layout` rules
+    out (all of them for shared data)."""
+    if "numba:rows" not in est:
+        return est
+    drop = "numba:lanes" if per_model_layout(problem) == "rows" else "numba:rows"
+    return {k: v for k, v in est.items() if k != drop}
+
+
+def per_model_layout(problem: Problem) -> str:
+    """"rows" or "lanes" for one dataset per model, from the cost of one model in a wide batch
+    (lanes at full width). It does not depend on B, so that a batch cut into shards (Dask) trains
+    every shard, and the whole, in the same layout: the same bits."""
+    from .numba_backend import MAX_LANES
+
+    _, D, K = problem.W0.shape
+    N = problem.X.shape[-2]
+    a, b = _LANES_PER_MODEL
+    a += _LANES_PER_MODEL_MEMORY * N * D
+    lanes = N * K * ((_LANES_BLOCK[0] + _LANES_BLOCK[1] * D) / MAX_LANES + a + b * D)
+    rows = _ROWS_MODEL + N * K * (_ROWS[0] + _ROWS[1] * D)
+    return "rows" if rows < lanes else "lanes"
 
 
 def _gemm_efficiency(N: int, D: int, M: int) -> float:
@@ -179,6 +221,10 @@ def plan(problem: Problem, backend: str = "auto", threads: int | None = None, av
                     raise ValueError(
                         f"backend layout '{name}:{layout}' does not fit this problem: the 'groups' layout is "
                         f"for (and only for) training with groups=; use backend='{name}'")
+                if layout == "rows":
+                    raise ValueError(
+                        f"backend layout '{name}:rows' trains one dataset per model, X (B, N, D); this problem "
+                        f"has X shared by all models: use backend='{name}' (or '{name}:lanes', '{name}:gemm')")
                 raise ValueError(
                     f"backend layout '{name}:{layout}' needs X shared by all models, (N, D); this problem "
                     f"has one dataset per model: use backend='{name}' or '{name}:lanes'"
@@ -188,7 +234,8 @@ def plan(problem: Problem, backend: str = "auto", threads: int | None = None, av
         if len(layouts) == 1:
             return Plan(name, layouts[0], "named by the caller (its only layout)")
         est = {f"{name}:{lay}": estimate(problem, name, lay, threads) for lay in layouts}
-        best = min(est, key=est.get)
+        candidates = _one_numba_layout(problem, est)
+        best = min(candidates, key=candidates.get)
         return Plan(name, best.split(":")[1], "named by the caller; layout by the cost model", est)
 
     resolved = resolve_name("auto")  # the environment variable, or the usable backends
@@ -207,7 +254,8 @@ def plan(problem: Problem, backend: str = "auto", threads: int | None = None, av
     if problem.grouped:  # no cost model: the compiled kernel walks each group's rows, numpy sums segments
         return Plan(cpu[0], "groups", f"one model per group; {cpu[0]} is the fastest usable CPU backend")
     est = {f"{n}:{lay}": estimate(problem, n, lay, threads) for n in cpu for lay in usable_layouts(problem, n)}
-    best = min(est, key=est.get)
+    candidates = _one_numba_layout(problem, est)
+    best = min(candidates, key=candidates.get)
     b, lay = best.split(":")
     shape = "shared" if problem.shared_X else "per-model"
     B, D, K = problem.W0.shape

@@ -48,6 +48,19 @@ def _dot(a, b, m):
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"})
+def _dot4(a0, a1, a2, a3, b, m):
+    """The four sums Σ_i a_j[i]·b[i] over i < m, b read once for all four (vectorized)."""
+    s0, s1, s2, s3 = a0[0] * b[0], a1[0] * b[0], a2[0] * b[0], a3[0] * b[0]
+    for i in range(1, m):
+        bi = b[i]
+        s0 += a0[i] * bi
+        s1 += a1[i] * bi
+        s2 += a2[i] * bi
+        s3 += a3[i] * bi
+    return s0, s1, s2, s3
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"})
 def _sum(a, m):
     """Σ_i a[i] over i < m, vectorized."""
     s = a[0]
@@ -72,11 +85,20 @@ def _rows(XT, YT, S, r0, r1, w, c, U, u, z, o, delta, poly, k1, k2, K, seed_rule
         for k in range(n_out):
             for i in range(mm):
                 zs[i] = zero
-            for d in range(D):
+            d = 0
+            while d + 4 <= D:  # four features per pass over zs, added in the same order as one by one
+                w0, w1 = w[d * n_out + k], w[(d + 1) * n_out + k]
+                w2, w3 = w[(d + 2) * n_out + k], w[(d + 3) * n_out + k]
+                x0, x1, x2, x3 = XT[d, r:r + mm], XT[d + 1, r:r + mm], XT[d + 2, r:r + mm], XT[d + 3, r:r + mm]
+                for i in range(mm):
+                    zs[i] = (((zs[i] + x0[i] * w0) + x1[i] * w1) + x2[i] * w2) + x3[i] * w3
+                d += 4
+            while d < D:
                 wdk = w[d * n_out + k]
                 x = XT[d, r:r + mm]
                 for i in range(mm):
                     zs[i] += x[i] * wdk
+                d += 1
             ck = c[k]
             for i in range(mm):
                 zs[i] += ck
@@ -91,8 +113,18 @@ def _rows(XT, YT, S, r0, r1, w, c, U, u, z, o, delta, poly, k1, k2, K, seed_rule
                 for i in range(mm):
                     e = _weigh(S, 0, r + i, i, y[i] - os_[i])
                     ds[i] = e if i < m else zero
-            for d in range(D):
+            d = 0
+            while d + 4 <= D:
+                s0, s1, s2, s3 = _dot4(XT[d, r:r + mm], XT[d + 1, r:r + mm], XT[d + 2, r:r + mm],
+                                       XT[d + 3, r:r + mm], ds, mm)
+                U[d * n_out + k] += s0
+                U[(d + 1) * n_out + k] += s1
+                U[(d + 2) * n_out + k] += s2
+                U[(d + 3) * n_out + k] += s3
+                d += 4
+            while d < D:
                 U[d * n_out + k] += _dot(XT[d, r:r + mm], ds, mm)
+                d += 1
             if use_bias:
                 u[k] += _sum(ds, mm)
 

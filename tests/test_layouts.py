@@ -1,4 +1,5 @@
-"""The numba backend's "gemm" layout against the numpy reference, and what "auto" picks by shape.
+"""The numba backend's "gemm" and "rows" layouts against the numpy reference, and what "auto" picks
+by shape.
 
 The gemm layout sums in BLAS's order, so it matches the reference within SPEC §4's tolerances
 (float64: 1e-9 relative), not bit for bit; repeated runs and thread counts give the same bits.
@@ -150,10 +151,50 @@ def test_auto_picks_gemm_for_a_large_shared_table(rng):
     assert (k10.backend, k10.layout) == ("numba", "gemm")
 
 
-def test_auto_picks_lanes_for_per_model_data(rng):
-    p = _plan(rng.normal(size=(1_000, 200, 16)), rng.random((1_000, 200)))
-    assert (p.backend, p.layout) == ("numba", "lanes")
-    assert "numba:gemm" not in p.estimates
+def test_auto_picks_by_the_samples_per_model_for_per_model_data(rng):
+    """Few samples per model: the lanes kernel (SIMD across models); many: the rows layout (each
+    model's rows in cache, SIMD across them). Measured: 0.55x and 1.42x rows/lanes (bench/RESULTS.md)."""
+    few = _plan(rng.normal(size=(1_000, 20, 8)), rng.random((1_000, 20)))
+    assert (few.backend, few.layout) == ("numba", "lanes")
+    many = _plan(rng.normal(size=(1_000, 200, 16)), rng.random((1_000, 200)))
+    assert (many.backend, many.layout) == ("numba", "rows")
+    assert set(many.estimates) == {"numba:lanes", "numba:rows", "numpy:loop"}
+
+
+ROWS_CASES = [
+    dict(rule="logistic", bias=True),
+    dict(rule="seed", bias=False, K=3),
+    dict(rule="logistic", bias=True, K=2, y_per_model=True, weights="per-model"),
+    dict(rule="seed", bias=True, weights="shared", l2=0.3),
+    dict(rule="logistic", bias=False, y_per_model=True, tol=1e-4),
+]
+
+
+@pytest.mark.parametrize("case", ROWS_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_rows_layout_matches_the_reference(rng, case):
+    """One dataset per model on the groups kernel (each model's rows a group), against numpy."""
+    case = dict(case)
+    B, N, D, K = 6, 150, 5, case.pop("K", 1)
+    X = rng.normal(size=(B, N, D))
+    y = rng.random((B, N, K) if case.pop("y_per_model", False) else (N, K))
+    weights = case.pop("weights", None)
+    s = None if weights is None else (rng.random(N) + 0.1 if weights == "shared" else rng.random((B, N)) + 0.1)
+    kw = dict(sample_weight=s, learning_rate=0.02, iterations=120, progress=False, **case)
+    ref = fp.train(X, y, backend="numpy", **kw)
+    got = fp.train(X, y, backend="numba:rows", **kw)
+    assert (got.backend, got.params["layout"]) == ("numba", "rows")
+    assert _relative(got.weights, ref.weights) <= RTOL
+    if ref.bias is not None:
+        assert _relative(got.bias, ref.bias) <= RTOL
+    assert _relative(got.loss, ref.loss) <= RTOL
+    np.testing.assert_array_equal(got.iterations, ref.iterations)
+    again = fp.train(X, y, backend="numba:rows", threads=1, **kw)
+    np.testing.assert_array_equal(again.weights, got.weights)  # the threads do not change a model's bits
+
+
+def test_rows_layout_needs_per_model_data(rng):
+    with pytest.raises(ValueError, match=r"'numba:rows' .*one dataset per model"):
+        fp.train(rng.normal(size=(20, 3)), rng.random(20), models=2, iterations=1, backend="numba:rows")
 
 
 def test_auto_without_numba_is_numpy_and_with_a_gpu_is_the_gpu(seed_data):
@@ -190,3 +231,11 @@ def test_estimates_grow_with_the_work(rng):
     large = make_problem(rng.normal(size=(10_000, 8)), rng.random(10_000), models=64, iterations=0)
     for backend, layout in (("numba", "lanes"), ("numba", "gemm"), ("numpy", "loop")):
         assert planner.estimate(large, backend, layout, 2) > planner.estimate(small, backend, layout, 2) > 0
+
+
+def test_the_per_model_layout_does_not_depend_on_the_batch_size(rng):
+    """A batch cut into shards (Dask) must train each shard in the layout of the whole: the choice
+    between lanes and rows is made from one model's shape."""
+    for N, D, layout in ((200, 16, "rows"), (15, 3, "lanes")):
+        picks = {_plan(rng.normal(size=(B, N, D)), rng.random((B, N))).layout for B in (2, 8, 40, 1_000)}
+        assert picks == {layout}
