@@ -156,10 +156,13 @@ _MAX_WORK = 2e9  # N·D·B·K per iteration
 _MAX_PER_MODEL_VALUES = 3e7  # B·N·D of per-model data (240 MB in float64)
 
 
-def grid_shapes(quick: bool = False) -> list[dict]:
-    """Every shape of the grid (``quick``: a few corners, for tests and a first look)."""
+def grid_shapes(quick: bool = False, data_kinds=None) -> list[dict]:
+    """Every shape of the grid (``quick``: a few corners, for tests and a first look; ``data_kinds``:
+    "shared" and/or "per-model", default both)."""
     out = []
     for data, axes in GRID.items():
+        if data_kinds and data not in data_kinds:
+            continue
         for N in axes["N"]:
             for D in axes["D"]:
                 for K in axes["K"]:
@@ -182,7 +185,8 @@ def _grid_data(shape: dict):
     return X, y
 
 
-def run_grid(dtypes=("float64",), peers=True, repeat=2, seconds=0.25, quick=False, out=sys.stdout, threads=None):
+def run_grid(dtypes=("float64",), peers=True, repeat=2, seconds=0.25, quick=False, out=sys.stdout, threads=None,
+             data_kinds=None):
     """Time every backend layout (and JAX) over the grid; print one row per shape with what ``auto``
     picks and how its pick compares with the fastest backend. Rule logistic, no bias, η = 1/N.
 
@@ -202,13 +206,13 @@ def run_grid(dtypes=("float64",), peers=True, repeat=2, seconds=0.25, quick=Fals
         if not jax_ok:
             print(f"# {available_peers()['jax']}", file=out)
     print(f"# grid: rule logistic, no bias, lr 1/N; best of {repeat}; {machine()}", file=out)
-    head = ["data", "N", "D", "K", "B", "dtype", "T", "numpy", "numba:lanes", "numba:gemm", "jax", "auto picks",
-            "auto/best"]
+    head = ["data", "N", "D", "K", "B", "dtype", "T", "numpy", "numba:lanes", "numba:gemm", "numba:rows", "jax",
+            "auto picks", "auto/best"]
     print("| " + " | ".join(head) + " |", file=out)
     print("|" + "|".join(" --- " for _ in head) + "|", file=out, flush=True)
     rows = []
     for dtype in dtypes:
-        for shape in grid_shapes(quick):
+        for shape in grid_shapes(quick, data_kinds):
             X, y = _grid_data(shape)
             B = shape["B"]
             kw = dict(models=B, rule="logistic", learning_rate=1.0 / shape["N"], dtype=dtype, progress=False,
@@ -234,7 +238,8 @@ def run_grid(dtypes=("float64",), peers=True, repeat=2, seconds=0.25, quick=Fals
             row = dict(shape, dtype=dtype, T=T, rates=rates, pick=picked, ratio=rates.get(picked, float("nan")) / fastest)
             rows.append(row)
             cells = [shape["data"], f"{shape['N']:,}", str(shape["D"]), str(shape["K"]), f"{B:,}", dtype, str(T)]
-            cells += [f"{rates[c]:.3g}" if c in rates else "—" for c in ("numpy", "numba:lanes", "numba:gemm", "jax")]
+            cells += [f"{rates[c]:.3g}" if c in rates else "—"
+                      for c in ("numpy", "numba:lanes", "numba:gemm", "numba:rows", "jax")]
             cells += [picked, f"{row['ratio']:.2f}"]
             print("| " + " | ".join(cells) + " |", file=out, flush=True)
     worst = min(r["ratio"] for r in rows)

@@ -324,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--plot", metavar="FILE.png", help="draw model-iterations/s against B (needs matplotlib)")
     b.add_argument("--dtypes", nargs="+", choices=("float64", "float32"), help="grid: several dtypes in one run")
     b.add_argument("--quick", action="store_true", help="grid: a few small shapes only")
+    b.add_argument("--grid-data", nargs="+", choices=("shared", "per-model"), help="grid: only these kinds of data")
     b.add_argument("--groups", type=int, default=2000, metavar="G", help="groups: how many groups (default 2,000)")
     b.add_argument("--median-rows", type=float, default=47, metavar="M",
                    help="groups: median rows per group (log-normal sizes; default 47)")

@@ -122,7 +122,7 @@ def cmd_bench(args) -> int:
         return 0
     if args.case == "grid":
         run_grid(dtypes=args.dtypes or [args.dtype], peers=args.peers, repeat=args.repeat, quick=args.quick,
-                 out=sys.stdout, threads=args.threads)
+                 out=sys.stdout, threads=args.threads, data_kinds=args.grid_data)
         return 0
     rows = run_sweep(
         case=args.case, models=args.models, iterations=args.iterations, dtype=args.dtype,
