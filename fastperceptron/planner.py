@@ -69,8 +69,12 @@ _GEMM_FIXED = 60e-6
 _NUMPY_ELEMENT = 6.0e-9
 _NUMPY_FIXED = 20e-6
 _NUMPY_BATCHED_FLOPS = 5.0e9
-#: float32 does the same work in this fraction of float64's time (vector lanes twice as wide).
-_FLOAT32 = {"lanes": 0.7, "rows": 0.6, "gemm": 0.55, "numpy": 0.6}
+#: float32 does the same work in this fraction of float64's time (vector lanes twice as wide):
+#: medians over the float32 and float64 grids of 2026-11-25 (bench/RESULTS.md). The lanes kernel
+#: gains only with models to fill the wider vectors: 0.45 + 0.45·min(1, 32/B) (0.9 at B = 10, 0.5
+#: at B = 256).
+_FLOAT32 = {"rows": 0.4, "gemm": 0.45, "numpy": 0.4}
+_FLOAT32_LANES = (0.45, 0.45, 32)
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,8 @@ def estimate(problem: Problem, backend: str, layout: str, threads: int | None = 
             a += _LANES_PER_MODEL_MEMORY * N * D
         # Blocks run in parallel: a thread does ceil(blocks / P) of them, each of `lanes` models.
         t = -(-blocks // P) * N * K * (_LANES_BLOCK[0] + _LANES_BLOCK[1] * D + lanes * (a + b * D))
-        return t * (_FLOAT32["lanes"] if f32 else 1.0)
+        a32, b32, width = _FLOAT32_LANES
+        return t * (a32 + b32 * min(1.0, width / B) if f32 else 1.0)
     if backend == "numba" and layout == "rows":
         t = B * (_ROWS_MODEL + N * K * (_ROWS[0] + _ROWS[1] * D)) / P
         return t * (_FLOAT32["rows"] if f32 else 1.0)
