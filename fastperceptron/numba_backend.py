@@ -144,9 +144,10 @@ class NumbaBackend:
     name = "numba"
 
     def __init__(self, threads: int | None = None):
-        # The gemm layout alternates Numba's OpenMP threads with OpenBLAS's: OpenMP threads that
-        # spin after a parallel region take the cores from BLAS (measured 1.5x slower). libgomp
-        # reads this once, when Numba first starts its threads; a user's own setting wins.
+        # Numba's OpenMP threads spin after a parallel region and take the cores from whatever runs
+        # next on other threads (OpenBLAS in numpy's products: measured 1.5x slower when the gemm
+        # layout alternated the two pools). libgomp reads this once, when Numba first starts its
+        # threads; a user's own setting wins.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import numba

@@ -6,25 +6,57 @@ Numba pass between them (``fastperceptron.kernels.numba_gemm``):
 
     Z = X·W ;  Δ = rule(Y, σ(Z + c)) ⊙ s  and  g = Σ_n Δ  (fused) ;  G = Xᵀ·Δ ;  W += η·G ; c += η·g
 
-The samples are taken ``rows`` at a time (Z of one chunk stays in the cache between the two
-products), and G sums the chunks' products in chunk order. Summation orders are BLAS's, so a model
-matches the numpy reference within SPEC §4's tolerances rather than bit for bit; repeated runs give
-the same bits. Which layout a problem gets is decided in ``fastperceptron.planner``.
+Z is cut into tiles: chunks of at most ``ROWS`` samples × blocks of ``COLUMNS`` columns. A thread
+takes whole tiles and does all three steps of a tile (BLAS on one thread, the pass without the GIL)
+while the tile sits in its core's cache. Two measured reasons (bench/RESULTS.md): OpenBLAS's and
+Numba's thread pools taking turns on the same cores each spin after their turn and slowed the
+other by a third; and a tile stays in one core's cache between the three steps.
+
+The chunks of rows are gathered into at most ``GROUPS`` consecutive runs; each run sums its chunks'
+G and g in order into its own partial, and the partials are added in run order. Tiles, runs and
+so every sum are fixed by the shape, never by the number of threads: a run gives the same bits on
+any number of threads. Summation orders are BLAS's, so a model matches the numpy reference within
+SPEC §4's tolerances rather than bit for bit. Which layout a problem gets is decided in
+``fastperceptron.planner``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .errors import KernelCompileError
 from .problem import Problem
 
-__all__ = ["GemmRun", "ROWS"]
+__all__ = ["GemmRun", "ROWS", "COLUMNS", "GROUPS"]
 
-#: Samples per chunk: Z of a chunk (ROWS × M values) is reused by the second product while in cache.
-ROWS = 4096
+#: Values of Z in a tile (2 MiB of float64): a chunk has TILE // columns rows, at least MIN_ROWS, and
+#: fewer where that gives N more than GROUPS chunks. 1,024 rows × 256 columns measured best on the
+#: issue-10 shape (N = 20,000, D = 50, B = 256): 256 rows 1.11 × 10⁴ model-it/s, 1,024 1.14 × 10⁴,
+#: 2,048 1.12 × 10⁴.
+TILE = 1 << 18
+MIN_ROWS = 256
+#: Rows per chunk when set (tests); None: chosen from the shape as above.
+ROWS = None
+#: Columns (model outputs) per tile.
+COLUMNS = 512
+#: Runs of consecutive chunks, each with its own partial sums of G and g (memory: GROUPS·D·M).
+GROUPS = 16
+
+
+def tiles(N: int, M: int, rows: int | None = None) -> tuple[list, int, list]:
+    """The tiles of an (N, M) problem, from its shape alone: the row chunks [(r0, r1, run)], the
+    number of runs, and the column blocks [(m0, m1)]."""
+    width = min(M, COLUMNS)
+    R = rows or ROWS or max(MIN_ROWS, min(TILE // width, -(-N // (GROUPS * 64)) * 64))
+    starts = list(range(0, N, R))
+    n_runs = min(len(starts), GROUPS)
+    chunks = [(r0, min(N, r0 + R), i * n_runs // len(starts)) for i, r0 in enumerate(starts)]
+    columns = [(m0, min(M, m0 + COLUMNS)) for m0 in range(0, M, COLUMNS)]
+    return chunks, n_runs, columns
 
 
 class GemmRun:
@@ -41,7 +73,7 @@ class GemmRun:
         N = p.X.shape[0]
         M = B * K
         self.kernel, self.threads, self.n_models, self.shape = numba_gemm, threads, B, (B, D, K)
-        self.rows = max(1, min(rows or ROWS, N))
+        self.chunks, n_runs, self.columns = tiles(N, M, rows)
         self.X = np.ascontiguousarray(p.X)
         self.XT = np.ascontiguousarray(p.X.T)
         # Targets: (N, K) shared, or (N, M) one column per model and output.
@@ -62,69 +94,95 @@ class GemmRun:
         self.mode = 0 if p.rule == "seed" else 1  # the fused pass's mode for Δ (2: the loss)
         self.consts = numba_kernel.constants(dt)
         self.denominator = p.loss_denominator()
-        self._partial = None  # scratch of the fused pass: per-tile sums
+        R = max(r1 - r0 for r0, r1, _ in self.chunks)
+        self._Gp = np.empty((n_runs, D, M), dtype=dt)  # partial sums of G and g, one per run
+        self._gp = np.empty((n_runs, M), dtype=dt)
+        # (run, column block) items, dealt to the threads largest first, each to the least loaded one
+        # (which thread does an item never changes a sum); each thread keeps its scratch.
+        rows = [sum(r1 - r0 for r0, r1, run in self.chunks if run == k) for k in range(n_runs)]
+        items = sorted(((rows[k] * (m1 - m0), k, m0, m1) for k in range(n_runs) for m0, m1 in self.columns),
+                       reverse=True)
+        self.workers = max(1, min(threads, len(items)))
+        self._items, load = [[] for _ in range(self.workers)], [0] * self.workers
+        for cost, k, m0, m1 in items:
+            w = load.index(min(load))
+            self._items[w].append((k, m0, m1))
+            load[w] += cost
+        width = max(m1 - m0 for m0, m1 in self.columns)
+        self._scratch = [(np.empty(R * width, dtype=dt), np.empty(D * width, dtype=dt)) for _ in range(self.workers)]
+        self._pool = ThreadPoolExecutor(self.workers, "fastperceptron-gemm") if self.workers > 1 else None
         self._compile()  # (or load from the cache) now, where a failure can fall back
 
-    def _chunks(self):
-        N, R = self.X.shape[0], self.rows
-        return [(r, min(N, r + R)) for r in range(0, N, R)]
+    def __del__(self):
+        if getattr(self, "_pool", None) is not None:
+            self._pool.shutdown(wait=False)
 
     @contextlib.contextmanager
     def _threads(self):
-        """Numba's and BLAS's threads set to ``threads`` for a block of calls; a compile failure
-        becomes a KernelCompileError."""
+        """BLAS on one thread for a block of calls (each of our threads runs its own products); a
+        compile failure becomes a KernelCompileError."""
         import numba
         from threadpoolctl import threadpool_limits
 
-        previous = numba.get_num_threads()
-        numba.set_num_threads(self.threads)
         try:
-            with threadpool_limits(limits=self.threads, user_api="blas"):
+            with threadpool_limits(limits=1, user_api="blas"):
                 yield
         except (numba.core.errors.NumbaError, numba.core.errors.LoweringError) as exc:  # pragma: no cover
             raise KernelCompileError(f"the Numba kernel failed to compile: {exc}".splitlines()[0]) from exc
-        finally:
-            numba.set_num_threads(previous)
 
     def _compile(self) -> None:
-        """Run both kernels once on one row of scratch copies: compiles them (or loads the cache)."""
+        """Run the pass once on one row of scratch: compiles it (or loads the cache)."""
         M = self.W.shape[1]
         Z = np.zeros((1, M), dtype=self.W.dtype)
         with self._threads():
             for mode in (self.mode, 2):
-                self._columns(Z, 0, 1, np.zeros_like(self.c), mode)
+                self.kernel.tile(Z, self.Y[:1], self.S[:1], self.c, np.zeros_like(self.c), self.consts,
+                                 self.shape[2], 0, mode)
 
-    def _columns(self, Z, r0, r1, out, mode) -> None:
-        """The fused pass (``kernels.numba_gemm.columns``) over the rows r0..r1, whose X·W is in Z."""
-        tiles = -(-(r1 - r0) // self.kernel.ROWS)
-        if self._partial is None or self._partial.shape[0] < tiles:
-            self._partial = np.empty((tiles, Z.shape[1]), dtype=Z.dtype)
-        self.kernel.columns(Z, self.Y[r0:r1], self.S[r0:r1], self.c, out, self._partial, self.consts, self.shape[2],
-                            mode)
+    def _work(self, w: int, mode: int) -> None:
+        """Thread w's tiles: for each of its (run, column block) items, the run's chunks in order:
+        Z = X·W, the fused pass (into the run's g), and unless mode is 2 (the loss), G = Xᵀ·Δ summed
+        into the run's G. (``np.dot`` rather than ``np.matmul``: matmul of some thin shapes, Xᵀ·Δ with
+        few columns among them, holds the GIL and ran the threads one after the other, measured.)"""
+        zbuf, gbuf = self._scratch[w]
+        D = self.W.shape[0]
+        K = self.shape[2]
+        for k, m0, m1 in self._items[w]:
+            width = m1 - m0
+            G = self._Gp[k, :, m0:m1]
+            Gc = gbuf[: D * width].reshape(D, width)
+            first = True
+            for r0, r1, run in self.chunks:
+                if run != k:
+                    continue
+                Z = zbuf[: (r1 - r0) * width].reshape(r1 - r0, width)
+                np.dot(self.X[r0:r1], self.W[:, m0:m1], out=Z)
+                self.kernel.tile(Z, self.Y[r0:r1], self.S[r0:r1], self.c, self._gp[k], self.consts, K, m0, mode)
+                if mode == 2:
+                    continue
+                np.dot(self.XT[:, r0:r1], Z, out=Gc)
+                if first:
+                    G[...] = Gc
+                    first = False
+                else:
+                    G += Gc
+
+    def _sweep(self, mode: int) -> None:
+        """Every tile once (see :meth:`_work`), on the threads."""
+        self._gp[:] = 0
+        if self._pool is None:
+            self._work(0, mode)
+        else:
+            futures = [self._pool.submit(self._work, w, mode) for w in range(1, self.workers)]
+            self._work(0, mode)
+            for f in futures:
+                f.result()
 
     def advance(self, n: int) -> None:
-        B, D, K = self.shape
-        M = B * K
-        dt = self.W.dtype
-        chunks = self._chunks()
-        R = self.rows
-        Z = np.empty((R, M), dtype=dt)
-        G = np.empty((D, M), dtype=dt)
-        Gc = np.empty((D, M), dtype=dt) if len(chunks) > 1 else None
-        g = np.empty(M, dtype=dt)
         with self._threads():
             for _ in range(n):
-                g[:] = 0
-                for i, (r0, r1) in enumerate(chunks):
-                    Zc = Z[: r1 - r0]
-                    np.matmul(self.X[r0:r1], self.W, out=Zc)
-                    self._columns(Zc, r0, r1, g, self.mode)
-                    if i == 0:
-                        np.matmul(self.XT[:, r0:r1], Zc, out=G)
-                    else:
-                        np.matmul(self.XT[:, r0:r1], Zc, out=Gc)
-                        G += Gc
-                self._update(G, g)
+                self._sweep(self.mode)
+                self._update(self._Gp.sum(axis=0), self._gp.sum(axis=0))
 
     def _update(self, G, g) -> None:
         """W += η·(G − λ·W) and c += η·g; with tol, only for running models, then stop the converged ones
@@ -155,15 +213,9 @@ class GemmRun:
 
     def loss(self) -> np.ndarray:
         B, D, K = self.shape
-        M = B * K
-        out = np.zeros(M, dtype=self.W.dtype)
-        Z = np.empty((self.rows, M), dtype=self.W.dtype)
         with self._threads():
-            for r0, r1 in self._chunks():
-                Zc = Z[: r1 - r0]
-                np.matmul(self.X[r0:r1], self.W, out=Zc)
-                self._columns(Zc, r0, r1, out, 2)
-        return out.reshape(B, K).sum(axis=1) / self.denominator
+            self._sweep(2)
+        return self._gp.sum(axis=0).reshape(B, K).sum(axis=1) / self.denominator
 
     def weights(self) -> np.ndarray:
         B, D, K = self.shape

@@ -44,7 +44,9 @@ LAYOUTS = {"numpy": ("loop", "groups", "solver"), "numba": ("lanes", "gemm", "ro
 # --- measured constants (seconds, float64, per thread) ----------------------------------------------
 # Fitted to `fastperceptron bench --case grid` and the issue's cases on the 2-core AMD EPYC (AVX2).
 #: lanes kernel, per model, sample and output: A + B·D, with X shared or one X per model.
-_LANES_SHARED = (2.8e-9, 0.31e-9)
+#: (A was 2.8e-9 until the exponential stopped converting floats to integers one lane at a time on
+#: AVX2: σ 22 % faster, lanes 7–20 % faster on the grid's shared shapes, 2026-11-25.)
+_LANES_SHARED = (1.9e-9, 0.31e-9)
 _LANES_PER_MODEL = (1.3e-9, 0.46e-9)
 #: lanes kernel with one dataset per model: the data of a block of models outgrows the caches, so
 #: each sample also costs this much per value of a model's dataset (N·D). Refitted with the rows
@@ -58,12 +60,14 @@ _LANES_BLOCK = (46e-9, 3.8e-9)
 #: Fitted to 9 per-model shapes (N from 4 to 1,000, D from 3 to 50, K = 1 and 10).
 _ROWS_MODEL = 136e-9
 _ROWS = (1.85e-9, 0.43e-9)
-#: gemm layout: matrix-product speed (FLOP/s), the fused pass per element and per row of a block of
-#: columns, and a fixed cost per iteration (Python, the BLAS calls, the update).
-_GEMM_FLOPS = 25e9
-_GEMM_ELEMENT = 4.5e-9
-_GEMM_ROW = 200e-9
-_GEMM_FIXED = 60e-6
+#: gemm layout: matrix-product speed (FLOP/s, one thread's BLAS on its own tiles), the fused pass per
+#: element and per row of a block of columns, and a fixed cost per iteration (handing tiles to the
+#: threads, adding the partial sums, the update). Refitted 2026-11-25 when threads took whole tiles
+#: (39 shared shapes: the grid and goals A, B; estimates within 0.76–1.27 of the measured time).
+_GEMM_FLOPS = 36.5e9
+_GEMM_ELEMENT = 3.2e-9
+_GEMM_ROW = 87e-9
+_GEMM_FIXED = 156e-6
 #: numpy loop: the elementwise passes per element (numpy uses one thread), a fixed cost per
 #: iteration, and the speed of batched products of per-model data (FLOP/s, in all).
 _NUMPY_ELEMENT = 6.0e-9
@@ -162,7 +166,9 @@ def estimate(problem: Problem, backend: str, layout: str, threads: int | None = 
     if backend == "numba" and layout == "gemm":
         from .kernels.numba_gemm import COLUMNS
 
-        flops = 4.0 * N * D * M / (_GEMM_FLOPS * P * _gemm_efficiency(N, D, M))
+        # Each thread's products are as thin as the problem (its tiles span all D and up to 512 columns)
+        # and run on one thread: thin ones cost more than with numpy's multi-threaded BLAS.
+        flops = 4.0 * N * D * M / (_GEMM_FLOPS * P * _gemm_efficiency(N, D, M, d_power=0.75, m_power=1.0))
         t = flops + N * M * _GEMM_ELEMENT / P + N * -(-M // COLUMNS) * _GEMM_ROW / P
         return _GEMM_FIXED + t * (_FLOAT32["gemm"] if f32 else 1.0)
     if backend == "numpy":
@@ -199,10 +205,11 @@ def per_model_layout(problem: Problem) -> str:
     return "rows" if rows < lanes else "lanes"
 
 
-def _gemm_efficiency(N: int, D: int, M: int) -> float:
+def _gemm_efficiency(N: int, D: int, M: int, d_power: float = 0.5, m_power: float = 0.5) -> float:
     """The fraction of the matrix-product speed reached on thin products (D or B·K below about 32;
-    tiny N pays the call overhead, counted in the fixed costs)."""
-    return (min(1.0, D / 32) * min(1.0, M / 32) * min(1.0, N / 64)) ** 0.5
+    tiny N pays the call overhead, counted in the fixed costs). The powers: numpy's products (BLAS
+    on all threads) 0.5 and 0.5; the gemm layout's (one thread per tile) fitted to 0.75 and 1."""
+    return min(1.0, D / 32) ** d_power * min(1.0, M / 32) ** m_power * min(1.0, N / 64) ** 0.5
 
 
 def plan(problem: Problem, backend: str = "auto", threads: int | None = None, available=None) -> Plan:

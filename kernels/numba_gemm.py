@@ -8,34 +8,34 @@ over all models at once plus elementwise work between them (SPEC §2):
     g = Σ_n Δ[n, :]    (M,)     this file, in the same pass
     G = Xᵀ·Δ           (D, M)   BLAS
 
-The products run at the machine's matrix-product speed (OpenBLAS); the middle is one fused pass
-instead of numpy's seven, in parallel over tiles of ``ROWS`` × ``COLUMNS``. Each tile sums its
-rows in order into its own partial sums, which are then added tile by tile in order: the tiles are
-fixed by the shape, so no sum depends on the number of threads. The driver is
-``fastperceptron/numba_gemm.py``.
+The driver (``fastperceptron/numba_gemm.py``) cuts Z into tiles of rows × columns and gives each
+thread whole tiles: its two products (single-threaded BLAS) and this pass between them, while the
+tile is in that core's cache. :func:`tile` is that pass over one tile, serial and without the GIL;
+it sums each column's rows in order, so the sums depend on the tiles (fixed by the shape) and not
+on the threads.
 
 The sigmoid is the lanes kernel's (``numba_kernel._sigmoid_lanes``): the same vectorized exponential,
 so both layouts compute σ with the same bits.
 
-Argument conventions (every array C-contiguous, the run's dtype):
+Argument conventions (every array C-contiguous unless said, the run's dtype):
 
-    Z (R, M)    the rows of a chunk of samples: X·W on entry, Δ on return
+    Z (R, w)    a tile: rows of a chunk of samples × w columns, the columns m0 .. m0 + w of the batch;
+                X·W on entry, Δ on return (rows may be strided)
     Y (R, M)    targets per column, or (R, K) shared by all models (column j reads Y[:, j % K])
     S (R, B)    sample weights per model (column j reads S[:, j // K]), (R, 1) shared, or (R, 0) none
     c (M,)      biases (zeros when the run has none)
-    out (M,)    the column sums (bias gradient or loss), added into
+    out (M,)    the column sums (bias gradient or loss), added into at m0 .. m0 + w
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .numba_kernel import _ONE, _exponent_bits, _sigmoid_lanes
 
-#: A tile of the fused pass: ROWS rows × COLUMNS columns (2 KiB of float64 per row segment: a tile's scratch stays in L1).
+#: The pass walks a tile's columns in blocks of COLUMNS (2 KiB of float64 per row: its scratch stays in L1).
 COLUMNS = 256
-ROWS = 64
 
 
 @njit(inline="always")
@@ -57,7 +57,8 @@ def _fill(A, n, j0, L, idx, out):
 
 @njit(inline="always")
 def _columns_of(A, M, j0, L, K, by_model):
-    """The idx of ``_fill`` for A: empty when A has a column per model output (or just one)."""
+    """The idx of ``_fill`` for A (j0: the first global column): empty when A has a column per model
+    output (or just one)."""
     if A.shape[1] == M or A.shape[1] == 1:
         return np.empty(0, np.int64)
     idx = np.empty(L, np.int64)
@@ -66,11 +67,12 @@ def _columns_of(A, M, j0, L, K, by_model):
     return idx
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _tile(Z, Y, S, c, acc, K, n_out, r0, r1, j0, L, mode):
-    """Rows r0..r1 of the columns j0..j0+L: mode 0 "seed" Δ, 1 "logistic" Δ (written over Z, summed
-    into acc), 2 the squared error (summed into acc, Z unchanged)."""
-    M = Z.shape[1]
+@njit(inline="always", error_model="numpy", fastmath={"contract"})
+def _tile(Z, Y, S, c, acc, K, n_out, r0, r1, z0, j0, L, mode):
+    """Rows r0..r1 of Z's columns z0..z0+L, which are the batch's columns j0..j0+L: mode 0 "seed" Δ,
+    1 "logistic" Δ (written over Z, summed into acc), 2 the squared error (summed into acc, Z
+    unchanged)."""
+    M = c.shape[0]
     dt = Z.dtype
     one = K[_ONE]
     weighted = S.shape[1] > 0
@@ -85,7 +87,7 @@ def _tile(Z, Y, S, c, acc, K, n_out, r0, r1, j0, L, mode):
     y_idx = _columns_of(Y, M, j0, L, n_out, False)
     s_idx = _columns_of(S, M, j0, L, n_out, True)
     for n in range(r0, r1):
-        row = Z[n, j0:j0 + L]
+        row = Z[n, z0:z0 + L]
         for l in range(L):
             z[l] = row[l] + cb[l]
         _sigmoid_lanes(z, o, poly, k1, k2, K)
@@ -111,25 +113,14 @@ def _tile(Z, Y, S, c, acc, K, n_out, r0, r1, j0, L, mode):
             acc[l] += z[l]
 
 
-@njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract"})
-def columns(Z, Y, S, c, out, partial, K, n_out, mode):
-    """The fused pass over Z (R, M), in tiles of ROWS rows × COLUMNS columns run in parallel.
+@njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
+def tile(Z, Y, S, c, out, K, n_out, m0, mode):
+    """The fused pass over one tile Z (R, w), the batch's columns m0..m0+w, in blocks of COLUMNS.
 
     mode 0/1: Z becomes Δ ("seed"/"logistic" rule) and out[j] += Σ_n Δ[n, j]; mode 2: out[j] +=
-    Σ_n s·(y − σ(Z + c))², Z unchanged. ``partial`` (R // ROWS + 1, M) is scratch: each row tile
-    sums into its own row of it, and the tiles are then added in order, so no sum depends on the
-    number of threads.
+    Σ_n s·(y − σ(Z + c))², Z unchanged. Each column sums its rows in order.
     """
-    R, M = Z.shape
-    n_rt = (R + ROWS - 1) // ROWS
-    n_cb = (M + COLUMNS - 1) // COLUMNS
-    for t in prange(n_rt * n_cb):
-        rt = t // n_cb
-        j0 = (t % n_cb) * COLUMNS
-        L = min(COLUMNS, M - j0)
-        acc = partial[rt, j0:j0 + L]
-        acc[:] = 0
-        _tile(Z, Y, S, c, acc, K, n_out, rt * ROWS, min(R, (rt + 1) * ROWS), j0, L, mode)
-    for rt in range(n_rt):
-        for j in range(M):
-            out[j] += partial[rt, j]
+    R, w = Z.shape
+    for z0 in range(0, w, COLUMNS):
+        L = min(COLUMNS, w - z0)
+        _tile(Z, Y, S, c, out[m0 + z0:m0 + z0 + L], K, n_out, 0, R, z0, m0 + z0, L, mode)

@@ -2,7 +2,8 @@
 by shape.
 
 The gemm layout sums in BLAS's order, so it matches the reference within SPEC §4's tolerances
-(float64: 1e-9 relative), not bit for bit; repeated runs and thread counts give the same bits.
+(float64: 1e-9 relative), not bit for bit; repeated runs and thread counts give the same bits
+(its tiles come from the shape alone).
 """
 
 import numpy as np
@@ -84,6 +85,46 @@ def test_gemm_layout_in_chunks_of_rows(rng, monkeypatch):
     assert _relative(got.loss, ref.loss) <= RTOL
 
 
+@pytest.mark.parametrize("case", CASES[2:], ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_gemm_layout_in_tiles_of_rows_and_columns(rng, monkeypatch, case):
+    """Tiles of a few rows × a few columns (column blocks that cut models' outputs apart, runs of
+    several chunks) match the reference: each tile reads the targets, weights and biases of its own
+    columns."""
+    from fastperceptron import numba_gemm
+
+    case = dict(case)
+    rule, bias = case.pop("rule"), case.pop("bias")
+    X, y, s = _problem(rng, N=700, **case)
+    kw = dict(models=5, rule=rule, bias=bias, sample_weight=s, learning_rate=0.01, iterations=25)
+    monkeypatch.setattr(numba_gemm, "ROWS", 64)  # 11 chunks in 3 runs of 3 or 4
+    monkeypatch.setattr(numba_gemm, "GROUPS", 3)
+    monkeypatch.setattr(numba_gemm, "COLUMNS", 3)  # K = 2 or 4 outputs cut across blocks
+    chunks, runs, columns = numba_gemm.tiles(700, 5 * case.get("K", 1))
+    assert (len(chunks), runs) == (11, 3) and len(columns) > 1
+    got = fp.train(X, y, backend="numba:gemm", **kw)
+    ref = fp.train(X, y, backend="numpy", **kw)
+    assert _relative(got.weights, ref.weights) <= RTOL
+    if bias:
+        assert _relative(got.bias, ref.bias) <= RTOL
+    assert _relative(got.loss, ref.loss) <= RTOL
+
+
+def test_gemm_tiles_come_from_the_shape_alone():
+    from fastperceptron.numba_gemm import GROUPS, MIN_ROWS, TILE, tiles
+
+    for N, M in [(1, 1), (100, 3), (20_000, 256), (2_000, 1_000), (100_000, 10), (10**6, 40_960)]:
+        chunks, runs, columns = tiles(N, M)
+        assert chunks[0][0] == 0 and chunks[-1][1] == N  # the rows, in order, once
+        assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
+        assert [c[2] for c in chunks] == sorted(c[2] for c in chunks) and runs == len({c[2] for c in chunks})
+        assert runs <= GROUPS
+        assert columns[0][0] == 0 and columns[-1][1] == M
+        R = chunks[0][1] - chunks[0][0]
+        assert R == N or R >= MIN_ROWS
+        assert R * min(M, columns[0][1]) <= max(TILE, MIN_ROWS * M)
+    assert tiles(20_000, 256)[0][1][:2] == (1024, 2048)  # the measured best tile: 1,024 rows × 256 columns
+
+
 def test_gemm_layout_float32(rng):
     X, y, _ = _problem(rng, N=400, D=8, K=2)
     kw = dict(models=6, rule="logistic", bias=True, learning_rate=0.002, iterations=50, dtype="float32")
@@ -94,19 +135,26 @@ def test_gemm_layout_float32(rng):
     np.testing.assert_allclose(got.predict_proba(X[:20]), ref.predict_proba(X[:20]), atol=1e-5)
 
 
-def test_gemm_layout_same_bits_twice_and_close_whatever_the_threads(rng):
-    """Same threads: the same bits. BLAS splits its products by thread count, so another count may
-    round differently: within SPEC §4's tolerance, not bit for bit (the lanes layout is)."""
-    import numba
-
-    X, y, _ = _problem(rng, N=700, D=9, K=2)
+def test_gemm_layout_same_bits_twice_and_whatever_the_threads(rng):
+    """The tiles come from the shape and each thread's BLAS runs on one thread: the same bits on every
+    run and any number of threads."""
+    X, y, _ = _problem(rng, N=3000, D=9, K=2)  # 12 chunks, 2 column blocks: every thread has tiles
     kw = dict(models=300, rule="logistic", bias=True, learning_rate=0.005, iterations=20, backend="numba:gemm")
-    threads = numba.config.NUMBA_NUM_THREADS
-    a, b = (fp.train(X, y, threads=threads, **kw) for _ in range(2))
+    a, b = (fp.train(X, y, threads=2, **kw) for _ in range(2))
     np.testing.assert_array_equal(a.weights, b.weights)
     np.testing.assert_array_equal(a.bias, b.bias)
     one = fp.train(X, y, threads=1, **kw)
-    assert _relative(one.weights, a.weights) <= RTOL
+    np.testing.assert_array_equal(one.weights, a.weights)
+    np.testing.assert_array_equal(one.bias, a.bias)
+    np.testing.assert_array_equal(one.loss, a.loss)
+    # More threads than this machine has cores: the run itself, which takes any number.
+    from fastperceptron.numba_gemm import GemmRun
+
+    kw.pop("backend")
+    run = GemmRun(make_problem(X, y, **kw), threads=5)
+    run.advance(20)
+    np.testing.assert_array_equal(run.weights(), a.weights)
+    np.testing.assert_array_equal(run.bias(), a.bias)
 
 
 def test_gemm_layout_a_model_alone_equals_it_in_a_batch(rng):
