@@ -6,11 +6,11 @@ Numba pass between them (``fastperceptron.kernels.numba_gemm``):
 
     Z = X·W ;  Δ = rule(Y, σ(Z + c)) ⊙ s  and  g = Σ_n Δ  (fused) ;  G = Xᵀ·Δ ;  W += η·G ; c += η·g
 
-Z is cut into tiles: chunks of at most ``ROWS`` samples × blocks of ``COLUMNS`` columns. A thread
-takes whole tiles and does all three steps of a tile (BLAS on one thread, the pass without the GIL)
-while the tile sits in its core's cache. Two measured reasons (bench/RESULTS.md): OpenBLAS's and
-Numba's thread pools taking turns on the same cores each spin after their turn and slowed the
-other by a third; and a tile stays in one core's cache between the three steps.
+Z is cut into tiles (:func:`tiles`): chunks of rows × blocks of ``COLUMNS`` columns. A thread takes
+whole tiles and does all three steps of a tile (BLAS on one thread, the pass without the GIL) while
+the tile sits in its core's cache. Measured reasons (bench/RESULTS.md): when OpenBLAS's and Numba's
+thread pools took turns on the same cores, each spun after its turn and the pass ran at half its
+speed (goal A of issue 10: 30.8 ms per iteration then, 22.4 ms with tiles).
 
 The chunks of rows are gathered into at most ``GROUPS`` consecutive runs; each run sums its chunks'
 G and g in order into its own partial, and the partials are added in run order. Tiles, runs and
@@ -23,7 +23,6 @@ SPEC §4's tolerances rather than bit for bit. Which layout a problem gets is de
 from __future__ import annotations
 
 import contextlib
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -33,30 +32,44 @@ from .problem import Problem
 
 __all__ = ["GemmRun", "ROWS", "COLUMNS", "GROUPS"]
 
-#: Values of Z in a tile (2 MiB of float64): a chunk has TILE // columns rows, at least MIN_ROWS, and
-#: fewer where that gives N more than GROUPS chunks. 1,024 rows × 256 columns measured best on the
-#: issue-10 shape (N = 20,000, D = 50, B = 256): 256 rows 1.11 × 10⁴ model-it/s, 1,024 1.14 × 10⁴,
-#: 2,048 1.12 × 10⁴.
+#: Values of Z in a tile (2 MiB of float64). A chunk has TILE // (its columns) rows, or fewer when N
+#: spreads over GROUPS chunks with fewer (so that small tables still give every thread tiles), and
+#: at least MIN_ROWS. 1,024 rows × 256 columns measured best on issue 10's goal A (N = 20,000, D = 50,
+#: B = 256): 256 rows 1.11 × 10⁴ model-it/s, 1,024 1.14 × 10⁴, 2,048 1.12 × 10⁴.
 TILE = 1 << 18
 MIN_ROWS = 256
 #: Rows per chunk when set (tests); None: chosen from the shape as above.
 ROWS = None
 #: Columns (model outputs) per tile.
 COLUMNS = 512
-#: Runs of consecutive chunks, each with its own partial sums of G and g (memory: GROUPS·D·M).
+#: An iteration estimated under this many seconds of work runs on one thread (see :func:`workers`).
+SERIAL_SECONDS = 300e-6
+#: Runs of consecutive chunks, each with its own partial sums of G and g: at most GROUPS runs, and
+#: their partial G's at most PARTIALS_BYTES together (wide batches then get their threads' work
+#: from column blocks).
 GROUPS = 16
+PARTIALS_BYTES = 64 << 20
 
 
-def tiles(N: int, M: int, rows: int | None = None) -> tuple[list, int, list]:
-    """The tiles of an (N, M) problem, from its shape alone: the row chunks [(r0, r1, run)], the
-    number of runs, and the column blocks [(m0, m1)]."""
+def tiles(N: int, D: int, M: int, itemsize: int = 8, rows: int | None = None) -> tuple[list, int, list]:
+    """The tiles of an (N, D) table and M model outputs, from the shape alone: the row chunks
+    [(r0, r1, run)], the number of runs (each keeps a (D, M) partial G: at most GROUPS of them, and
+    fewer where they would pass PARTIALS_BYTES), and the column blocks [(m0, m1)]."""
     width = min(M, COLUMNS)
     R = rows or ROWS or max(MIN_ROWS, min(TILE // width, -(-N // (GROUPS * 64)) * 64))
     starts = list(range(0, N, R))
-    n_runs = min(len(starts), GROUPS)
+    n_runs = max(1, min(len(starts), GROUPS, PARTIALS_BYTES // max(1, D * M * itemsize)))
     chunks = [(r0, min(N, r0 + R), i * n_runs // len(starts)) for i, r0 in enumerate(starts)]
     columns = [(m0, min(M, m0 + COLUMNS)) for m0 in range(0, M, COLUMNS)]
     return chunks, n_runs, columns
+
+
+def workers(N: int, D: int, M: int, threads: int, items: int) -> int:
+    """Threads worth waking for one iteration: one when the iteration's work (estimated) is under
+    SERIAL_SECONDS, as handing tiles to another thread costs about 0.13 ms here (measured: N = 1,000,
+    D = 8, B·K = 10 took 0.11 ms per iteration on one thread, 0.24 ms on two). Never changes a sum."""
+    seconds = N * M * (4.0 * D / 30e9 + 3e-9)
+    return 1 if seconds < SERIAL_SECONDS else max(1, min(threads, items))
 
 
 class GemmRun:
@@ -73,7 +86,7 @@ class GemmRun:
         N = p.X.shape[0]
         M = B * K
         self.kernel, self.threads, self.n_models, self.shape = numba_gemm, threads, B, (B, D, K)
-        self.chunks, n_runs, self.columns = tiles(N, M, rows)
+        self.chunks, n_runs, self.columns = tiles(N, D, M, dt.itemsize, rows)
         self.X = np.ascontiguousarray(p.X)
         self.XT = np.ascontiguousarray(p.X.T)
         # Targets: (N, K) shared, or (N, M) one column per model and output.
@@ -102,7 +115,7 @@ class GemmRun:
         rows = [sum(r1 - r0 for r0, r1, run in self.chunks if run == k) for k in range(n_runs)]
         items = sorted(((rows[k] * (m1 - m0), k, m0, m1) for k in range(n_runs) for m0, m1 in self.columns),
                        reverse=True)
-        self.workers = max(1, min(threads, len(items)))
+        self.workers = workers(N, D, M, threads, len(items))
         self._items, load = [[] for _ in range(self.workers)], [0] * self.workers
         for cost, k, m0, m1 in items:
             w = load.index(min(load))

@@ -44,9 +44,9 @@ LAYOUTS = {"numpy": ("loop", "groups", "solver"), "numba": ("lanes", "gemm", "ro
 # --- measured constants (seconds, float64, per thread) ----------------------------------------------
 # Fitted to `fastperceptron bench --case grid` and the issue's cases on the 2-core AMD EPYC (AVX2).
 #: lanes kernel, per model, sample and output: A + B·D, with X shared or one X per model.
-#: (A was 2.8e-9 until the exponential stopped converting floats to integers one lane at a time on
-#: AVX2: σ 22 % faster, lanes 7–20 % faster on the grid's shared shapes, 2026-11-25.)
-_LANES_SHARED = (1.9e-9, 0.31e-9)
+#: Refitted 2026-11-25 on the float64 shared grid (best of two runs), after the exponential stopped
+#: converting floats to integers one lane at a time on AVX2 (σ 22 % faster); was (2.8e-9, 0.31e-9).
+_LANES_SHARED = (2.15e-9, 0.256e-9)
 _LANES_PER_MODEL = (1.3e-9, 0.46e-9)
 #: lanes kernel with one dataset per model: the data of a block of models outgrows the caches, so
 #: each sample also costs this much per value of a model's dataset (N·D). Refitted with the rows
@@ -54,20 +54,22 @@ _LANES_PER_MODEL = (1.3e-9, 0.46e-9)
 _LANES_PER_MODEL_MEMORY = 0.55e-12
 #: lanes kernel, per block, sample and output: the set-up of its lane loops, A + B·D (narrow blocks
 #: of few models pay it on few lanes).
-_LANES_BLOCK = (46e-9, 3.8e-9)
+_LANES_BLOCK = (38e-9, 5.0e-9)  # refitted with _LANES_SHARED; was (46e-9, 3.8e-9)
 #: rows layout (one dataset per model, each model walking its own rows with the groups kernel): a
 #: fixed cost per model and iteration (its update, the loop set-up), and per row and output A + B·D.
 #: Fitted to 9 per-model shapes (N from 4 to 1,000, D from 3 to 50, K = 1 and 10).
 _ROWS_MODEL = 136e-9
 _ROWS = (1.85e-9, 0.43e-9)
 #: gemm layout: matrix-product speed (FLOP/s, one thread's BLAS on its own tiles), the fused pass per
-#: element and per row of a block of columns, and a fixed cost per iteration (handing tiles to the
-#: threads, adding the partial sums, the update). Refitted 2026-11-25 when threads took whole tiles
-#: (39 shared shapes: the grid and goals A, B; estimates within 0.76–1.27 of the measured time).
-_GEMM_FLOPS = 36.5e9
-_GEMM_ELEMENT = 3.2e-9
-_GEMM_ROW = 87e-9
-_GEMM_FIXED = 156e-6
+#: value (measured alone: 2.8 ns on one thread), a fixed cost per iteration (adding the partial sums,
+#: the update) and the cost of handing tiles to other threads when it does (``numba_gemm.workers``).
+#: Refitted 2026-11-25 when threads took whole tiles and narrow tiles several rows per step: 39
+#: shared shapes (the grid and goals A, B) timed through GemmRun.advance; estimates within
+#: 0.63–1.27 of the measured times.
+_GEMM_FLOPS = 33.0e9
+_GEMM_ELEMENT = 2.8e-9
+_GEMM_FIXED = 47e-6
+_GEMM_HANDOFF = 159e-6
 #: numpy loop: the elementwise passes per element (numpy uses one thread), a fixed cost per
 #: iteration, and the speed of batched products of per-model data (FLOP/s, in all).
 _NUMPY_ELEMENT = 6.0e-9
@@ -164,13 +166,15 @@ def estimate(problem: Problem, backend: str, layout: str, threads: int | None = 
         t = B * (_ROWS_MODEL + N * K * (_ROWS[0] + _ROWS[1] * D)) / P
         return t * (_FLOAT32["rows"] if f32 else 1.0)
     if backend == "numba" and layout == "gemm":
-        from .kernels.numba_gemm import COLUMNS
+        from .numba_gemm import tiles, workers
 
-        # Each thread's products are as thin as the problem (its tiles span all D and up to 512 columns)
-        # and run on one thread: thin ones cost more than with numpy's multi-threaded BLAS.
-        flops = 4.0 * N * D * M / (_GEMM_FLOPS * P * _gemm_efficiency(N, D, M, d_power=0.75, m_power=1.0))
-        t = flops + N * M * _GEMM_ELEMENT / P + N * -(-M // COLUMNS) * _GEMM_ROW / P
-        return _GEMM_FIXED + t * (_FLOAT32["gemm"] if f32 else 1.0)
+        chunks, runs, blocks = tiles(N, D, M, problem.dtype.itemsize)
+        W = workers(N, D, M, P, runs * len(blocks))
+        # Each thread's products are as thin as the problem (its tiles span all D) and run on one
+        # thread: few features cost more than with numpy's multi-threaded BLAS.
+        flops = 4.0 * N * D * M / (_GEMM_FLOPS * _gemm_efficiency(N, D, M, d_power=0.75))
+        t = (flops + N * M * _GEMM_ELEMENT) / W
+        return _GEMM_FIXED + (_GEMM_HANDOFF if W > 1 else 0.0) + t * (_FLOAT32["gemm"] if f32 else 1.0)
     if backend == "numpy":
         if problem.shared_X:
             products = 4.0 * N * D * M / (_GEMM_FLOPS * P * _gemm_efficiency(N, D, M))
@@ -205,11 +209,11 @@ def per_model_layout(problem: Problem) -> str:
     return "rows" if rows < lanes else "lanes"
 
 
-def _gemm_efficiency(N: int, D: int, M: int, d_power: float = 0.5, m_power: float = 0.5) -> float:
+def _gemm_efficiency(N: int, D: int, M: int, d_power: float = 0.5) -> float:
     """The fraction of the matrix-product speed reached on thin products (D or B·K below about 32;
-    tiny N pays the call overhead, counted in the fixed costs). The powers: numpy's products (BLAS
-    on all threads) 0.5 and 0.5; the gemm layout's (one thread per tile) fitted to 0.75 and 1."""
-    return min(1.0, D / 32) ** d_power * min(1.0, M / 32) ** m_power * min(1.0, N / 64) ** 0.5
+    tiny N pays the call overhead, counted in the fixed costs). D's power: 0.5 for numpy's products
+    (BLAS on all threads), 0.75 fitted for the gemm layout's (one thread per tile)."""
+    return min(1.0, D / 32) ** d_power * (min(1.0, M / 32) * min(1.0, N / 64)) ** 0.5
 
 
 def plan(problem: Problem, backend: str = "auto", threads: int | None = None, available=None) -> Plan:

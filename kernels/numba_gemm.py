@@ -10,9 +10,11 @@ over all models at once plus elementwise work between them (SPEC §2):
 
 The driver (``fastperceptron/numba_gemm.py``) cuts Z into tiles of rows × columns and gives each
 thread whole tiles: its two products (single-threaded BLAS) and this pass between them, while the
-tile is in that core's cache. :func:`tile` is that pass over one tile, serial and without the GIL;
-it sums each column's rows in order, so the sums depend on the tiles (fixed by the shape) and not
-on the threads.
+tile is in that core's cache. :func:`tile` is that pass over one tile, serial and without the GIL.
+Its vector loops run over 256 lanes: a wide tile's columns, 256 at a time, one row per step; a
+narrow tile's (fewer than 128 columns) several whole rows per step. Each lane sums its rows in
+order and a column's lanes are added in order, so the sums depend on the tile's shape (fixed by
+the problem's shape) and never on the threads.
 
 The sigmoid is the lanes kernel's (``numba_kernel._sigmoid_lanes``): the same vectorized exponential,
 so both layouts compute σ with the same bits.
@@ -20,7 +22,7 @@ so both layouts compute σ with the same bits.
 Argument conventions (every array C-contiguous unless said, the run's dtype):
 
     Z (R, w)    a tile: rows of a chunk of samples × w columns, the columns m0 .. m0 + w of the batch;
-                X·W on entry, Δ on return (rows may be strided)
+                X·W on entry, Δ on return
     Y (R, M)    targets per column, or (R, K) shared by all models (column j reads Y[:, j % K])
     S (R, B)    sample weights per model (column j reads S[:, j // K]), (R, 1) shared, or (R, 0) none
     c (M,)      biases (zeros when the run has none)
@@ -34,25 +36,26 @@ from numba import njit
 
 from .numba_kernel import _ONE, _exponent_bits, _sigmoid_lanes
 
-#: The pass walks a tile's columns in blocks of COLUMNS (2 KiB of float64 per row: its scratch stays in L1).
+#: Lanes of the pass's vector loops: COLUMNS columns of a row, or whole rows of a narrow tile (2 KiB of
+#: float64: the scratch stays in L1).
 COLUMNS = 256
 
 
 @njit(inline="always")
-def _fill(A, n, j0, L, idx, out):
-    """out[l] = the value that column j0 + l reads from row n of A (Y or S, see the module docstring):
-    A[n, j0 + l] when A has a column per model output, A[n, 0] when it has one column, else
-    A[n, idx[l]] (idx: the output k or the model b of each column, computed once per tile)."""
+def _fill(A, n, j0, L, idx, out, off):
+    """out[off + l] = the value that column j0 + l reads from row n of A (Y or S, see the module
+    docstring): A[n, j0 + l] when A has a column per model output, A[n, 0] when it has one column,
+    else A[n, idx[l]] (idx: the output k or the model b of each column, computed once per tile)."""
     if A.shape[1] == 1:
         v = A[n, 0]
         for l in range(L):
-            out[l] = v
+            out[off + l] = v
     elif idx.shape[0] == 0:
         for l in range(L):
-            out[l] = A[n, j0 + l]
+            out[off + l] = A[n, j0 + l]
     else:
         for l in range(L):
-            out[l] = A[n, idx[l]]
+            out[off + l] = A[n, idx[l]]
 
 
 @njit(inline="always")
@@ -68,59 +71,75 @@ def _columns_of(A, M, j0, L, K, by_model):
 
 
 @njit(inline="always", error_model="numpy", fastmath={"contract"})
-def _tile(Z, Y, S, c, acc, K, n_out, r0, r1, z0, j0, L, mode):
-    """Rows r0..r1 of Z's columns z0..z0+L, which are the batch's columns j0..j0+L: mode 0 "seed" Δ,
-    1 "logistic" Δ (written over Z, summed into acc), 2 the squared error (summed into acc, Z
-    unchanged)."""
+def _block(Z, Y, S, c, out, K, n_out, z0, L, q, m0, mode):
+    """Z's columns z0..z0+L (the batch's columns m0 + z0 ...), q rows at a time: q·L lanes, lane
+    l = row r + l // L, column z0 + l % L, read at Z.flat[r·w + z0 + l] (q > 1 only when L is all of
+    Z's columns, so that q rows are contiguous). mode 0 "seed" Δ, 1 "logistic" Δ (written over Z and
+    summed), 2 the squared error (summed, Z unchanged). Each lane sums its rows in order; the lanes
+    of a column are then added in order into out."""
+    R, w = Z.shape
     M = c.shape[0]
     dt = Z.dtype
     one = K[_ONE]
     weighted = S.shape[1] > 0
-    z = np.empty(L, dt)
-    o = np.empty(L, dt)
-    y = np.empty(L, dt)
-    s = np.empty(L, dt)
-    poly = np.empty(L, dt)
+    n = q * L
+    flat = Z.reshape(R * w)
+    z = np.empty(n, dt)
+    o = np.empty(n, dt)
+    y = np.empty(n, dt)
+    s = np.empty(n, dt)
+    poly = np.empty(n, dt)
+    acc = np.zeros(n, dt)
+    cb = np.empty(n, dt)
     k1 = _exponent_bits(z)
     k2 = _exponent_bits(z)
-    cb = c[j0:j0 + L]
+    j0 = m0 + z0
+    for l in range(n):
+        cb[l] = c[j0 + l % L]
     y_idx = _columns_of(Y, M, j0, L, n_out, False)
     s_idx = _columns_of(S, M, j0, L, n_out, True)
-    for n in range(r0, r1):
-        row = Z[n, z0:z0 + L]
-        for l in range(L):
-            z[l] = row[l] + cb[l]
-        _sigmoid_lanes(z, o, poly, k1, k2, K)
-        _fill(Y, n, j0, L, y_idx, y)
+    for r in range(0, R, q):
+        nl = min(q, R - r) * L  # lanes in use: fewer in the last rows of the tile
+        zr = flat[r * w + z0:r * w + z0 + nl]  # a view: non-negative indices below, no wraparound checks
+        for l in range(nl):
+            z[l] = zr[l] + cb[l]
+        _sigmoid_lanes(z[:nl], o[:nl], poly[:nl], k1[:nl], k2[:nl], K)
+        for i in range(nl // L):
+            _fill(Y, r + i, j0, L, y_idx, y, i * L)
         if mode == 0:
-            for l in range(L):
+            for l in range(nl):
                 ol = o[l]
                 z[l] = (y[l] - ol) * (ol * (one - ol))
         else:
-            for l in range(L):
+            for l in range(nl):
                 z[l] = y[l] - o[l]
         if mode == 2:
-            for l in range(L):
+            for l in range(nl):
                 z[l] = z[l] * z[l]
         if weighted:
-            _fill(S, n, j0, L, s_idx, s)
-            for l in range(L):
+            for i in range(nl // L):
+                _fill(S, r + i, j0, L, s_idx, s, i * L)
+            for l in range(nl):
                 z[l] = z[l] * s[l]
         if mode != 2:
-            for l in range(L):
-                row[l] = z[l]
-        for l in range(L):
+            for l in range(nl):
+                zr[l] = z[l]
+        for l in range(nl):
             acc[l] += z[l]
+    for l in range(n):
+        out[j0 + l % L] += acc[l]
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
 def tile(Z, Y, S, c, out, K, n_out, m0, mode):
-    """The fused pass over one tile Z (R, w), the batch's columns m0..m0+w, in blocks of COLUMNS.
+    """The fused pass over one tile Z (R, w), C-contiguous, the batch's columns m0..m0+w.
 
     mode 0/1: Z becomes Δ ("seed"/"logistic" rule) and out[j] += Σ_n Δ[n, j]; mode 2: out[j] +=
-    Σ_n s·(y − σ(Z + c))², Z unchanged. Each column sums its rows in order.
+    Σ_n s·(y − σ(Z + c))², Z unchanged. Wide tiles go COLUMNS columns at a time, one row per step;
+    narrow ones (w < COLUMNS / 2) COLUMNS // w whole rows per step, so that the vector loops stay
+    long. The sums' order is fixed by the tile's shape.
     """
     R, w = Z.shape
-    for z0 in range(0, w, COLUMNS):
-        L = min(COLUMNS, w - z0)
-        _tile(Z, Y, S, c, out[m0 + z0:m0 + z0 + L], K, n_out, 0, R, z0, m0 + z0, L, mode)
+    q, step = (1, COLUMNS) if 2 * w > COLUMNS else (COLUMNS // w, w)
+    for z0 in range(0, w, step):  # one call site: two inlined copies made Numba warn (NumbaIRAssumptionWarning)
+        _block(Z, Y, S, c, out, K, n_out, z0, min(step, w - z0), q, m0, mode)

@@ -99,7 +99,7 @@ def test_gemm_layout_in_tiles_of_rows_and_columns(rng, monkeypatch, case):
     monkeypatch.setattr(numba_gemm, "ROWS", 64)  # 11 chunks in 3 runs of 3 or 4
     monkeypatch.setattr(numba_gemm, "GROUPS", 3)
     monkeypatch.setattr(numba_gemm, "COLUMNS", 3)  # K = 2 or 4 outputs cut across blocks
-    chunks, runs, columns = numba_gemm.tiles(700, 5 * case.get("K", 1))
+    chunks, runs, columns = numba_gemm.tiles(700, 6, 5 * case.get("K", 1))
     assert (len(chunks), runs) == (11, 3) and len(columns) > 1
     got = fp.train(X, y, backend="numba:gemm", **kw)
     ref = fp.train(X, y, backend="numpy", **kw)
@@ -109,11 +109,27 @@ def test_gemm_layout_in_tiles_of_rows_and_columns(rng, monkeypatch, case):
     assert _relative(got.loss, ref.loss) <= RTOL
 
 
-def test_gemm_tiles_come_from_the_shape_alone():
-    from fastperceptron.numba_gemm import GROUPS, MIN_ROWS, TILE, tiles
+@pytest.mark.parametrize("models", [150, 40])
+def test_gemm_layout_wide_and_narrow_passes(rng, models):
+    """B·K = 300 columns: the pass goes 256 columns at a time, one row per step, then the last 44;
+    B·K = 80: three rows of 80 columns per step, and a last step of fewer rows. Both against the
+    reference, with targets and sample weights per model."""
+    X, y, s = _problem(rng, N=301, D=6, K=2, B=models, y_per_model=True, weights="per-model")
+    kw = dict(models=models, rule="logistic", bias=True, sample_weight=s, learning_rate=0.01, iterations=30)
+    got = fp.train(X, y, backend="numba:gemm", **kw)
+    ref = fp.train(X, y, backend="numpy", **kw)
+    assert _relative(got.weights, ref.weights) <= RTOL
+    assert _relative(got.bias, ref.bias) <= RTOL
+    assert _relative(got.loss, ref.loss) <= RTOL
 
+
+def test_gemm_tiles_come_from_the_shape_alone():
+    from fastperceptron.numba_gemm import GROUPS, MIN_ROWS, PARTIALS_BYTES, TILE, tiles
+
+    D = 50
     for N, M in [(1, 1), (100, 3), (20_000, 256), (2_000, 1_000), (100_000, 10), (10**6, 40_960)]:
-        chunks, runs, columns = tiles(N, M)
+        chunks, runs, columns = tiles(N, D, M)
+        assert runs == 1 or runs * D * M * 8 <= PARTIALS_BYTES
         assert chunks[0][0] == 0 and chunks[-1][1] == N  # the rows, in order, once
         assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
         assert [c[2] for c in chunks] == sorted(c[2] for c in chunks) and runs == len({c[2] for c in chunks})
@@ -122,7 +138,7 @@ def test_gemm_tiles_come_from_the_shape_alone():
         R = chunks[0][1] - chunks[0][0]
         assert R == N or R >= MIN_ROWS
         assert R * min(M, columns[0][1]) <= max(TILE, MIN_ROWS * M)
-    assert tiles(20_000, 256)[0][1][:2] == (1024, 2048)  # the measured best tile: 1,024 rows × 256 columns
+    assert tiles(20_000, 50, 256)[0][1][:2] == (1024, 2048)  # the measured best tile: 1,024 rows × 256 columns
 
 
 def test_gemm_layout_float32(rng):
