@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -325,7 +326,7 @@ class TrainResult:
         return to_onnx(self, path, outputs=outputs, dtype=dtype, unseen=unseen)
 
     # --- files ----------------------------------------------------------------------------------
-    def save(self, path) -> "os.PathLike":  # noqa: F821
+    def save(self, path) -> Path:
         """Write the models to ``path`` (.npz, no pickle), atomically; returns the path written.
 
         ``.npz`` is appended when the name has no suffix, as numpy does. Read back with

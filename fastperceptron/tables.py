@@ -82,7 +82,6 @@ def _labels(path, name: str, values):
         raise TableError(f"{path}: column {name!r} has type {values.type_name}; group labels are integers or strings")
     if not hasattr(values, "combine_chunks"):
         return values
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     if values.null_count:

@@ -1,7 +1,6 @@
 """The second-order solvers and L2 (SPEC §7): every backend against an independent Newton written
 plainly in tests/reference.py, against scikit-learn, and their errors."""
 
-import warnings
 
 import numpy as np
 import pytest
