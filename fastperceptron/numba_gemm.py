@@ -90,7 +90,7 @@ class GemmRun:
         self.X = np.ascontiguousarray(p.X)
         self.XT = np.ascontiguousarray(p.X.T)
         # Targets: (N, K) shared, or (N, M) one column per model and output.
-        self.Y = p.Y if p.Y.ndim == 2 else np.ascontiguousarray(p.Y.transpose(1, 0, 2).reshape(N, M))
+        self.Y = np.ascontiguousarray(p.Y if p.Y.ndim == 2 else p.Y.transpose(1, 0, 2).reshape(N, M))
         s = p.sample_weight
         if s is None:
             self.S = np.empty((N, 0), dtype=dt)

@@ -228,9 +228,9 @@ def _dense_tile(Z, Rh, Y, S, c, y_idx, s_idx, acc, K, r0, r1, j0, L, need):
             z[l] = row[l] + cb[l]
             v[l] = -abs(z[l])
         _exp_lanes(v, e, poly, k1, k2, K)
-        _fill(Y, n, j0, L, y_idx, y, 0)
+        _fill(Y, n, j0, L, y_idx, y)
         if weighted:
-            _fill(S, n, j0, L, s_idx, s, 0)
+            _fill(S, n, j0, L, s_idx, s)
         else:
             s[:] = one
         for l in range(L):

@@ -109,12 +109,15 @@ def test_gemm_layout_in_tiles_of_rows_and_columns(rng, monkeypatch, case):
     assert _relative(got.loss, ref.loss) <= RTOL
 
 
-@pytest.mark.parametrize("models", [150, 40])
-def test_gemm_layout_wide_and_narrow_passes(rng, models):
+@pytest.mark.parametrize("per_model", [True, False])
+@pytest.mark.parametrize("models", [150, 40, 3])
+def test_gemm_layout_wide_and_narrow_passes(rng, models, per_model):
     """B·K = 300 columns: the pass goes 256 columns at a time, one row per step, then the last 44;
-    B·K = 80: three rows of 80 columns per step, and a last step of fewer rows. Both against the
-    reference, with targets and sample weights per model."""
-    X, y, s = _problem(rng, N=301, D=6, K=2, B=models, y_per_model=True, weights="per-model")
+    B·K = 80: three rows of 80 columns per step, and a last step of fewer rows; B·K = 6: 42 rows
+    per step. Each against the reference, with targets and sample weights per model (each lane
+    reads its own column) or shared by the models (K = 2 outputs: lanes read Y by output)."""
+    X, y, s = _problem(rng, N=301, D=6, K=2, B=models, y_per_model=per_model,
+                       weights="per-model" if per_model else "shared")
     kw = dict(models=models, rule="logistic", bias=True, sample_weight=s, learning_rate=0.01, iterations=30)
     got = fp.train(X, y, backend="numba:gemm", **kw)
     ref = fp.train(X, y, backend="numpy", **kw)
