@@ -68,9 +68,13 @@ def cmd_info(args) -> int:
             version = "not installed"
         print(f"  {pkg:<12} {version}")
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    from .benchmark import vector_isa
+    from .benchmark import blas, vector_isa
 
     print(f"CPU threads      {threads} usable ({os.cpu_count()} in the machine), vector ISA {vector_isa()}")
+    library, hint = blas()
+    print(f"BLAS (numpy)     {library}")
+    if hint:
+        print(f"                 note: {hint}")
     infos = fp.backends()
     gpu = [i for i in (infos["cuda"], infos["cupy"]) if i.available]
     print(f"GPUs             {'usable through ' + gpu[0].name if gpu else 'none usable: ' + infos['cuda'].reason}")

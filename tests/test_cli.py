@@ -137,6 +137,25 @@ def test_info():
     for name in ("numpy", "numba", "cupy", "cuda"):
         assert f"  {name} " in out
     assert "CPU threads" in out and "GPUs" in out and "backend 'auto'" in out
+    assert "BLAS (numpy)     " in out
+
+
+@pytest.mark.parametrize("isa, arch, hinted", [("AVX-512", "Haswell", True), ("AVX-512", "SkylakeX", False),
+                                               ("AVX2", "Haswell", False)])
+def test_blas_hint_when_openblas_leaves_avx512_unused(monkeypatch, isa, arch, hinted):
+    """OpenBLAS's Haswell kernels on an AVX-512 CPU (its choice on AMD Zen 5) get the fix named."""
+    import threadpoolctl
+
+    from fastperceptron import benchmark
+
+    info = [{"user_api": "blas", "internal_api": "openblas", "version": "0.3.31", "architecture": arch}]
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: info)
+    monkeypatch.setattr(benchmark, "vector_isa", lambda: isa)
+    text, hint = benchmark.blas()
+    assert text == f"OpenBLAS 0.3.31, {arch} kernels"
+    assert (hint is not None) == hinted
+    if hinted:
+        assert "export OPENBLAS_CORETYPE=SkylakeX" in hint
 
 
 def test_bench_prints_table_and_plots(tmp_path):
