@@ -8,6 +8,7 @@ transfer to and from the device included).
 
 from __future__ import annotations
 
+import functools
 import platform
 import sys
 
@@ -60,6 +61,17 @@ def machine() -> str:
 def vector_isa() -> str:
     """The widest x86 vector instructions this CPU has ("AVX-512", "AVX2", ...), from /proc/cpuinfo;
     with NUMBA_CPU_NAME set, Numba compiles for that CPU instead, and the text says so."""
+    isa = cpu_isa()
+    import os
+
+    target = os.environ.get("NUMBA_CPU_NAME")
+    return f"{isa} (Numba compiles for {target})" if target else isa
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_isa() -> str:
+    """The widest x86 vector instructions this CPU has: "AVX-512", "AVX2", "AVX", "SSE4.2", else the
+    machine's name (from /proc/cpuinfo; read once)."""
     flags = set()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -69,12 +81,8 @@ def vector_isa() -> str:
                     break
     except OSError:
         return platform.machine()
-    isa = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"))
-                if flag in flags), platform.machine())
-    import os
-
-    target = os.environ.get("NUMBA_CPU_NAME")
-    return f"{isa} (Numba compiles for {target})" if target else isa
+    return next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"))
+                 if flag in flags), platform.machine())
 
 
 def blas() -> tuple[str, str | None]:

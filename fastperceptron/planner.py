@@ -17,9 +17,12 @@ A problem can run on several backends, and the numba backend has two layouts of 
 :func:`plan` estimates the seconds of one iteration of each usable candidate from the problem's
 shape (shared or per-model data, N, D, K, B, dtype, threads) and takes the cheapest. The
 constants below were measured on the project's 2-core AMD EPYC (Zen 3, AVX2, 2 threads) with
-``fastperceptron bench --case grid``; they are relative costs, so they carry over to other CPUs
-as long as the ratios between matrix products, the exponential and memory hold roughly. The grid's
-table in ``bench/RESULTS.md`` compares each pick with the fastest backend measured. With a usable
+``fastperceptron bench --case grid``. They are relative costs, and they did not carry over to an
+AVX-512 CPU (a Zen 5) as they were: there numpy's ufuncs and the Numba kernels gain much more than
+the BLAS products, so on AVX-512 CPUs the elementwise parts are weighted by factors fitted there
+(``_AVX512``; a deterministic choice by the CPU's flags rather than a timed calibration, so a
+problem gets the same layout, and the same bits, on every run). The grid's tables in
+``bench/RESULTS.md`` compare each pick with the fastest backend measured, on both CPUs. With a usable
 GPU, ``auto`` picks the GPU backends first (``cuda``, else ``cupy``), as before: their speed has
 not been measured yet, so there is no GPU cost model.
 
@@ -81,6 +84,20 @@ _NUMPY_BATCHED_FLOPS = 5.0e9
 #: at B = 256).
 _FLOAT32 = {"rows": 0.4, "gemm": 0.45, "numpy": 0.4}
 _FLOAT32_LANES = (0.45, 0.45, 32)
+#: The constants above were fitted on an AVX2 CPU (Zen 3). On an AVX-512 CPU (measured: a Zen 5)
+#: the costs do not scale alike: numpy's ufuncs gain AVX-512 loops, the Numba kernels wider vectors
+#: and a faster core, while OpenBLAS may keep its AVX2 kernels (it does on Zen 5). So there each part
+#: is multiplied by its factor: [float64, float32] per part, "flops" divides the BLAS cost. Fitted
+#: 2026-12-02 to two runs of the shared grid on the Zen 5 (bench/RESULTS.md).
+_AVX512 = {"numpy": (0.4, 0.4), "gemm": (0.9, 0.3), "lanes": (1.0, 0.6), "flops": 1.0}
+_NO_SCALE = {"numpy": (1.0, 1.0), "gemm": (1.0, 1.0), "lanes": (1.0, 1.0), "flops": 1.0}
+
+
+def _scales() -> dict:
+    """The factors of this CPU's vector ISA (see _AVX512); none elsewhere."""
+    from .benchmark import cpu_isa
+
+    return _AVX512 if cpu_isa() == "AVX-512" else _NO_SCALE
 
 
 @dataclass(frozen=True)
@@ -149,6 +166,8 @@ def estimate(problem: Problem, backend: str, layout: str, threads: int | None = 
     N = problem.X.shape[-2]
     M = B * K
     f32 = problem.dtype.itemsize == 4
+    scale = _scales()
+    flops_rate = _GEMM_FLOPS * scale["flops"]
     if backend == "numba" and layout == "lanes":
         from .numba_backend import choose_lanes
 
@@ -161,10 +180,10 @@ def estimate(problem: Problem, backend: str, layout: str, threads: int | None = 
         # Blocks run in parallel: a thread does ceil(blocks / P) of them, each of `lanes` models.
         t = -(-blocks // P) * N * K * (_LANES_BLOCK[0] + _LANES_BLOCK[1] * D + lanes * (a + b * D))
         a32, b32, width = _FLOAT32_LANES
-        return t * (a32 + b32 * min(1.0, width / B) if f32 else 1.0)
+        return t * (a32 + b32 * min(1.0, width / B) if f32 else 1.0) * scale["lanes"][f32]
     if backend == "numba" and layout == "rows":
         t = B * (_ROWS_MODEL + N * K * (_ROWS[0] + _ROWS[1] * D)) / P
-        return t * (_FLOAT32["rows"] if f32 else 1.0)
+        return t * (_FLOAT32["rows"] if f32 else 1.0) * scale["lanes"][f32]
     if backend == "numba" and layout == "gemm":
         from .numba_gemm import tiles, workers
 
@@ -172,15 +191,15 @@ def estimate(problem: Problem, backend: str, layout: str, threads: int | None = 
         W = workers(N, D, M, P, runs * len(blocks))
         # Each thread's products are as thin as the problem (its tiles span all D) and run on one
         # thread: few features cost more than with numpy's multi-threaded BLAS.
-        flops = 4.0 * N * D * M / (_GEMM_FLOPS * _gemm_efficiency(N, D, M, d_power=0.75))
-        t = (flops + N * M * _GEMM_ELEMENT) / W
+        flops = 4.0 * N * D * M / (flops_rate * _gemm_efficiency(N, D, M, d_power=0.75))
+        t = (flops + N * M * _GEMM_ELEMENT * scale["gemm"][f32]) / W
         return _GEMM_FIXED + (_GEMM_HANDOFF if W > 1 else 0.0) + t * (_FLOAT32["gemm"] if f32 else 1.0)
     if backend == "numpy":
         if problem.shared_X:
-            products = 4.0 * N * D * M / (_GEMM_FLOPS * P * _gemm_efficiency(N, D, M))
+            products = 4.0 * N * D * M / (flops_rate * P * _gemm_efficiency(N, D, M))
         else:
             products = 4.0 * N * D * M / _NUMPY_BATCHED_FLOPS
-        t = products + N * M * _NUMPY_ELEMENT
+        t = products + N * M * _NUMPY_ELEMENT * scale["numpy"][f32]
         return _NUMPY_FIXED + t * (_FLOAT32["numpy"] if f32 else 1.0)
     raise ValueError(f"no cost model for {backend}:{layout}")
 

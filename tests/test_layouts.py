@@ -200,25 +200,47 @@ def test_unknown_layout_is_refused(seed_data):
 CPU_ONLY = {"numpy": True, "numba": True, "cupy": False, "cuda": False}
 
 
+@pytest.fixture(params=["AVX2", "AVX-512"])
+def isa(request, monkeypatch):
+    """The cost model's picks hold with the constants of either vector ISA (planner._AVX512)."""
+    from fastperceptron import benchmark
+
+    monkeypatch.setattr(benchmark, "cpu_isa", lambda: request.param)
+    return request.param
+
+
 def _plan(X, y, available=CPU_ONLY, **kw):
     return planner.plan(make_problem(X, y, iterations=0, **kw), "auto", threads=2, available=available)
 
 
-def test_auto_picks_lanes_for_the_tutorials_problem(seed_data):
+def test_auto_picks_lanes_for_the_tutorials_problem(seed_data, isa):
     X, y = seed_data
     p = _plan(X, y, models=10_000)
     assert (p.backend, p.layout) == ("numba", "lanes")
     assert set(p.estimates) == {"numba:lanes", "numba:gemm", "numpy:loop"}
 
 
-def test_auto_picks_gemm_for_a_large_shared_table(rng):
+def test_auto_picks_gemm_for_a_large_shared_table(rng, isa):
     p = _plan(rng.normal(size=(20_000, 50)), rng.random(20_000), models=256, rule="logistic")
     assert (p.backend, p.layout) == ("numba", "gemm")
     k10 = _plan(rng.normal(size=(2_000, 64)), np.eye(10)[rng.integers(0, 10, 2_000)], models=100, rule="logistic")
     assert (k10.backend, k10.layout) == ("numba", "gemm")
 
 
-def test_auto_picks_by_the_samples_per_model_for_per_model_data(rng):
+def test_auto_weighs_costs_by_the_cpus_vector_isa(rng, monkeypatch):
+    """A few models on a mid-size table: numba:gemm with the AVX2 constants; numpy on an AVX-512 CPU,
+    whose ufuncs have AVX-512 loops (measured on a Zen 5: numpy 1.61e4 vs gemm 1.04e4 model-it/s)."""
+    from fastperceptron import benchmark
+
+    X, y = rng.normal(size=(10_000, 50)), rng.random(10_000)
+    picks = {}
+    for isa in ("AVX2", "AVX-512"):
+        monkeypatch.setattr(benchmark, "cpu_isa", lambda isa=isa: isa)
+        picks[isa] = _plan(X, y, models=10, rule="logistic").name
+    assert picks == {"AVX2": "numba:gemm", "AVX-512": "numpy:loop"}
+
+
+def test_auto_picks_by_the_samples_per_model_for_per_model_data(rng, isa):
     """Few samples per model: the lanes kernel (SIMD across models); many: the rows layout (each
     model's rows in cache, SIMD across them). Measured: 0.55x and 1.42x rows/lanes (bench/RESULTS.md)."""
     few = _plan(rng.normal(size=(1_000, 20, 8)), rng.random((1_000, 20)))
