@@ -8,7 +8,6 @@ transfer to and from the device included).
 
 from __future__ import annotations
 
-import functools
 import platform
 import sys
 
@@ -61,28 +60,14 @@ def machine() -> str:
 def vector_isa() -> str:
     """The widest x86 vector instructions this CPU has ("AVX-512", "AVX2", ...), from /proc/cpuinfo;
     with NUMBA_CPU_NAME set, Numba compiles for that CPU instead, and the text says so."""
-    isa = cpu_isa()
     import os
+
+    from .planner import cpu_isa
+
+    isa = cpu_isa()
 
     target = os.environ.get("NUMBA_CPU_NAME")
     return f"{isa} (Numba compiles for {target})" if target else isa
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_isa() -> str:
-    """The widest x86 vector instructions this CPU has: "AVX-512", "AVX2", "AVX", "SSE4.2", else the
-    machine's name (from /proc/cpuinfo; read once)."""
-    flags = set()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        return platform.machine()
-    return next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"))
-                 if flag in flags), platform.machine())
 
 
 def blas() -> tuple[str, str | None]:
@@ -101,7 +86,9 @@ def blas() -> tuple[str, str | None]:
     arch = info.get("architecture")
     text = f"{name} {info.get('version')}" + (f", {arch} kernels" if arch else "")
     hint = None
-    if name == "OpenBLAS" and arch in ("Haswell", "Zen", "Sandybridge") and vector_isa().startswith("AVX-512"):
+    from .planner import cpu_isa
+
+    if name == "OpenBLAS" and arch in ("Haswell", "Zen", "Sandybridge") and cpu_isa() == "AVX-512":
         hint = (f"this CPU has AVX-512 but OpenBLAS runs its {arch} (AVX2) kernels: "
                 "export OPENBLAS_CORETYPE=SkylakeX before starting Python for its AVX-512 ones "
                 "(1.6x faster matrix products on an AMD Zen 5)")

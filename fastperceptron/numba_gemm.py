@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .errors import KernelCompileError
+from .planner import _GEMM_ELEMENT, _GEMM_FLOPS
 from .problem import Problem
 
 __all__ = ["GemmRun", "ROWS", "COLUMNS", "GROUPS"]
@@ -68,7 +69,7 @@ def workers(N: int, D: int, M: int, threads: int, items: int) -> int:
     """Threads worth waking for one iteration: one when the iteration's work (estimated) is under
     SERIAL_SECONDS, as handing tiles to another thread costs about 0.13 ms here (measured: N = 1,000,
     D = 8, B·K = 10 took 0.11 ms per iteration on one thread, 0.24 ms on two). Never changes a sum."""
-    seconds = N * M * (4.0 * D / 30e9 + 3e-9)
+    seconds = N * M * (4.0 * D / _GEMM_FLOPS + _GEMM_ELEMENT)
     return 1 if seconds < SERIAL_SECONDS else max(1, min(threads, items))
 
 

@@ -33,7 +33,9 @@ within SPEC §4's tolerances (each is bit-for-bit repeatable). To pin one, pass
 
 from __future__ import annotations
 
+import functools
 import os
+import platform
 from dataclasses import dataclass, field
 
 from .problem import Problem
@@ -87,16 +89,15 @@ _FLOAT32_LANES = (0.45, 0.45, 32)
 #: The constants above were fitted on an AVX2 CPU (Zen 3). On an AVX-512 CPU (measured: a Zen 5)
 #: the costs do not scale alike: numpy's ufuncs gain AVX-512 loops, the Numba kernels wider vectors
 #: and a faster core, while OpenBLAS may keep its AVX2 kernels (it does on Zen 5). So there each part
-#: is multiplied by its factor: [float64, float32] per part, "flops" divides the BLAS cost. Fitted
-#: 2026-12-02 to two runs of the shared grid on the Zen 5 (bench/RESULTS.md).
-_AVX512 = {"numpy": (0.4, 0.4), "gemm": (0.9, 0.3), "lanes": (1.0, 0.6), "flops": 1.0}
-_NO_SCALE = {"numpy": (1.0, 1.0), "gemm": (1.0, 1.0), "lanes": (1.0, 1.0), "flops": 1.0}
+#: the elementwise part of each is multiplied by its factor, (float64, float32): numpy's passes, the
+#: gemm layout's fused pass, and the Numba kernels of the lanes and rows layouts. Fitted 2026-12-02
+#: to the best of three runs per shape of the shared grid on the Zen 5 (bench/RESULTS.md).
+_AVX512 = {"numpy": (0.4, 0.4), "gemm": (0.9, 0.3), "kernels": (1.0, 0.6)}
+_NO_SCALE = {"numpy": (1.0, 1.0), "gemm": (1.0, 1.0), "kernels": (1.0, 1.0)}
 
 
 def _scales() -> dict:
     """The factors of this CPU's vector ISA (see _AVX512); none elsewhere."""
-    from .benchmark import cpu_isa
-
     return _AVX512 if cpu_isa() == "AVX-512" else _NO_SCALE
 
 
@@ -145,6 +146,23 @@ def cpu_threads(threads: int | None = None) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+@functools.lru_cache(maxsize=1)
+def cpu_isa() -> str:
+    """The widest x86 vector instructions this CPU has: "AVX-512", "AVX2", "AVX", "SSE4.2", else the
+    machine's name (from /proc/cpuinfo; read once)."""
+    flags = set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        return platform.machine()
+    return next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"))
+                 if flag in flags), platform.machine())
+
+
 def usable_layouts(problem: Problem, backend: str) -> tuple[str, ...]:
     """The layouts of ``backend`` that can train this problem (gemm needs X shared by all models, rows
     one X per model;
@@ -167,7 +185,6 @@ def estimate(problem: Problem, backend: str, layout: str, threads: int | None = 
     M = B * K
     f32 = problem.dtype.itemsize == 4
     scale = _scales()
-    flops_rate = _GEMM_FLOPS * scale["flops"]
     if backend == "numba" and layout == "lanes":
         from .numba_backend import choose_lanes
 
@@ -180,10 +197,10 @@ def estimate(problem: Problem, backend: str, layout: str, threads: int | None = 
         # Blocks run in parallel: a thread does ceil(blocks / P) of them, each of `lanes` models.
         t = -(-blocks // P) * N * K * (_LANES_BLOCK[0] + _LANES_BLOCK[1] * D + lanes * (a + b * D))
         a32, b32, width = _FLOAT32_LANES
-        return t * (a32 + b32 * min(1.0, width / B) if f32 else 1.0) * scale["lanes"][f32]
+        return t * (a32 + b32 * min(1.0, width / B) if f32 else 1.0) * scale["kernels"][f32]
     if backend == "numba" and layout == "rows":
         t = B * (_ROWS_MODEL + N * K * (_ROWS[0] + _ROWS[1] * D)) / P
-        return t * (_FLOAT32["rows"] if f32 else 1.0) * scale["lanes"][f32]
+        return t * (_FLOAT32["rows"] if f32 else 1.0) * scale["kernels"][f32]
     if backend == "numba" and layout == "gemm":
         from .numba_gemm import tiles, workers
 
@@ -191,12 +208,12 @@ def estimate(problem: Problem, backend: str, layout: str, threads: int | None = 
         W = workers(N, D, M, P, runs * len(blocks))
         # Each thread's products are as thin as the problem (its tiles span all D) and run on one
         # thread: few features cost more than with numpy's multi-threaded BLAS.
-        flops = 4.0 * N * D * M / (flops_rate * _gemm_efficiency(N, D, M, d_power=0.75))
+        flops = 4.0 * N * D * M / (_GEMM_FLOPS * _gemm_efficiency(N, D, M, d_power=0.75))
         t = (flops + N * M * _GEMM_ELEMENT * scale["gemm"][f32]) / W
         return _GEMM_FIXED + (_GEMM_HANDOFF if W > 1 else 0.0) + t * (_FLOAT32["gemm"] if f32 else 1.0)
     if backend == "numpy":
         if problem.shared_X:
-            products = 4.0 * N * D * M / (flops_rate * P * _gemm_efficiency(N, D, M))
+            products = 4.0 * N * D * M / (_GEMM_FLOPS * P * _gemm_efficiency(N, D, M))
         else:
             products = 4.0 * N * D * M / _NUMPY_BATCHED_FLOPS
         t = products + N * M * _NUMPY_ELEMENT * scale["numpy"][f32]

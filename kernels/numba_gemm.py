@@ -42,24 +42,6 @@ COLUMNS = 256
 
 
 @njit(inline="always")
-def _fill(A, n, j0, L, idx, out):
-    """out[l] = the value that column j0 + l reads from row n of A (Y or S, see the module
-    docstring): A[n, j0 + l] when A has a column per model output, A[n, 0] when it has one column,
-    else A[n, idx[l]] (idx: the output k or the model b of each column). Used by the solvers'
-    kernels (``numba_solvers``); the pass below reads through :func:`_offsets`."""
-    if A.shape[1] == 1:
-        v = A[n, 0]
-        for l in range(L):
-            out[l] = v
-    elif idx.shape[0] == 0:
-        for l in range(L):
-            out[l] = A[n, j0 + l]
-    else:
-        for l in range(L):
-            out[l] = A[n, idx[l]]
-
-
-@njit(inline="always")
 def _offsets(A, M, j0, L, n, K, by_model):
     """Where each of n lanes (lane l: row l // L of a step, column j0 + l % L) reads A (Y or S, see
     the module docstring), from the step's first row: (l // L)·a + the column, a = A.shape[1]. One

@@ -35,7 +35,6 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .numba_gemm import _fill
 from .numba_kernel import _C0, _ONE, _ZERO, _exp_lanes, _exponent_bits
 from .numba_kernel import constants as _exp_constants
 
@@ -61,6 +60,23 @@ def constants(dtype) -> np.ndarray:
     base = _exp_constants(dtype)
     assert base.shape[0] == _SQRT2M1 and _C0 == 7
     return np.concatenate([base, np.array(log, dtype=base.dtype)])
+
+
+@njit(inline="always")
+def _fill(A, n, j0, L, idx, out):
+    """out[l] = the value that column j0 + l reads from row n of A (Y or S, see the module
+    docstring of ``numba_gemm``): A[n, j0 + l] when A has a column per model output, A[n, 0] when
+    it has one column, else A[n, idx[l]] (idx: the output k or the model b of each column)."""
+    if A.shape[1] == 1:
+        v = A[n, 0]
+        for l in range(L):
+            out[l] = v
+    elif idx.shape[0] == 0:
+        for l in range(L):
+            out[l] = A[n, j0 + l]
+    else:
+        for l in range(L):
+            out[l] = A[n, idx[l]]
 
 
 @njit(inline="always", error_model="numpy", fastmath={"contract"})
@@ -258,7 +274,7 @@ def dense(Z, Rh, Y, S, c, y_idx, s_idx, f, K, need):
 
     f[j] += Σ_n s·(softplus(z) − y·z), or Σ_n s·(y − σ(z))² for ``need`` SQUARED_ERROR; for
     GRADIENT and HESSIAN, Z becomes Δ = s·(σ(z) − y); for HESSIAN, Rh (R, m) = s·σ·(1 − σ).
-    Y (R, ·) and S (R, ·) are read at the columns y_idx (m,) and s_idx (m,) (``numba_gemm._fill``:
+    Y (R, ·) and S (R, ·) are read at the columns y_idx (m,) and s_idx (m,) (``_fill``:
     a one-column array is read at column 0, an empty idx reads the neuron's own column); S (R, 0):
     no weights. Serial and without the GIL: the caller runs blocks of neurons on its threads (so
     each f[j] sums its rows in order, whatever the threads)."""

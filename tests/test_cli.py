@@ -146,11 +146,11 @@ def test_blas_hint_when_openblas_leaves_avx512_unused(monkeypatch, isa, arch, hi
     """OpenBLAS's Haswell kernels on an AVX-512 CPU (its choice on AMD Zen 5) get the fix named."""
     import threadpoolctl
 
-    from fastperceptron import benchmark
+    from fastperceptron import benchmark, planner
 
     info = [{"user_api": "blas", "internal_api": "openblas", "version": "0.3.31", "architecture": arch}]
     monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: info)
-    monkeypatch.setattr(benchmark, "vector_isa", lambda: isa)
+    monkeypatch.setattr(planner, "cpu_isa", lambda: isa)
     text, hint = benchmark.blas()
     assert text == f"OpenBLAS 0.3.31, {arch} kernels"
     assert (hint is not None) == hinted

@@ -203,9 +203,7 @@ CPU_ONLY = {"numpy": True, "numba": True, "cupy": False, "cuda": False}
 @pytest.fixture(params=["AVX2", "AVX-512"])
 def isa(request, monkeypatch):
     """The cost model's picks hold with the constants of either vector ISA (planner._AVX512)."""
-    from fastperceptron import benchmark
-
-    monkeypatch.setattr(benchmark, "cpu_isa", lambda: request.param)
+    monkeypatch.setattr(planner, "cpu_isa", lambda: request.param)
     return request.param
 
 
@@ -230,12 +228,10 @@ def test_auto_picks_gemm_for_a_large_shared_table(rng, isa):
 def test_auto_weighs_costs_by_the_cpus_vector_isa(rng, monkeypatch):
     """A few models on a mid-size table: numba:gemm with the AVX2 constants; numpy on an AVX-512 CPU,
     whose ufuncs have AVX-512 loops (measured on a Zen 5: numpy 1.61e4 vs gemm 1.04e4 model-it/s)."""
-    from fastperceptron import benchmark
-
     X, y = rng.normal(size=(10_000, 50)), rng.random(10_000)
     picks = {}
     for isa in ("AVX2", "AVX-512"):
-        monkeypatch.setattr(benchmark, "cpu_isa", lambda isa=isa: isa)
+        monkeypatch.setattr(planner, "cpu_isa", lambda isa=isa: isa)
         picks[isa] = _plan(X, y, models=10, rule="logistic").name
     assert picks == {"AVX2": "numba:gemm", "AVX-512": "numpy:loop"}
 
