@@ -194,6 +194,15 @@ def _progress_flag(p):
     g.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and a hint (``--help`` for the options), as every
+    other error of the command is, instead of the whole usage text."""
+
+    def error(self, message):
+        print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .cli_serve import cmd_export, cmd_predict
     from .cli_tools import cmd_bench, cmd_demo, cmd_info
@@ -201,12 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .registry import NAMES
 
     backend_choices = ("auto",) + NAMES + ("numba:lanes", "numba:gemm")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fastperceptron",
         description="Train thousands to millions of sigmoid perceptrons at once.",
     )
     parser.add_argument("--version", action="version", version=f"fastperceptron {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     t = sub.add_parser("train", help="train a batch (default: 10,000 models on the tutorial's data)",
@@ -351,6 +360,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("fastperceptron: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: still one line, with how to see more
+        if os.environ.get("FASTPERCEPTRON_DEBUG"):
+            raise
+        print(f"fastperceptron: error: unexpected {type(exc).__name__}: {exc} (a bug of fastperceptron: rerun with "
+              "FASTPERCEPTRON_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        return 1
 
 
 def run() -> None:

@@ -54,6 +54,10 @@ def cmd_predict(args) -> int:
     import fastperceptron as fp
 
     r = fp.load(args.model)
+    if r.groups is not None and (args.summary or args.per_model):
+        flag = "--summary" if args.summary else "--per-model"
+        raise CLIError(f"{flag} describes an ensemble of models over the same rows, but {args.model} has one model "
+                       "per group: each row gets its own group's model; leave out " + flag)
     X, groups = _predict_inputs(args, r)
     if groups is not None:
         P = r.predict_proba(X, groups=groups, unseen=args.unseen)

@@ -22,11 +22,14 @@ machine with the same backend.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
 from .checks import count_models, model_axis_carriers
+from .errors import ConvergenceWarning
 from .result import TrainResult
+from .solvers import warn_unconverged
 from .training import train as _train_local
 
 __all__ = ["train", "default_shards"]
@@ -43,12 +46,15 @@ def _require_dask():
 
 def _train_shard(X, y, seeds, kwargs):
     """One task: fp.train on a shard of models; host arrays back, with the run's facts."""
-    r = _train_local(X, y, seeds=seeds, progress=False, **kwargs)
+    with warnings.catch_warnings():  # the driver warns once, for the whole batch
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        r = _train_local(X, y, seeds=seeds, progress=False, **kwargs)
     return {
         "weights": r.weights, "bias": r.bias, "loss": r.loss, "iterations": r.iterations, "history": r.history,
         "learning_rate": r.learning_rate, "backend": r.backend, "dtype": r.dtype, "seconds": r.seconds,
         "setup_seconds": r.setup_seconds, "complete": r.complete, "params": r.params, "l2": r.l2,
         "converged": r.converged,
+        "stop_reason": r.stop_reason,
     }
 
 
@@ -93,6 +99,12 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
         raise ValueError("fallback= and min_rows= are not available through Dask: each shard sees only its own "
                          "rows. Train the fallback model on all rows separately and attach it with "
                          "result.with_fallback(model, min_rows)")
+    if not isinstance(client, distributed.Client):
+        raise TypeError(
+            f"client must be a distributed.Client connected to the cluster that trains the shards, got {client!r}: "
+            "e.g. client = distributed.Client(distributed.LocalCluster(n_workers=2)) on this machine, or "
+            "distributed.Client('tcp://SCHEDULER:8786'); without Dask, call fastperceptron.train")
+
     train_kwargs.pop("fallback", None)
     train_kwargs.pop("min_rows", None)
     if groups is not None:
@@ -195,7 +207,9 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
     except (OSError, distributed.comm.CommClosedError) as exc:
         raise RuntimeError(f"lost the Dask cluster during training ({type(exc).__name__}: {exc})") from None
     seconds = time.perf_counter() - start
-    return _combine(parts, seeds, seconds)
+    result = _combine(parts, seeds, seconds)
+    warn_unconverged(result, stacklevel=2)
+    return result
 
 
 def _stderr_is_tty() -> bool:
@@ -213,4 +227,5 @@ def _combine(parts, seeds, seconds) -> TrainResult:
         backend="+".join(backends), dtype=parts[0]["dtype"], seconds=seconds,
         setup_seconds=max(p["setup_seconds"] for p in parts), complete=all(p["complete"] for p in parts),
         params=parts[0]["params"], metadata={"dask_shards": len(parts)}, l2=cat("l2"), converged=cat("converged"),
+        stop_reason=cat("stop_reason"),
     )

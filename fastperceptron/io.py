@@ -2,7 +2,7 @@
 
 Layout of a file (format version 1): arrays ``weights``, ``seeds``, ``loss``, ``iterations``,
 ``learning_rate``, optionally ``bias``, ``history``, ``groups`` (the labels, int64 or fixed-width
-unicode: no pickle), ``group_sizes``, ``l2`` and ``converged`` (bool), and ``metadata``: a JSON document (as a
+unicode: no pickle), ``group_sizes``, ``l2``, ``converged`` (bool) and ``stop_reason`` (unicode), and ``metadata``: a JSON document (as a
 uint8 array) with the format name and version, hyperparameters, backend, dtype, timing, library
 versions and the user's metadata. Version 2 adds a groups batch's fallback model
 (``fallback_weights``, ``fallback_bias``, and ``min_rows`` in the metadata); only files holding one
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import json
+import operator
 import os
 import platform
 import tempfile
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelFileError
-from .result import TrainResult
+from .result import STOP_REASONS, TrainResult
 
 __all__ = ["save", "load", "check_target", "atomic_write", "FORMAT", "FORMAT_VERSION"]
 
@@ -166,6 +167,8 @@ def save(result: TrainResult, path) -> Path:
         arrays["l2"] = result.l2
     if result.converged is not None:
         arrays["converged"] = np.asarray(result.converged, dtype=bool)
+    if result.stop_reason is not None:
+        arrays["stop_reason"] = np.asarray(result.stop_reason, dtype=str)
     if result.fallback_weights is not None:
         arrays["fallback_weights"] = result.fallback_weights
         if result.fallback_bias is not None:
@@ -211,7 +214,27 @@ def load(path) -> TrainResult:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{not_ours} or is truncated/corrupt ({type(exc).__name__}: {exc})") from None
-    result = TrainResult(
+    _check_arrays(arrays, path)
+    try:
+        result = _result(arrays, meta)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ModelFileError(f"{str(path)!r} is corrupt: its metadata cannot be read ({type(exc).__name__}: "
+                             f"{exc})") from None
+    _check_consistent(result, path)
+    return result
+
+
+def _result(arrays: dict, meta: dict) -> TrainResult:
+    params, metadata = meta.get("params", {}), meta.get("metadata", {})
+    if not isinstance(params, dict) or not isinstance(metadata, dict):
+        raise TypeError("'params' and 'metadata' must be JSON objects")
+    dtype = str(meta.get("dtype", arrays["weights"].dtype.name))
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype {dtype!r} is neither 'float32' nor 'float64'")
+    complete = meta.get("complete", True)
+    if not isinstance(complete, bool):
+        raise TypeError(f"'complete' must be true or false, got {complete!r}")
+    return TrainResult(
         weights=arrays["weights"],
         bias=arrays.get("bias"),
         seeds=arrays["seeds"],
@@ -220,22 +243,48 @@ def load(path) -> TrainResult:
         history=arrays.get("history"),
         learning_rate=arrays["learning_rate"],
         backend=str(meta.get("backend", "")),
-        dtype=str(meta.get("dtype", arrays["weights"].dtype.name)),
+        dtype=dtype,
         seconds=float(meta.get("seconds", float("nan"))),
         setup_seconds=float(meta.get("setup_seconds", 0.0)),
-        complete=bool(meta.get("complete", True)),
-        params=dict(meta.get("params", {})),
-        metadata=dict(meta.get("metadata", {})),
+        complete=complete,
+        params=dict(params),
+        metadata=dict(metadata),
         groups=arrays.get("groups"),
         group_sizes=arrays.get("group_sizes"),
         l2=arrays.get("l2"),
         converged=arrays.get("converged"),
+        stop_reason=arrays.get("stop_reason"),
         fallback_weights=arrays.get("fallback_weights"),
         fallback_bias=arrays.get("fallback_bias"),
-        min_rows=int(meta.get("min_rows", 0)),
+        min_rows=operator.index(meta.get("min_rows", 0)),
     )
-    _check_consistent(result, path)
-    return result
+
+
+#: the kinds each array of a file may have (numpy's dtype.kind): f float, i/u integer, b bool, U text
+_KINDS = {"weights": "f", "bias": "f", "loss": "f", "history": "f", "learning_rate": "f", "l2": "f",
+          "fallback_weights": "f", "fallback_bias": "f", "seeds": "iu", "iterations": "iu", "group_sizes": "iu",
+          "converged": "b", "stop_reason": "U", "groups": "iU"}
+
+
+def _check_arrays(arrays: dict, path: Path) -> None:
+    """Each array of the kind it must have; the parameters finite; group labels sorted and distinct."""
+    corrupt = f"{str(path)!r} is corrupt"
+    for name, a in arrays.items():
+        kinds = _KINDS.get(name)
+        if kinds is not None and a.dtype.kind not in kinds:
+            raise ModelFileError(f"{corrupt}: {name!r} holds {a.dtype} values")
+    for name in ("weights", "bias", "fallback_weights", "fallback_bias", "learning_rate", "l2"):
+        if name in arrays and not np.isfinite(arrays[name]).all():
+            raise ModelFileError(f"{corrupt}: {name!r} holds NaN or inf")
+    labels = arrays.get("groups")
+    if labels is not None and labels.ndim == 1 and labels.shape[0] > 1 and not (labels[1:] > labels[:-1]).all():
+        raise ModelFileError(f"{corrupt}: its group labels are not sorted and distinct (model b serves the b-th "
+                             "label in sorted order)")
+    reasons = arrays.get("stop_reason")
+    if reasons is not None:
+        unknown = sorted(set(reasons.reshape(-1).tolist()) - set(STOP_REASONS))
+        if unknown:
+            raise ModelFileError(f"{corrupt}: unknown stop reasons {unknown[:3]}")
 
 
 def _check_consistent(r: TrainResult, path: Path) -> None:
@@ -247,7 +296,7 @@ def _check_consistent(r: TrainResult, path: Path) -> None:
         expected["groups"] = (B,)
         if r.groups.dtype.kind not in "iU":
             raise ModelFileError(f"{str(path)!r} is corrupt: group labels of dtype {r.groups.dtype}")
-    for name in ("group_sizes", "l2", "converged"):
+    for name in ("group_sizes", "l2", "converged", "stop_reason"):
         if getattr(r, name) is not None:
             expected[name] = (B,)
     if r.fallback_weights is not None:

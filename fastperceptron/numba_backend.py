@@ -180,7 +180,7 @@ class NumbaBackend:
             objective = objective(problem, self.threads)
             solve = functools.partial(cholesky_solve, threads=self.threads)
             run = solvers.SolverRun(problem, objective, solve=solve)
-            objective.compile(run.theta)  # now, where a failure can fall back
+            objective.compile(run.parameters())  # now, where a failure can fall back
             if problem.solver == "newton":
                 solve(np.eye(1, dtype=problem.dtype)[None], np.ones((1, 1), problem.dtype), np.zeros(1))
             return run

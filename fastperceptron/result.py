@@ -9,7 +9,12 @@ import numpy as np
 
 from .loop import sigmoid, sigmoid_inplace
 
-__all__ = ["TrainResult", "EnsembleSummary"]
+__all__ = ["TrainResult", "EnsembleSummary", "STOP_REASONS"]
+
+#: why a model of solver "newton" or "lbfgs" stopped: at its optimum, at the iteration cap, when its
+#: line search found no step lowering the loss, because it has no finite optimum (targets of one
+#: class with an unpenalised bias; separable classes without a penalty), or interrupted by Ctrl-C
+STOP_REASONS = ("converged", "iterations", "line-search", "one-class", "separable", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,10 @@ class TrainResult:
     converged : (B,) bool for solver "newton" or "lbfgs": True where the model met the solver's
         convergence criterion (``fastperceptron.solvers``), False where it stopped at
         ``iterations`` or where its line search could make no progress; None for solver "gd"
+    stop_reason : (B,) str for solver "newton" or "lbfgs": why each model stopped, one of
+        "converged", "iterations" (the cap), "line-search" (no step lowered the loss), "one-class"
+        (targets of one class with an unpenalised bias: no finite optimum, not iterated),
+        "separable" (no penalty, weights growing without bound) or "interrupted"; None for "gd"
     fallback_weights : (D, K), fallback_bias : (K,) or None: a groups batch's fallback model, one
         model trained on all rows (``train(..., fallback=True)`` or :meth:`with_fallback`), or None
     min_rows : groups with fewer training rows than this are served by the fallback model
@@ -85,6 +94,7 @@ class TrainResult:
     group_sizes: np.ndarray | None = None
     l2: np.ndarray | None = None
     converged: np.ndarray | None = None
+    stop_reason: np.ndarray | None = None
     fallback_weights: np.ndarray | None = None
     fallback_bias: np.ndarray | None = None
     min_rows: int = 0
@@ -137,6 +147,7 @@ class TrainResult:
             group_sizes=take(self.group_sizes),
             l2=take(self.l2),
             converged=take(self.converged),
+            stop_reason=take(self.stop_reason),
         )
 
     def group(self, labels) -> "TrainResult":
@@ -177,6 +188,7 @@ class TrainResult:
         """
         if groups is not None:
             return self._predict_groups(X, groups, unseen)
+        self._refuse_groups("predict_proba(X)")
         if unseen != "error":
             raise ValueError("unseen= applies to predictions with groups=")
         X = self._inputs(X)
@@ -266,8 +278,18 @@ class TrainResult:
         with ``groups``."""
         return (self.predict_proba(X, groups=groups, unseen=unseen) >= threshold).astype(np.int8)
 
+    def _refuse_groups(self, call: str) -> None:
+        """A groups batch has one model per group, not B models of the same rows: every row must go
+        to its own group's model, so a call that applies all models to every row means nothing."""
+        if self.groups is not None:
+            raise ValueError(
+                f"{call}: this batch has one model per group ({self.n_models:,} groups), not an ensemble over the "
+                "same rows: give each row's group, predict_proba(X, groups=g); every model's weights are in "
+                "result.weights")
+
     def ensemble_proba(self, X) -> np.ndarray:
         """The ensemble's probabilities, the mean over models: shape (M, K)."""
+        self._refuse_groups("ensemble_proba")
         return self.predict_proba(X).mean(axis=0)
 
     def ensemble_summary(self, X, quantiles=(0.05, 0.95), *, rows: int | None = None) -> "EnsembleSummary":
@@ -278,9 +300,7 @@ class TrainResult:
         (linear) interpolation. Vectorized over models and rows, in slices of ``rows`` rows (default:
         about 16 million probabilities at a time), so memory stays bounded for large B·M.
         """
-        if self.groups is not None:
-            raise ValueError("this batch has one model per group, not an ensemble over the same rows: predict "
-                             "with predict_proba(X, groups=g)")
+        self._refuse_groups("ensemble_summary")
         levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
         if levels.ndim != 1 or not np.all((levels >= 0) & (levels <= 1)):
             raise ValueError(f"quantiles must be levels in [0, 1], e.g. (0.05, 0.95); got {quantiles!r}")

@@ -41,6 +41,7 @@ from .errors import ConvergenceWarning
 from .init import counter_uniform
 from .loop import sigmoid
 from .resample import bootstrap_weights
+from .solvers import warn_unconverged
 from .training import train
 
 __all__ = ["PerceptronClassifier", "PerceptronEnsembleClassifier"]
@@ -151,13 +152,7 @@ class _Base(ClassifierMixin, BaseEstimator):
                 X, Y, iterations=iterations, rule=self.rule, bias=self.bias, tol=self.tol, backend=self.backend,
                 dtype=self.dtype, progress=False, solver=self.solver, l2=self._l2(), **kwargs,
             )
-        if result.converged is not None and not result.converged.all():
-            missed = int((~result.converged).sum())
-            warnings.warn(
-                f"{type(self).__name__}: {missed} of {result.n_models} models did not reach their optimum within "
-                f"{int(result.iterations.max())} iterations (solver {result.params['solver']!r}): increase "
-                "iterations (with C=None, separable classes have no optimum: give a finite C)", SklearnConvergenceWarning,
-                stacklevel=3)
+        warn_unconverged(result, SklearnConvergenceWarning, f"{type(self).__name__}: ", stacklevel=3)
         return result
 
     def _decision(self, X):

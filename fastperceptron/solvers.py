@@ -48,8 +48,12 @@ from __future__ import annotations
 import numpy as np
 
 from .problem import Problem
+from .result import STOP_REASONS
+from .solver_start import Scaling, one_class_bias, one_class_neurons, start_point, target_sums
 
-__all__ = ["SolverRun", "start", "pooled_start", "cholesky_solve", "one_class", "MEMORY", "MAX_HALVINGS"]
+__all__ = ["SolverRun", "start", "pooled_start", "cholesky_solve", "STOP_REASONS", "MEMORY", "MAX_HALVINGS"]
+
+_RANKED = ("one-class", "separable", "line-search", "running", "converged")  # worst first
 
 MEMORY = 10        # L-BFGS curvature pairs kept per neuron
 MAX_HALVINGS = 40  # line-search halvings before a neuron is declared stalled
@@ -103,39 +107,17 @@ def pooled_start(problem: Problem):
     s = s.mean(axis=0) if s is not None and s.ndim == 2 else s
     lam = None if p.l2 is None else p.l2[:1] * 0 + p.l2.mean()
     pooled = dataclasses.replace(p, W0=np.zeros((1, D, K), p.dtype), sample_weight=s, l2=lam, solver="newton",
-                                 learning_rate=p.learning_rate[:1], seeds=p.seeds[:1])
+                                 learning_rate=p.learning_rate[:1], seeds=p.seeds[:1], init="uniform")
     run = SolverRun(pooled, DenseObjective(pooled, np), np)
     run.advance(max(p.iterations, 100))
     if not run.converged_.all():
         return None
-    _, _, A = run._evaluate(run.theta, "fgh", np.arange(K))
+    _, _, A = run._evaluate(run.phi, "fgh", np.arange(K))
     try:
         inverse = np.linalg.inv(A)
     except np.linalg.LinAlgError:
         return None
-    return run.theta.copy(), inverse
-
-
-def one_class(problem: Problem, models: np.ndarray) -> np.ndarray:
-    """For the models ``models``: True where, with a bias, some output's weighted targets are all 0
-    or all 1 (e.g. a small group of one class). Its bias then has no finite optimum, even with
-    l2 > 0 (the bias is not penalised): such a model cannot converge."""
-    p = problem
-    if not p.bias or len(models) == 0:
-        return np.zeros(len(models), dtype=bool)
-    Y = np.asarray(p.Y, dtype=np.float64)
-    s = None if p.sample_weight is None else np.asarray(p.sample_weight, dtype=np.float64)
-    if p.grouped:
-        w = np.ones(Y.shape[0]) if s is None else s
-        starts = p.groups.offsets[:-1]
-        pos = np.add.reduceat(w[:, None] * Y, starts)[models]
-        neg = np.add.reduceat(w[:, None] * (1 - Y), starts)[models]
-    else:
-        Ym = Y[models] if Y.ndim == 3 else Y[None]                                   # (m | 1, N, K)
-        w = np.ones((1, Y.shape[-2])) if s is None else (s[models] if s.ndim == 2 else s[None])  # (m | 1, N)
-        pos = (w[:, :, None] * Ym).sum(axis=1)
-        neg = (w[:, :, None] * (1 - Ym)).sum(axis=1)
-    return np.broadcast_to(((pos <= 0) | (neg <= 0)).any(axis=1), (len(models),)).copy()
+    return run.phi.copy(), inverse
 
 
 def start(problem: Problem, xp=np, segment_sum=None) -> "SolverRun":
@@ -150,8 +132,12 @@ def start(problem: Problem, xp=np, segment_sum=None) -> "SolverRun":
 
 class SolverRun:
     """A batch trained by ``problem.solver`` ("newton" or "lbfgs") on ``objective``; the same
-    interface as :class:`fastperceptron.loop.VectorizedRun` plus ``converged()``. One iteration is
-    one Newton or L-BFGS step with its line search."""
+    interface as :class:`fastperceptron.loop.VectorizedRun` plus ``converged()`` and
+    ``stop_reasons()``. One iteration is one Newton or L-BFGS step with its line search.
+
+    The run walks in the scaled coordinates φ of :mod:`fastperceptron.solver_start` (``self.phi``;
+    the gradient, Hessian, steps and the convergence test are in φ) and evaluates the objective at
+    θ = T·φ, the weights on the user's columns."""
 
     def __init__(self, problem: Problem, objective, xp=np, solve=None):
         p = problem
@@ -163,26 +149,40 @@ class SolverRun:
         B, D, K = p.W0.shape
         self.shape = (B, D, K)
         self.P = D + int(p.bias)
+        M = B * K
         dt = p.dtype
         self.eps = float(np.finfo(dt).eps)
-        theta = np.zeros((B, K, self.P), dtype=dt)
-        theta[:, :, :D] = p.W0.transpose(0, 2, 1)
-        pooled = pooled_start(p)
+        scaling = Scaling(p)
+        pos, neg = target_sums(p)
+        single = one_class_neurons(p, pos, neg).reshape(-1)              # (M,): no finite optimum
+        phi = start_point(p, pos, neg)
         self.H0 = None  # L-BFGS's initial inverse Hessian of output k, (K, P, P), when pooled
-        if pooled is not None:
-            theta[:] = pooled[0]
-            self.H0 = xp.asarray(pooled[1])
-        self.theta = xp.asarray(theta.reshape(B * K, self.P))
-        M = B * K
+        if p.init == "explicit":  # a warm start: the given weights, the bias at the targets' log-odds
+            theta = scaling.to_theta(phi, np.arange(M))
+            theta[:, :D] = p.W0.transpose(0, 2, 1).reshape(M, D)
+            phi = scaling.to_phi(theta, np.arange(M))
+        else:
+            pooled = pooled_start(p)
+            if pooled is not None:
+                phi = np.tile(pooled[0], (B, 1))
+                self.H0 = xp.asarray(pooled[1])
+        phi[single] = 0.0
+        if p.bias:
+            phi[single, D] = one_class_bias(pos, neg).reshape(-1)[single]  # w = 0: θ = φ
+        self.scaling = scaling.on(xp)
+        self.phi = xp.asarray(phi.astype(dt))
         lam = np.zeros(B, dtype=dt) if p.l2 is None else p.l2
         self.l2 = xp.asarray(np.repeat(lam, K).astype(dt))                       # (M,)
         self.penalised = xp.asarray((np.arange(self.P) < D).astype(dt))          # (P,): the bias is not
         self.total = xp.asarray(np.repeat(p.loss_denominator() / K, K))         # Σ s per neuron
         self.tol = float(p.tol)
-        self.active = xp.ones(M, dtype=bool)
+        self.single = xp.asarray(single)
+        self.active = ~self.single
         self.converged_ = xp.zeros(M, dtype=bool)
+        self.stalled = xp.zeros(M, dtype=bool)   # the line search found no step that lowers L
         self.counts = xp.zeros(M, dtype=xp.int64)
-        self.f, self.g = self._evaluate(self.theta, "fg", xp.arange(M))  # kept by the line searches
+        with np.errstate(over="ignore", under="ignore"):
+            self.f, self.g = self._evaluate(self.phi, "fg", xp.arange(M))  # kept by the line searches
         if self.method == "lbfgs":
             self.S = xp.zeros((MEMORY, M, self.P), dtype=dt)
             self.Yc = xp.zeros_like(self.S)
@@ -191,26 +191,28 @@ class SolverRun:
             norm = xp.sqrt((self.g ** 2).sum(axis=1))
             self.gamma = 1.0 / xp.where(norm > 0, norm, 1.0)  # without H0, the first step has length 1
 
-    # --- the objective with its penalty --------------------------------------------------------
-    def _evaluate(self, theta, need, neurons):
-        """L, and ∇L and the Hessian as ``need`` says ("f", "fg", "fgh"), of the neurons ``neurons``
-        (whole models, K each, ascending) at their parameters ``theta``."""
+    # --- the objective with its penalty, in φ --------------------------------------------------
+    def _evaluate(self, phi, need, neurons):
+        """L, and its gradient and Hessian in φ as ``need`` says ("f", "fg", "fgh"; "gh": the
+        three, where L need not be meaningful), of the neurons ``neurons`` (whole models, K each,
+        ascending) at ``phi``."""
         xp = self.xp
         B, D, K = self.shape
         models = None if neurons.shape[0] == B * K else neurons[::K] // K
+        theta = self.scaling.to_theta(phi, neurons)
         out = self.objective.evaluate(theta, need, models)
         lam = self.l2[neurons]
         w = theta * self.penalised
         f = out[0] + 0.5 * lam * (w * w).sum(axis=1)
         if need == "f":
             return (f,)
-        g = out[1] + lam[:, None] * w
+        g = self.scaling.gradient(out[1] + lam[:, None] * w, neurons)
         if need == "fg":
             return f, g
-        H = out[2]  # "fgh", or "gh" (f not meaningful)
+        H = out[2]
         idx = xp.arange(D)
         H[:, idx, idx] += lam[:, None]
-        return f, g, H
+        return f, g, self.scaling.hessian(H, neurons)
 
     def _whole_models(self, mask):
         """Indices of the neurons of every model that has a True in ``mask`` (one per neuron)."""
@@ -219,12 +221,12 @@ class SolverRun:
         models = xp.flatnonzero(mask.reshape(-1, K).any(axis=1))
         return (models[:, None] * K + xp.arange(K)).reshape(-1)
 
-    def _stop_converged(self, nsel, theta, g, d) -> None:
-        """Freeze the neurons ``nsel`` (at ``theta``, gradient g, next step d) that meet the
+    def _stop_converged(self, nsel, phi, g, d) -> None:
+        """Freeze the neurons ``nsel`` (at ``phi``, gradient g, next step d) that meet the
         criterion of the module docstring."""
         xp = self.xp
         small_g = xp.abs(g).max(axis=1) <= self.tol * self.total[nsel]
-        small_d = xp.abs(d).max(axis=1) <= np.sqrt(self.tol) * (1.0 + xp.abs(theta).max(axis=1))
+        small_d = xp.abs(d).max(axis=1) <= np.sqrt(self.tol) * (1.0 + xp.abs(phi).max(axis=1))
         active = self.active[nsel]
         done = active & small_g & small_d
         self.converged_[nsel] = self.converged_[nsel] | done
@@ -233,16 +235,19 @@ class SolverRun:
     # --- iterations --------------------------------------------------------------------------------
     def advance(self, n: int) -> None:
         step = self._newton if self.method == "newton" else self._lbfgs
-        for _ in range(n):
-            if not bool(self.active.any()):
-                break
-            step()
+        # Far from the optimum of raw columns a trial step may reach z ~ ±1e300 (exp underflows
+        # to 0, as meant) or a Hessian entry beyond float32: the line search rejects such points.
+        with np.errstate(over="ignore", under="ignore"):
+            for _ in range(n):
+                if not bool(self.active.any()):
+                    break
+                step()
 
     def _newton(self) -> None:
         xp = self.xp
         nsel = self._whole_models(self.active)
-        theta, f, g = self.theta[nsel], self.f[nsel], self.g[nsel]
-        H = self._evaluate(theta, "gh", nsel)[-1]
+        phi, f, g = self.phi[nsel], self.f[nsel], self.g[nsel]
+        H = self._evaluate(phi, "gh", nsel)[-1]
         idx = xp.arange(self.P)
         diag = H[:, idx, idx]
         mu = self.eps ** 0.75 * xp.maximum(diag.mean(axis=1), np.finfo(np.float64).tiny)
@@ -255,13 +260,13 @@ class SolverRun:
             d_bad, ok_bad = self.solve(H[bad], g[bad], mu[bad])
             d[bad], ok[bad] = d_bad, ok_bad
         d = xp.where(ok[:, None], d, 0.0)
-        self._stop_converged(nsel, theta, g, d)
-        moved, t = self._line_search(nsel, theta, -d, f, xp.zeros_like(f))
+        self._stop_converged(nsel, phi, g, d)
+        moved, t = self._line_search(nsel, phi, -d, f, xp.zeros_like(f))
         # A full step no longer than the criterion's, to a point whose gradient meets it: the next
         # step (quadratic convergence) would be far smaller, so stop now, without another Hessian.
         full = xp.flatnonzero(moved & (t == 1))
         if full.size:
-            self._stop_converged(nsel[full], self.theta[nsel[full]], self.g[nsel[full]], d[full])
+            self._stop_converged(nsel[full], self.phi[nsel[full]], self.g[nsel[full]], d[full])
 
     def _lbfgs(self) -> None:
         xp = self.xp
@@ -276,13 +281,13 @@ class SolverRun:
             d = xp.where(uphill[:, None], -self._initial(g), d)
             slope = (g * d).sum(axis=1)
         nsel = self._whole_models(self.active)
-        self._stop_converged(nsel, self.theta[nsel], g[nsel], d[nsel])
-        old_theta, old_g = self.theta.copy(), g.copy()
-        moved, _ = self._line_search(nsel, self.theta[nsel], d[nsel], self.f[nsel], slope[nsel])
+        self._stop_converged(nsel, self.phi[nsel], g[nsel], d[nsel])
+        old_phi, old_g = self.phi.copy(), g.copy()
+        moved, _ = self._line_search(nsel, self.phi[nsel], d[nsel], self.f[nsel], slope[nsel])
         accepted = xp.zeros_like(self.active)
         accepted[nsel] = moved
         # Curvature pairs of the neurons that moved.
-        s = self.theta - old_theta
+        s = self.phi - old_phi
         y = self.g - old_g
         sy = (s * y).sum(axis=1)
         yy = (y * y).sum(axis=1)
@@ -317,8 +322,8 @@ class SolverRun:
         B, D, K = self.shape
         return self.xp.einsum("kpq,bkq->bkp", self.H0, q.reshape(B, K, self.P)).reshape(-1, self.P)
 
-    def _line_search(self, nsel, theta0, d, f0, slope):
-        """θ = θ0 + t·d for each active neuron of ``nsel`` with the first t in 1, ½, ¼, … where
+    def _line_search(self, nsel, phi0, d, f0, slope):
+        """φ = φ0 + t·d for each active neuron of ``nsel`` with the first t in 1, ½, ¼, … where
         L(θ) ≤ L(θ0) + ARMIJO·t·slope + 8ε|L(θ0)| (slope = ∇L·d; 0 for Newton: the loss must not go
         up); neurons that find none stop unconverged. Each halving evaluates only the models still
         searching; the loss and gradient at the new point are kept. Returns the mask over ``nsel``
@@ -326,24 +331,25 @@ class SolverRun:
         xp = self.xp
         pending = self.active[nsel]
         moved = xp.zeros_like(pending)
-        t = xp.ones(nsel.shape[0], dtype=theta0.dtype)
+        t = xp.ones(nsel.shape[0], dtype=phi0.dtype)
         bound = f0 + 8 * self.eps * xp.abs(f0)
         local = self._whole_models(pending)
         for _ in range(MAX_HALVINGS):
             if local.shape[0] == 0:
                 break
-            trial = theta0[local] + t[local, None] * d[local]
+            trial = phi0[local] + t[local, None] * d[local]
             out = self._evaluate(trial, "fg", nsel[local])
             ok = pending[local] & (out[0] <= bound[local] + ARMIJO * t[local] * slope[local])
             hit = local[ok]
-            self.theta[nsel[hit]] = trial[ok]
+            self.phi[nsel[hit]] = trial[ok]
             self.f[nsel[hit]] = out[0][ok]
             self.g[nsel[hit]] = out[1][ok]
             moved[hit] = True
             pending[hit] = False
             t = xp.where(pending, 0.5 * t, t)
             local = self._whole_models(pending)
-        self.active[nsel] = self.active[nsel] & ~pending  # stalled: no step decreases the loss at this precision
+        self.stalled[nsel] = self.stalled[nsel] | pending  # no step decreases the loss at this precision
+        self.active[nsel] = self.active[nsel] & ~pending
         self.counts[nsel] += moved
         return moved, t
 
@@ -359,20 +365,37 @@ class SolverRun:
         """(B,) True where every output of the model met the convergence criterion."""
         return _to_host(self._per_model(self.converged_).all(axis=1))
 
+    def stop_reasons(self) -> np.ndarray:
+        """(B,) why each model stopped, one of :data:`STOP_REASONS` ("running" while it has not):
+        its outputs' worst reason, in the order "one-class", "separable", "line-search", "running",
+        "converged". "separable": an output without penalty whose gradient met the test while its
+        steps did not shrink — its weights grow without bound (no finite optimum)."""
+        xp = self.xp
+        flat = self._gradient_met() & (self.l2 == 0) & ~self.converged_ & ~self.single
+        code = xp.where(self.single, 0, xp.where(flat, 1, xp.where(self.stalled, 2, xp.where(self.active, 3, 4))))
+        return np.asarray(_RANKED)[_to_host(self._per_model(code).min(axis=1))]
+
+    def _gradient_met(self):
+        return self.xp.abs(self.g).max(axis=1) <= self.tol * self.total
+
+    def parameters(self):
+        """θ = T·φ of every neuron, (B·K, P), on the run's arrays: the weights on the user's columns."""
+        return self.scaling.to_theta(self.phi, self.xp.arange(self.phi.shape[0]))
+
     def loss(self):
         """SPEC §5's loss of every model (weighted mean squared error), (B,)."""
-        return self.objective.mse(self.theta)
+        return self.objective.mse(self.parameters())
 
     def weights(self) -> np.ndarray:
         B, D, K = self.shape
-        theta = _to_host(self.theta).reshape(B, K, self.P)
+        theta = _to_host(self.parameters()).reshape(B, K, self.P)
         return np.ascontiguousarray(theta[:, :, :D].transpose(0, 2, 1))
 
     def bias(self) -> np.ndarray | None:
         B, D, K = self.shape
         if self.P == D:
             return None
-        return np.ascontiguousarray(_to_host(self.theta).reshape(B, K, self.P)[:, :, D])
+        return np.ascontiguousarray(_to_host(self.parameters()).reshape(B, K, self.P)[:, :, D])
 
     def iteration_counts(self) -> np.ndarray:
         return _to_host(self._per_model(self.counts).max(axis=1))
@@ -381,3 +404,51 @@ class SolverRun:
 def _to_host(a) -> np.ndarray:
     get = getattr(a, "get", None)
     return get() if get is not None else np.asarray(a)
+
+
+_ADVICE = {
+    "iterations": "reached the iteration cap of {cap:,}: raise iterations",
+    "line-search": ("stopped when no step of the line search lowered the loss further (at iteration {at}): "
+                    "{fix}"),
+    "one-class": ("have targets of one class only (e.g. a small group), so their unpenalised bias has no finite "
+                  "optimum: they were not iterated, and got weights 0 and the bias log((Σs·y + ½)/(Σs·(1 − y) + ½)); "
+                  "train without bias, or drop them"),
+    "separable": ("have separable classes and no penalty, so their weights grow without bound (no finite "
+                  "optimum): set l2 > 0 (a finite C in the scikit-learn estimators)"),
+    "interrupted": "were interrupted",
+}
+
+
+def warn_unconverged(result, category=None, prefix: str = "", stacklevel: int = 2) -> None:
+    """Warn once (``category``, default :class:`fastperceptron.ConvergenceWarning`) about the
+    models of ``result`` that did not converge, when there are any and it was not interrupted."""
+    import warnings
+
+    from .errors import ConvergenceWarning
+
+    if result.stop_reason is None or not result.complete:
+        return
+    message = unconverged_message(result.stop_reason, result.iterations, result.params.get("solver", "?"),
+                                  result.params.get("iterations", 0))
+    if message:
+        warnings.warn(prefix + message, category or ConvergenceWarning, stacklevel=stacklevel + 1)
+
+
+def unconverged_message(reasons: np.ndarray, iterations: np.ndarray, solver: str, cap: int) -> str | None:
+    """The one warning about the models that did not converge, naming each cause with its count and
+    the fix that works, or None when every model converged. ``reasons`` (B,) are
+    ``SolverRun.stop_reasons()`` values; ``iterations`` (B,) the iterations each model ran."""
+    missed = reasons != "converged"
+    if not missed.any():
+        return None
+    fix = ("use solver='lbfgs', or scale the features (standardize=True)" if solver == "newton" else
+           "use solver='newton', or scale the features (standardize=True)")
+    parts = []
+    for reason in STOP_REASONS[1:]:
+        hit = reasons == reason
+        if hit.any():
+            at = np.unique(iterations[hit])
+            shown = ", ".join(str(int(k)) for k in at[:3]) + (", ..." if at.size > 3 else "")
+            parts.append(f"{int(hit.sum()):,} " + _ADVICE[reason].format(cap=cap, at=shown, fix=fix))
+    return (f"{int(missed.sum()):,} of {reasons.shape[0]:,} models did not converge (solver {solver!r}; "
+            f"result.stop_reason says why for each): " + "; ".join(parts))

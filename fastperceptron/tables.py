@@ -42,14 +42,28 @@ def _csv_stdlib(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
     for i, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise TableError(f"{path}, line {i}: {len(row)} fields, but the header has {len(header)}")
-    cells = np.array(rows[1:], dtype=str)
+    _check_unique(path, header)
+    cells = np.char.strip(np.array(rows[1:], dtype=str))
     columns = {}
     for j, name in enumerate(header):
-        try:
-            columns[name] = cells[:, j].astype(np.float64)
+        column = cells[:, j]
+        empty = column == ""
+        try:  # numbers, with an empty cell as NaN (reported by name and line where it is used)
+            columns[name] = np.where(empty, "nan", column).astype(np.float64) if not empty.all() else column
         except ValueError:
-            columns[name] = np.char.strip(cells[:, j])  # text: only a label column may be text
+            columns[name] = column  # text: only a label column may be text
     return header, columns
+
+
+def _check_unique(path, names) -> None:
+    seen, twice = set(), []
+    for n in names:
+        if n in seen and n not in twice:
+            twice.append(n)
+        seen.add(n)
+    if twice:
+        raise TableError(f"{path}: the column name(s) {twice} appear more than once in the header; give every "
+                         "column its own name")
 
 
 def _arrow_columns(table, path) -> tuple[list[str], dict]:
@@ -58,19 +72,29 @@ def _arrow_columns(table, path) -> tuple[list[str], dict]:
     import pyarrow as pa
 
     names = [str(n) for n in table.column_names]
+    _check_unique(path, names)
     columns = {}
-    for name in names:
-        col = table.column(name)
+    for i, name in enumerate(names):
+        col = table.column(i)
         t = col.type
         if pa.types.is_dictionary(t):
             col, t = col.cast(t.value_type), t.value_type
         if pa.types.is_string(t) or pa.types.is_large_string(t):
             columns[name] = col
         elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+            if col.null_count:  # empty cells become NaN, reported by line and column where they are used
+                col = col.cast(pa.float64())
             columns[name] = col.to_numpy()
+        elif pa.types.is_null(t):  # a column of empty cells only
+            columns[name] = np.full(len(col), np.nan)
         else:
             columns[name] = _Unsupported(str(t), len(col))
     return names, columns
+
+
+def _where(path, row: int) -> str:
+    """How a user finds row ``row`` (0-based, after the header) of the file: a CSV's line, else the row."""
+    return f"line {row + 2}" if Path(path).suffix.lower() == ".csv" else f"row {row}"
 
 
 def _labels(path, name: str, values):
@@ -81,12 +105,20 @@ def _labels(path, name: str, values):
     if isinstance(values, _Unsupported):
         raise TableError(f"{path}: column {name!r} has type {values.type_name}; group labels are integers or strings")
     if not hasattr(values, "combine_chunks"):
+        empty = (values == "") if values.dtype.kind == "U" else (
+            np.isnan(values) if values.dtype.kind == "f" else np.zeros(values.shape, bool))
+        if empty.any():
+            raise TableError(f"{path}, {_where(path, int(np.argmax(empty)))}, column {name!r}: an empty label "
+                             f"({int(empty.sum()):,} row(s) have none); every row needs a label (drop or fill those "
+                             "rows first)")
         return values
     import pyarrow.compute as pc
 
-    if values.null_count:
-        raise TableError(f"{path}: column {name!r} has {values.null_count:,} empty labels; every row needs a "
-                         "label (drop or fill those rows first)")
+    empty = pc.or_(pc.is_null(values), pc.equal(values, "")).combine_chunks().to_numpy(zero_copy_only=False)
+    if empty.any():
+        raise TableError(f"{path}, {_where(path, int(np.argmax(empty)))}, column {name!r}: an empty label "
+                         f"({int(empty.sum()):,} row(s) have none); every row needs a label (drop or fill those rows "
+                         "first)")
     encoded = pc.dictionary_encode(values).combine_chunks()
     dictionary = np.asarray(encoded.dictionary.to_pylist(), dtype=str)
     rank = np.empty(len(dictionary), dtype=np.int64)
@@ -142,11 +174,18 @@ def _numeric(path, name: str, values, role: str) -> np.ndarray:
             except (TypeError, ValueError):
                 where, example = i, v.item() if isinstance(v, np.generic) else v
                 break
-        at = f"line {where + 2}" if Path(path).suffix.lower() == ".csv" else f"row {where}"
         raise TableError(
-            f"{path}, {at}, column {name!r}: {example!r} is not a number; {role} columns must be numbers "
-            "(encode or drop this column, or name it with --group-by if it labels groups)")
-    return values.astype(np.float64, copy=False)
+            f"{path}, {_where(path, where)}, column {name!r}: {example!r} is not a number; {role} columns must be "
+            "numbers (encode or drop this column, or name it with --group-by if it labels groups)")
+    values = values.astype(np.float64, copy=False)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        where = int(np.argmax(bad))
+        what = "an empty cell (or NaN)" if np.isnan(values[where]) else f"{float(values[where])!r}"
+        raise TableError(
+            f"{path}, {_where(path, where)}, column {name!r}: {what}; {role} columns need a finite number in every "
+            f"row ({int(bad.sum()):,} row(s) lack one): drop or impute those rows first")
+    return values
 
 
 def _pick(spec: list[str] | None, names: list[str], flag: str) -> list[str]:

@@ -268,6 +268,7 @@ def train(
             loss = run.loss()
             weights, bias_, counts = run.weights(), run.bias(), run.iteration_counts()
             converged = run.converged() if hasattr(run, "converged") else None
+            reasons = run.stop_reasons() if hasattr(run, "stop_reasons") else None
             to_host = [np.asarray(h.get() if hasattr(h, "get") else h) for h in history]
             loss = np.asarray(loss.get() if hasattr(loss, "get") else loss)
     except MemoryError:
@@ -281,18 +282,8 @@ def train(
             # Every model stopped early (tol): its weights are frozen, so its loss no longer changes.
             to_host += [loss] * (total // every - len(to_host))
         hist = np.stack(to_host, axis=1) if to_host else np.empty((n_models, 0), dtype=problem.dtype)
-    if converged is not None and not interrupted and not converged.all():
-        from .solvers import one_class
-
-        missed = np.flatnonzero(~converged)
-        single = int(one_class(problem, missed).sum())
-        why = (f"; {single:,} of them have targets of one class only (e.g. a small group), whose bias has no "
-               "optimum even with l2 > 0: drop them, or train without bias" if single else "")
-        warnings.warn(
-            f"{missed.size:,} of {n_models:,} models did not converge within {total:,} iterations (solver "
-            f"{problem.solver!r}; see result.converged): raise iterations, or set l2 > 0 when the classes "
-            f"are separable (without a penalty their weights grow without bound){why}", ConvergenceWarning,
-            stacklevel=2)
+    if reasons is not None:
+        reasons = np.where(reasons == "running", "interrupted" if interrupted else "iterations", reasons)
     if interrupted:
         warnings.warn(
             f"training interrupted after {done:,} of {total:,} iterations; the result holds the weights "
@@ -324,9 +315,14 @@ def train(
         },
         l2=None if problem.l2 is None else problem.l2.copy(),
         converged=converged,
+        stop_reason=reasons,
         groups=None if problem.groups is None else problem.groups.labels,
         group_sizes=None if problem.groups is None else problem.groups.sizes,
     )
+    if reasons is not None:
+        from .solvers import warn_unconverged
+
+        warn_unconverged(result, stacklevel=2)
     if fallback and result.complete:
         model = train(X, y, seeds=[0], iterations=iterations, learning_rate=learning_rate, rule=rule, bias=bias,
                       sample_weight=sample_weight, init=init, initial_weights=initial_weights, dtype=dtype,

@@ -39,8 +39,11 @@ def test_summary_errors(ensemble):
         r.ensemble_summary(X).quantile(0.25)
     Xg, yg = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2
     g = fp.train(Xg, yg.astype(float), groups=np.arange(20) % 3, iterations=5, backend="numpy", progress=False)
-    with pytest.raises(ValueError, match="one model per group, not an ensemble"):
-        g.ensemble_summary(Xg)
+    for call in (g.ensemble_summary, g.ensemble_proba, g.predict_proba, g.predict):
+        with pytest.raises(ValueError, match=r"this batch has one model per group \(3 groups\), not an ensemble over "
+                                             r"the same rows: give each row's group, predict_proba\(X, groups=g\)"):
+            call(Xg)
+    assert g.predict_proba(Xg, groups=np.arange(20) % 3).shape == (20, 1)
 
 
 def test_cli_predict_summary(ensemble, tmp_path):

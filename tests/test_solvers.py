@@ -2,6 +2,8 @@
 plainly in tests/reference.py, against scikit-learn, and their errors."""
 
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,7 @@ import fastperceptron as fp
 from fastperceptron.numba_objective import objective as numba_objective
 from fastperceptron.objective import DenseObjective, GroupObjective
 from fastperceptron.problem import make_problem
-from reference import optimum_one, train_one
+from reference import optimum_one, optimum_raw, penalised_loss, train_one
 
 SOLVERS = ("newton", "lbfgs")
 
@@ -135,38 +137,48 @@ def test_equals_scikit_learn_logistic_regression(solver):
 def test_separable_data_is_marked_unconverged_not_crashed(backend, solver):
     X = np.array([[-2.0, 1.0], [-1.0, 0.5], [1.0, -0.5], [2.0, 0.3]])
     y = np.array([0.0, 0.0, 1.0, 1.0])
-    with pytest.warns(fp.ConvergenceWarning, match=r"1 of 2 models did not converge within 40 iterations"):
+    with pytest.warns(fp.ConvergenceWarning, match=r"1 of 2 models did not converge \(solver '\w+'; result\.stop_reason "
+                                                   r"says why for each\): 1 have separable classes and no penalty, so "
+                                                   r"their weights grow without bound \(no finite optimum\): set l2 > 0"):
         r = fp.train(X, y, models=2, l2=[0.0, 1.0], solver=solver, bias=True, iterations=40, backend=backend,
                      progress=False)
     assert r.converged.tolist() == [False, True]
+    assert r.stop_reason.tolist() == ["separable", "converged"]
     assert np.isfinite(r.weights).all() and np.isfinite(r.bias).all()
     assert np.abs(r.weights[0]).max() > np.abs(r.weights[1]).max()  # the unpenalised one kept growing
 
 
 def test_the_warning_names_models_with_one_class_only(rng):
     """With a bias, a model whose weighted targets are all one class has no optimum even with
-    l2 > 0: the warning counts them (groups, per-model weights, shared data)."""
+    l2 > 0: it is recognised before iterating, given its documented finite answer, and the warning
+    counts it (groups, per-model weights, shared data)."""
     from fastperceptron.problem import make_problem
-    from fastperceptron.solvers import one_class
+    from fastperceptron.solver_start import one_class_neurons, target_sums
 
     X = rng.normal(size=(12, 2))
     y = np.array([0, 1] * 6, dtype=float)
     g = np.repeat([0, 1, 2], 4)
     y_groups = y.copy()
     y_groups[4:8] = 1.0  # group 1: one class
-    with pytest.warns(fp.ConvergenceWarning, match=r"1 of 3 models did not converge .* 1 of them have targets of one "
-                                                   r"class only \(e\.g\. a small group\)"):
-        fp.train(X, y_groups, groups=g, solver="newton", l2=1.0, bias=True, iterations=30, backend="numpy",
-                 progress=False)
+    with pytest.warns(fp.ConvergenceWarning, match=r"1 of 3 models did not converge .*: 1 have targets of one "
+                                                   r"class only \(e\.g\. a small group\), so their unpenalised bias "
+                                                   r"has no finite optimum: they were not iterated"):
+        r = fp.train(X, y_groups, groups=g, solver="newton", l2=1.0, bias=True, iterations=30, backend="numpy",
+                     progress=False)
+    assert r.stop_reason.tolist() == ["converged", "one-class", "converged"]
+    assert r.iterations[1] == 0 and (r.weights[1] == 0).all()
+    assert r.bias[1, 0] == pytest.approx(np.log(4.5 / 0.5))  # log((Σy + ½) / (Σ(1 − y) + ½)), 4 rows of 1
+
+    def one_class(p):
+        return one_class_neurons(p, *target_sums(p)).any(axis=1).tolist()
+
     sw = np.ones((3, 12))
     sw[1, y == 1] = 0  # model 1 sees only class 0
-    p = make_problem(X, y, sample_weight=sw, solver="newton", l2=1.0, bias=True)
-    assert one_class(p, np.arange(3)).tolist() == [False, True, False]
-    assert one_class(p, np.array([1])).tolist() == [True]
+    assert one_class(make_problem(X, y, sample_weight=sw, solver="newton", l2=1.0, bias=True)) == [False, True, False]
     p = make_problem(X, np.stack([y, np.ones(12)]), solver="newton", bias=True)  # (B, N) targets
-    assert one_class(p, np.arange(2)).tolist() == [False, True]
+    assert one_class(p) == [False, True]
     p = make_problem(X, y_groups, groups=g, solver="newton", bias=False)
-    assert not one_class(p, np.arange(3)).any()  # without a bias the weights' penalty suffices
+    assert not any(one_class(p))  # without a bias the weights' penalty suffices
 
 
 def test_singular_hessians_stay_finite(backend):
@@ -254,7 +266,87 @@ def test_sklearn_parameters_are_checked():
         PerceptronClassifier(C=0).fit(X, y)
     with pytest.raises(ValueError, match=r"learning_rate is the step of solver='gd'"):
         PerceptronClassifier(learning_rate=0.1).fit(X, y)
-    with pytest.warns(ConvergenceWarning, match=r"1 of 1 models did not reach their optimum within 2 iterations .*give a finite C"):
+    with pytest.warns(ConvergenceWarning, match=r"PerceptronClassifier: 1 of 1 models did not converge .*: 1 reached the "
+                                                r"iteration cap of 2: raise iterations"):
         m = PerceptronClassifier(C=None, iterations=2).fit(X, y)
     assert m.converged_ is False
     assert PerceptronClassifier(solver="gd").fit(X, y).converged_ is None
+
+
+def raw_table(rng, n):
+    """Columns as they come: a 0/1 flag, an age, an income, a balance, a Unix time and a byte count
+    (scales 1 to 10¹⁰, offsets up to 10⁹ standard deviations... of the time), targets from a
+    logistic truth on the standardised columns."""
+    X = np.column_stack([
+        (rng.random(n) < 0.3).astype(float),
+        rng.uniform(20, 80, n),
+        rng.lognormal(np.log(50_000), 0.5, n),
+        rng.normal(2e5, 5e4, n),
+        1.7e9 + rng.uniform(0, 3e7, n),
+        rng.lognormal(np.log(1e10), 0.3, n),
+    ])
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(Z @ np.array([0.7, -0.5, 0.8, 0.5, 0.3, -0.4]))))).astype(float)
+    return X, y
+
+
+@pytest.mark.parametrize("solver", SOLVERS + ("auto",))
+def test_raw_columns_of_any_scale_reach_the_optimum(backend, solver):
+    """SPEC §7, units do not matter: on raw columns of scales 1 to 10¹⁰ with offsets, every layout
+    reaches the optimum of L on the user's own columns, and says converged (ISSUE 22)."""
+    rng = np.random.default_rng(22)
+    X, y = raw_table(rng, 600)
+    sw = fp.bootstrap_weights(600, np.arange(3))
+    Xb = np.stack([raw_table(rng, 300)[0] for _ in range(2)])
+    yb = np.stack([raw_table(rng, 300)[1] for _ in range(2)])
+    g = rng.integers(0, 3, 600)
+    cases = [
+        ("shared, l2 per model", (X, y), dict(sample_weight=sw, l2=[0.0, 1.0, 100.0]),
+         [(X, y, sw[b], lam) for b, lam in enumerate([0.0, 1.0, 100.0])]),
+        ("per-model data", (Xb, yb), dict(l2=1.0), [(Xb[b], yb[b], None, 1.0) for b in range(2)]),
+        ("groups", (X, y), dict(groups=g, l2=1.0), [(X[g == k], y[g == k], None, 1.0) for k in range(3)]),
+    ]
+    for name, args, kwargs, models in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no ConvergenceWarning, no numpy RuntimeWarning (overflow)
+            r = fp.train(*args, solver=solver, bias=True, backend=backend, progress=False, **kwargs)
+        assert r.converged.all() and (r.stop_reason == "converged").all(), name
+        for b, (Xm, ym, s, lam) in enumerate(models):
+            w, c = optimum_raw(Xm, ym, l2=lam, s=s)
+            best = penalised_loss(Xm, ym, w, c, l2=lam, s=s)
+            got = penalised_loss(Xm, ym, r.weights[b, :, 0], r.bias[b, 0], l2=lam, s=s)
+            assert got <= best * (1 + 1e-10), (name, b, got, best)
+            z, z_ref = Xm @ r.weights[b, :, 0] + r.bias[b, 0], Xm @ w + c
+            assert np.abs(z - z_ref).max() <= 1e-6 * (1 + np.abs(z_ref).max()), (name, b)
+
+
+def test_raw_columns_without_bias_and_float32():
+    """Without a bias the columns are scaled but not centred; float32 reaches the float64 optimum to
+    its precision."""
+    rng = np.random.default_rng(5)
+    X, y = raw_table(rng, 500)
+    X = X[:, [0, 1, 2, 3]]
+    for solver in SOLVERS:
+        r = fp.train(X, y, solver=solver, l2=1.0, progress=False)
+        w, _ = optimum_raw(X, y, l2=1.0, bias=False)
+        assert r.converged.all() and r.bias is None
+        assert penalised_loss(X, y, r.weights[0, :, 0], 0.0, l2=1.0) <= penalised_loss(X, y, w, 0.0, l2=1.0) * (1 + 1e-10)
+        r32 = fp.train(X, y, solver=solver, l2=1.0, bias=True, dtype="float32", progress=False)
+        w, c = optimum_raw(X, y, l2=1.0)
+        assert r32.converged.all()
+        z, z_ref = X @ r32.weights[0, :, 0].astype(float) + r32.bias[0, 0], X @ w + c
+        assert np.abs(z - z_ref).max() <= 1e-3 * (1 + np.abs(z_ref).max())
+
+
+def test_solvers_start_from_zero_not_from_the_seeds():
+    """The random initial weights of SPEC §3 are for "gd": the solvers start every model at zero
+    weights and the targets' log-odds, so seeds and init change nothing; explicit initial weights
+    are a warm start."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 3))
+    y = _logistic(rng, X)
+    a = fp.train(X, y, seeds=[0], solver="newton", bias=True, progress=False)
+    b = fp.train(X, y, seeds=[12345], init="legacy", solver="newton", bias=True, progress=False)
+    np.testing.assert_array_equal(a.weights, b.weights)
+    warm = fp.train(X, y, solver="newton", bias=True, initial_weights=a.weights[0], progress=False)
+    assert warm.iterations[0] < a.iterations[0] and _rel(warm.weights, a.weights) <= 1e-8
