@@ -319,3 +319,77 @@ def test_table_errors_name_the_column(tmp_path, rng):
         assert_clean_error(cli("train", "--data", tmp_path / "x.parquet", check_rc=None), "no data file")
         (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
         assert_clean_error(cli("train", "--data", tmp_path / "bad.parquet", check_rc=None), "not a readable Parquet file")
+
+
+# --- issue 22: a hostile user's files and arguments ------------------------------------------------
+@pytest.mark.parametrize("reader", ["pyarrow", "stdlib"])
+def test_bad_cells_name_the_file_the_line_and_the_column(tmp_path, monkeypatch, reader):
+    from fastperceptron import tables
+
+    if reader == "pyarrow" and not HAVE_PYARROW:
+        pytest.skip("pyarrow is not installed")
+    if reader == "stdlib":
+        monkeypatch.setattr(tables, "_pyarrow", lambda: None)
+    path = tmp_path / "t.csv"
+    cases = [
+        ("a,b,y\n1,2,0\n,3,1\n", {}, "t.csv, line 3, column 'a': an empty cell (or NaN); feature columns need a "
+                                     "finite number in every row (1 row(s) lack one)"),
+        ("a,b,y\n1,inf,0\n3,3,1\n", {}, "t.csv, line 2, column 'b': inf; feature columns need a finite number"),
+        ("a,b,y\n1,2,0\n3,3,\n", {}, "t.csv, line 3, column 'y': an empty cell (or NaN); target columns"),
+        ("a,g,y\n1,x,0\n3,,1\n", {"group_by": "g"}, "t.csv, line 3, column 'g': an empty label (1 row(s) have none); "
+                                                   "every row needs a label"),
+        ("a,g,y\n1,4,0\n3,,1\n", {"group_by": "g"}, "t.csv, line 3, column 'g': an empty label"),
+        ("a,a,y\n1,2,0\n", {}, "t.csv: the column name(s) ['a'] appear more than once in the header"),
+    ]
+    for text, kw, message in cases:
+        path.write_text(text)
+        with pytest.raises(tables.TableError) as info:
+            tables.load_data(path, None, kw.get("group_by"))
+        assert message in str(info.value), (text, str(info.value))
+    path.write_text("a,a,y\n1,2,0\n")
+    assert_clean_error(cli("train", "--data", path, check_rc=None), "appear more than once in the header")
+
+
+def test_a_parquet_null_names_the_row(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"a": [1.0, None, 3.0], "y": [0.0, 1.0, 1.0]}), tmp_path / "t.parquet")
+    assert_clean_error(cli("train", "--data", tmp_path / "t.parquet", check_rc=None),
+                       "t.parquet, row 1, column 'a': an empty cell (or NaN)")
+
+
+def test_usage_errors_are_one_line_with_a_hint():
+    for args, message in [(("train", "--models", "x"), "argument --models: invalid int value: 'x'"),
+                          (("trian",), "invalid choice: 'trian'"), ((), "the following arguments are required"),
+                          (("predict",), "the following arguments are required: MODEL")]:
+        p = cli(*args, check_rc=None)
+        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert message in p.stderr and "(see 'fastperceptron" in p.stderr and "--help')" in p.stderr
+
+
+def test_predict_refuses_ensemble_views_of_a_groups_model(tmp_path, rng):
+    path, *_ = _sales(tmp_path, rng)
+    model = tmp_path / "m.npz"
+    cli("train", "--data", path, "--group-by", "store", "--iterations", 1, "--backend", "numpy", "--out", model)
+    for flag in ("--summary", "--per-model"):
+        assert_clean_error(cli("predict", model, "--data", path, flag, check_rc=None),
+                           f"{flag} describes an ensemble of models over the same rows, but {model} has one model "
+                           f"per group")
+
+
+def test_an_unexpected_error_is_still_one_line(monkeypatch, capsys):
+    from fastperceptron import cli as cli_module
+
+    def broken(args):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(cli_module, "cmd_train", broken)
+    monkeypatch.delenv("FASTPERCEPTRON_DEBUG", raising=False)
+    assert cli_module.main(["train"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["fastperceptron: error: unexpected KeyError: 'boom' (a bug of fastperceptron: rerun with "
+                   "FASTPERCEPTRON_DEBUG=1 for the traceback, and please report it)"]
+    monkeypatch.setenv("FASTPERCEPTRON_DEBUG", "1")
+    with pytest.raises(KeyError):
+        cli_module.main(["train"])

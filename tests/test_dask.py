@@ -175,3 +175,12 @@ def test_fallback_is_refused_with_the_way_round():
     X, y = fp.datasets.seed()
     with pytest.raises(ValueError, match=r"not available through Dask: .* result\.with_fallback\(model, min_rows\)"):
         fpd.train(X, y, client=None, groups=[0, 0, 1, 1], fallback=True, min_rows=2)
+
+
+def test_a_missing_client_says_what_it_needs():
+    import fastperceptron.dask as fpd
+
+    X, y = fp.datasets.seed()
+    with pytest.raises(TypeError, match=r"client must be a distributed\.Client connected to the cluster .* got None: "
+                                        r"e\.g\. client = distributed\.Client"):
+        fpd.train(X, y, client=None, models=2)

@@ -255,3 +255,35 @@ def test_the_synthetic_groups_table():
     assert sizes.size == 300 and sizes.min() >= 1 and 10 <= np.median(sizes) <= 40
     again = fp.datasets.groups(300, median_rows=20, features=5, seed=4)
     np.testing.assert_array_equal(again[0], X)
+
+
+def test_a_list_of_bools_is_the_same_numpy_array():
+    X = np.random.default_rng(1).normal(size=(6, 2))
+    flags = [True, False, True, True, False, False]
+    a = fp.train(X, np.arange(6) % 2, groups=flags, iterations=3, progress=False)
+    b = fp.train(X, np.arange(6) % 2, groups=np.array(flags), iterations=3, progress=False)
+    assert a.groups.tolist() == b.groups.tolist() == [0, 1]
+    np.testing.assert_array_equal(a.weights, b.weights)
+
+
+@pytest.mark.parametrize("library", ["pandas", "pyarrow", "numpy"])
+def test_string_labels_are_factorized_by_hashing_to_the_sorted_labels(monkeypatch, library):
+    """pandas' or pyarrow's hash table where installed, numpy's sort otherwise: the same sorted
+    labels and codes as np.unique (issue 22)."""
+    import builtins
+
+    real_import = builtins.__import__
+    hidden = {"pandas": (), "pyarrow": ("pandas",), "numpy": ("pandas", "pyarrow")}[library]
+    if library != "numpy":
+        pytest.importorskip(library)
+
+    def fake_import(name, *args, **kwargs):
+        if name.split(".")[0] in hidden:
+            raise ImportError(f"no {name}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    g = np.random.default_rng(2).choice(np.array(["b", "a10", "a9", "zz", "é", "A"]), size=1000)
+    labels, codes = factorize(g)
+    expected, inverse = np.unique(g, return_inverse=True)
+    assert labels.tolist() == expected.tolist() and codes.tolist() == inverse.tolist()

@@ -186,3 +186,53 @@ def test_a_saved_file_has_the_usual_permissions(result, tmp_path):
         assert os.stat(path).st_mode & 0o777 == 0o640
     finally:
         os.umask(umask)
+
+
+def _tamper(path, **changes):
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    for name, value in changes.items():
+        if value is None:
+            arrays.pop(name)
+        elif name == "metadata":
+            arrays[name] = np.frombuffer(value.encode(), dtype=np.uint8)
+        else:
+            arrays[name] = value
+    np.savez(path, **arrays)
+
+
+def test_tampered_models_are_refused_naming_the_path(result, tmp_path):
+    """fp.load checks the arrays' kinds, finite parameters, known stop reasons, sorted distinct labels,
+    and reads malformed metadata as a ModelFileError naming the file (issue 22)."""
+    import json
+
+    path = result.save(tmp_path / "m.npz")
+    with np.load(path) as z:
+        meta = json.loads(z["metadata"].tobytes())
+    cases = [
+        (dict(weights=np.full(result.weights.shape, "x")), "'weights' holds <U1 values"),
+        (dict(seeds=result.seeds.astype(float)), "'seeds' holds float64 values"),
+        (dict(weights=np.full(result.weights.shape, np.nan)), "'weights' holds NaN or inf"),
+        (dict(stop_reason=np.array(["converged", "tired"] * (len(result) // 2))), "unknown stop reasons ['tired']"),
+        (dict(metadata=json.dumps({**meta, "params": "fast"})), "its metadata cannot be read (TypeError"),
+        (dict(metadata=json.dumps({**meta, "seconds": "soon"})), "its metadata cannot be read (ValueError"),
+        (dict(metadata=json.dumps({**meta, "min_rows": 2.5})), "its metadata cannot be read (TypeError"),
+        (dict(metadata=json.dumps({**meta, "dtype": "int8"})), "dtype 'int8' is neither"),
+        (dict(metadata=json.dumps({**meta, "complete": "yes"})), "'complete' must be true or false"),
+    ]
+    for changes, message in cases:
+        result.save(path)
+        _tamper(path, **changes)
+        with pytest.raises(fp.ModelFileError) as info:
+            fp.load(path)
+        assert str(path) in str(info.value) and message in str(info.value), str(info.value)
+
+
+def test_group_labels_must_be_sorted_and_distinct(tmp_path):
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    r = fp.train(X, np.arange(12) % 2, groups=np.arange(12) % 3, iterations=2, progress=False)
+    path = r.save(tmp_path / "g.npz")
+    for labels in ([2, 1, 0], [0, 0, 2]):
+        _tamper(path, groups=np.array(labels))
+        with pytest.raises(fp.ModelFileError, match=r"its group labels are not sorted and distinct"):
+            fp.load(path)
