@@ -8,8 +8,8 @@ import operator
 
 import numpy as np
 
-__all__ = ["real_array", "check_finite", "check_shape", "nonneg_int", "targets_per_model", "model_axis_carriers",
-           "count_models"]
+__all__ = ["real_array", "check_finite", "check_shape", "nonneg_int", "optional_positive_int", "targets_per_model",
+           "model_axis_carriers", "count_models"]
 
 
 def real_array(name: str, value, dtype=np.float64) -> np.ndarray:
@@ -56,6 +56,13 @@ def nonneg_int(name: str, value, minimum: int = 0) -> int:
     if v < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {v}")
     return v
+
+
+def optional_positive_int(name: str, value) -> int | None:
+    """None, or a positive integer (``threads``, ``chunk_iterations``), with a clear error."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+        raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+    return value
 
 
 _CARRIER_NAMES = {

@@ -194,6 +194,20 @@ def _progress_flag(p):
     g.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
 
 
+def _positive(kind):
+    """An argparse type: a number of ``kind`` (int or float) above 0."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a positive {'integer' if kind is int else 'number'}, got {text!r}")
+        return value
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and a hint (``--help`` for the options), as every
     other error of the command is, instead of the whole usage text."""
@@ -245,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--backend", choices=backend_choices, default="auto")
     t.add_argument("--tol", type=float, help="stop each model once its largest update is below TOL")
     t.add_argument("--record-every", type=int, metavar="K", help="keep each model's loss every K iterations")
-    t.add_argument("--threads", type=int, metavar="N", help="CPU threads of the numba backend (default: all)")
+    t.add_argument("--threads", type=_positive(int), metavar="N", help="CPU threads of the numba backend (default: all)")
     t.add_argument("--scheduler", metavar="ADDRESS",
                    help="train across a Dask cluster (tcp://host:8786), or local:N for N local worker processes")
     t.add_argument("--fallback", action="store_true",
@@ -313,32 +327,32 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--data", metavar="FILE", help="explain auto's pick for this data (as train --data reads it)")
     i.add_argument("--target", nargs="+", metavar="COL", help="target column(s) of --data")
     i.add_argument("--group-by", metavar="COL", help="one model per value of this column of --data")
-    i.add_argument("--models", type=int, metavar="B", help=f"batch size (default {DEFAULT_MODELS:,} for shared data)")
+    i.add_argument("--models", type=_positive(int), metavar="B", help=f"batch size (default {DEFAULT_MODELS:,} for shared data)")
     i.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     i.add_argument("--rule", choices=("seed", "logistic"), default="seed")
-    i.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: all)")
+    i.add_argument("--threads", type=_positive(int), metavar="N", help="CPU threads (default: all)")
     i.set_defaults(func=cmd_info)
 
     b = sub.add_parser("bench", help="time every available backend side by side over a sweep of B")
     b.add_argument("--case", choices=("seed", "per-model", "grid", "groups"), default="seed",
                    help="seed: the tutorial's shared data; per-model: N=200, D=16 per model; grid: shared and "
                         "per-model data over N, D, K and B, every layout, and what auto picks")
-    b.add_argument("--models", type=int, nargs="+", metavar="B", help="batch sizes (default depends on the case)")
-    b.add_argument("--iterations", type=int, metavar="T", help="iterations per run (default depends on the case)")
+    b.add_argument("--models", type=_positive(int), nargs="+", metavar="B", help="batch sizes (default depends on the case)")
+    b.add_argument("--iterations", type=_positive(int), metavar="T", help="iterations per run (default depends on the case)")
     b.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     b.add_argument("--backends", nargs="+", choices=NAMES, help="which backends (default: every available one)")
-    b.add_argument("--repeat", type=int, default=3, help="runs per point; the best is kept (default 3)")
+    b.add_argument("--repeat", type=_positive(int), default=3, help="runs per point; the best is kept (default 3)")
     b.add_argument("--peers", action="store_true", help="also time JAX and PyTorch (pip install 'fastperceptron[peers]')")
-    b.add_argument("--threads", type=int, metavar="N", help="CPU threads of the numba backend and the peers")
+    b.add_argument("--threads", type=_positive(int), metavar="N", help="CPU threads of the numba backend and the peers")
     b.add_argument("--plot", metavar="FILE.png", help="draw model-iterations/s against B (needs matplotlib)")
     b.add_argument("--dtypes", nargs="+", choices=("float64", "float32"), help="grid: several dtypes in one run")
     b.add_argument("--quick", action="store_true", help="grid: a few small shapes only")
     b.add_argument("--grid-data", nargs="+", choices=("shared", "per-model"), help="grid: only these kinds of data")
-    b.add_argument("--groups", type=int, default=2000, metavar="G", help="groups: how many groups (default 2,000)")
-    b.add_argument("--median-rows", type=float, default=47, metavar="M",
+    b.add_argument("--groups", type=_positive(int), default=2000, metavar="G", help="groups: how many groups (default 2,000)")
+    b.add_argument("--median-rows", type=_positive(float), default=47, metavar="M",
                    help="groups: median rows per group (log-normal sizes; default 47)")
-    b.add_argument("--sigma", type=float, default=1.2, help="groups: the log-normal shape of the sizes (default 1.2)")
-    b.add_argument("--features", type=int, default=8, metavar="D", help="groups: features per row (default 8)")
+    b.add_argument("--sigma", type=_positive(float), default=1.2, help="groups: the log-normal shape of the sizes (default 1.2)")
+    b.add_argument("--features", type=_positive(int), default=8, metavar="D", help="groups: features per row (default 8)")
     b.set_defaults(func=cmd_bench)
     return parser
 

@@ -213,7 +213,8 @@ def load(path) -> TrainResult:
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{not_ours} or is truncated/corrupt ({type(exc).__name__}: {exc})") from None
+        why = str(exc).split(". ")[0]  # numpy's pickle hint (allow_pickle=...) is not for model files
+        raise ModelFileError(f"{not_ours} or is truncated/corrupt ({type(exc).__name__}: {why})") from None
     _check_arrays(arrays, path)
     try:
         result = _result(arrays, meta)

@@ -324,8 +324,10 @@ def explain(X, y, *, backend="auto", threads=None, **kwargs) -> Plan:
     per iteration of every candidate (``plan.estimates``); ``print(plan)`` shows them. Nothing is
     trained.
     """
+    from .checks import optional_positive_int
     from .problem import make_problem
 
+    optional_positive_int("threads", threads)
     kwargs.setdefault("iterations", 0)
     for ignored in ("progress", "chunk_iterations"):
         kwargs.pop(ignored, None)

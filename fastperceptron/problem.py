@@ -14,6 +14,7 @@ import numpy as np
 
 from . import init as _init
 from . import memory
+from .columns import ColumnTransform, solver_shift
 from .checks import (check_finite, check_shape, count_models, model_axis_carriers, nonneg_int, real_array,
                      targets_per_model)
 from .groups import GroupLayout, group_layout
@@ -69,6 +70,9 @@ class Problem:
     groups: GroupLayout | None = None
     solver: str = "gd"
     l2: np.ndarray | None = None  # (B,) of dtype, or None for no penalty
+    #: the columns' shift and scale applied to X (``fastperceptron.columns``), folded back into the
+    #: trained weights; None when X is the user's own
+    columns: ColumnTransform | None = None
 
     @property
     def n_parameters(self) -> int:
@@ -120,8 +124,13 @@ def make_problem(
     groups=None,
     solver="gd",
     l2=0.0,
+    columns=None,
 ) -> Problem:
-    """Check every argument of ``train`` and return the batch as a :class:`Problem`."""
+    """Check every argument of ``train`` and return the batch as a :class:`Problem`.
+
+    ``columns``: None, or a function (X, sample_weight, bias) -> :class:`ColumnTransform` of the
+    columns to train on (``fastperceptron.columns.standardization``); without it the second-order
+    solvers may still shift columns far from 0 (``fastperceptron.columns.solver_shift``)."""
     # --- scalars and choices -------------------------------------------------------------------
     if not isinstance(solver, str) or solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
@@ -219,7 +228,7 @@ def make_problem(
         raise ValueError("learning_rate is empty; give a scalar or one value per model")
     check_finite("learning_rate", lr.reshape(-1), "learning rates must be finite")
     if lr.min() < 0:
-        raise ValueError(f"learning_rate must be >= 0, got {lr.min()!r}")
+        raise ValueError(f"learning_rate must be >= 0, got {float(lr.min())!r}")
 
     lam = real_array("l2", l2)
     if lam.ndim > 1 or lam.size == 0:
@@ -265,9 +274,11 @@ def make_problem(
     n_models = count_models(carriers, models)
     memory.check(n_models, d, k, dt, data_bytes=X.nbytes + Y.nbytes)
     try:
+        columns = columns(X, sw, bool(bias)) if columns is not None else (
+            solver_shift(X, sw, bool(bias)) if solver != "gd" else None)
         return _assemble(X, Y, sw, lr, lam, W0, seeds, n_models, layout, dt, rule=rule, bias=bias, init=init,
                          explicit=initial_weights is not None, iterations=iterations, tol=tol,
-                         record_every=record_every, solver=solver)
+                         record_every=record_every, solver=solver, columns=columns)
     except MemoryError:
         needed = memory.estimate_bytes(n_models, n, d, k, dt.itemsize, data_bytes=X.nbytes + Y.nbytes,
                                        grouped=layout is not None)
@@ -275,7 +286,7 @@ def make_problem(
 
 
 def _assemble(X, Y, sw, lr, lam, W0, seeds, n_models, layout, dt, *, rule, bias, init, explicit, iterations, tol,
-              record_every, solver) -> Problem:
+              record_every, solver, columns) -> Problem:
     """The per-model arrays of a checked batch, cast to its dtype (``make_problem``'s last part)."""
     n, d = X.shape[-2:]
     k = Y.shape[-1]
@@ -310,6 +321,10 @@ def _assemble(X, Y, sw, lr, lam, W0, seeds, n_models, layout, dt, *, rule, bias,
         W0 = _init.legacy(seeds, d, k) if init == "legacy" else _init.uniform(seeds, d, k, dtype=dt)
     else:
         W0 = np.broadcast_to(W0, (n_models, d, k))
+        if columns is not None:  # the given weights are on the user's columns
+            W0 = columns.weights_in(W0)
+    if columns is not None:
+        X = columns.apply(X)
 
     # --- the run's dtype ------------------------------------------------------------------------
     def cast(name, a):
@@ -342,4 +357,5 @@ def _assemble(X, Y, sw, lr, lam, W0, seeds, n_models, layout, dt, *, rule, bias,
         groups=layout,
         solver=solver,
         l2=cast("l2", lam) if lam.any() else None,
+        columns=columns,
     )

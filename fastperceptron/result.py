@@ -131,8 +131,13 @@ class TrainResult:
         if self.groups is not None and self.groups.dtype.kind == "U" and (
                 isinstance(index, str) or (isinstance(index, (list, tuple)) and index and isinstance(index[0], str))):
             return self.group(index)
-        idx = np.arange(self.n_models)[index]
-        idx = np.atleast_1d(idx)
+        if isinstance(index, str) or (isinstance(index, (list, tuple)) and index and isinstance(index[0], str)):
+            raise TypeError(f"result[{index!r}]: select models by position (an int, a slice, an index array or a "
+                            "boolean mask); labels select models of a batch trained on string group labels")
+        try:
+            idx = np.atleast_1d(np.arange(self.n_models)[index])
+        except IndexError as exc:
+            raise IndexError(f"result[{index!r}]: {exc} (this batch has {self.n_models:,} models)") from None
         take = lambda a: None if a is None else a[idx]  # noqa: E731
         return replace(
             self,
@@ -276,6 +281,9 @@ class TrainResult:
     def predict(self, X, threshold: float = 0.5, groups=None, unseen: str = "error") -> np.ndarray:
         """0/1 predictions: 1 where the probability is >= threshold. Shape (B, M, K), or (M, K)
         with ``groups``."""
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)) or not (
+                0 <= threshold <= 1):
+            raise ValueError(f"threshold must be a probability in [0, 1], got {threshold!r}")
         return (self.predict_proba(X, groups=groups, unseen=unseen) >= threshold).astype(np.int8)
 
     def _refuse_groups(self, call: str) -> None:

@@ -24,6 +24,13 @@ solvers' tolerance.
   batched over neurons), then a backtracking Armijo line search (t = 1, ½, …); the first step of a
   neuron has length 1. A pair with too little curvature (sᵀy ≤ ε·‖s‖·‖y‖) is skipped.
 
+**Coordinates and start** (:mod:`fastperceptron.solver_start`). Every step below is taken in the
+scaled coordinates φ of each neuron (its columns centred and scaled: θ = T·φ), from φ = 0 with the
+bias at the targets' log-odds, so that the units of the user's columns (1 to 10¹⁰, offsets) change
+neither the path's conditioning nor the optimum, which stays the one of L on the user's columns.
+A neuron with a bias and targets of one class (no finite optimum) is recognised there and not
+iterated.
+
 **Pooled start** (``pooled_start``). When X and y are shared by all models (bootstrap, seed or
 l2 ensembles), every model starts at the optimum θ̄ of the pooled model (mean sample weights,
 mean l2, solved first by Newton), and L-BFGS takes the pooled Hessian's inverse as its initial
@@ -31,16 +38,18 @@ inverse Hessian. The models' optima lie near θ̄, so they converge in a few nea
 (measured: 7 instead of 15–18 on a 20,000 × 50 table). The loss being convex, this changes the
 path, not the optimum; the initial weights (seeds) then play no part.
 
-A neuron has **converged** when (i) its largest gradient component, divided by its total sample
-weight (the gradient of the *mean* loss, scikit-learn's criterion), is at most ``tol``, and (ii)
-the step the solver would take from there moves no parameter by more than √tol·(1 + max|θ|).
+A neuron has **converged** when (i) its largest gradient component in φ, divided by its total
+sample weight (the gradient of the *mean* loss, scikit-learn's criterion), is at most ``tol``, and
+(ii) the step the solver would take from there moves no parameter by more than √tol·(1 + max|φ|).
 (ii) keeps separable data with l2 = 0 — whose loss and gradient shrink towards 0 while the weights
 grow without bound — from counting as converged. Newton also stops a neuron whose last full step
 (t = 1) met (ii) and led to a point that meets (i): its next step would be smaller still
 (quadratic convergence), so no further Hessian is formed. A converged neuron freezes. A neuron
 whose line search finds no acceptable step in ``MAX_HALVINGS`` halvings also stops (its loss
 cannot decrease further at this precision) and is marked unconverged, as is one that reaches
-``iterations``. A model has converged when all its K outputs have.
+``iterations``. A model has converged when all its K outputs have. ``stop_reasons`` says why each
+model stopped (:data:`fastperceptron.result.STOP_REASONS`) and :func:`unconverged_message` words
+the one warning about those that did not converge, with the fix of each cause.
 """
 
 from __future__ import annotations

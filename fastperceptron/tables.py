@@ -34,8 +34,11 @@ def _pyarrow():
 
 
 def _csv_stdlib(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise TableError(f"{path}: not a readable CSV file ({exc}); a CSV is UTF-8 text") from None
     if len(rows) < 2:
         raise TableError(f"{path}: a CSV needs a header line and at least one data row")
     header = [h.strip() for h in rows[0]]
@@ -154,10 +157,14 @@ def read_table(path) -> tuple[list[str], dict]:
         return _csv_stdlib(p)
     try:
         table = pa.csv.read_csv(p)
-    except (pa.ArrowException, OSError) as exc:
-        raise TableError(f"{p}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        raise TableError(f"{p}: not a readable CSV file ({(str(exc).splitlines() or [type(exc).__name__])[0]})") from None
     if table.num_rows == 0:
         raise TableError(f"{p}: a CSV needs a header line and at least one data row")
+    try:
+        table.column_names
+    except UnicodeDecodeError as exc:
+        raise TableError(f"{p}: not a readable CSV file ({exc}); a CSV is UTF-8 text with a header line") from None
     return _arrow_columns(table, p)
 
 
@@ -186,6 +193,18 @@ def _numeric(path, name: str, values, role: str) -> np.ndarray:
             f"{path}, {_where(path, where)}, column {name!r}: {what}; {role} columns need a finite number in every "
             f"row ({int(bad.sum()):,} row(s) lack one): drop or impute those rows first")
     return values
+
+
+def _target(path, name: str, values) -> np.ndarray:
+    """A target column: numbers in [0, 1] (0/1 labels or probabilities), named where one is not."""
+    y = _numeric(path, name, values, "target")
+    bad = (y < 0) | (y > 1)
+    if bad.any():
+        where = int(np.argmax(bad))
+        raise TableError(f"{path}, {_where(path, where)}, column {name!r}: {float(y[where])!r} is not in [0, 1]; "
+                         "targets are 0/1 labels or probabilities (encode the classes as 0 and 1, or choose "
+                         "another --target)")
+    return y
 
 
 def _pick(spec: list[str] | None, names: list[str], flag: str) -> list[str]:
@@ -241,7 +260,7 @@ def load_data(path, target: list[str] | None = None, group_by: str | None = None
     if not fnames:
         raise TableError(f"{path}: no feature columns left once the target columns {tnames} are taken")
     X = np.column_stack([_numeric(p, n, columns[n], "feature") for n in fnames])
-    y = np.column_stack([_numeric(p, n, columns[n], "target") for n in tnames])
+    y = np.column_stack([_target(p, n, columns[n]) for n in tnames])
     groups = None if group_by is None else _labels(p, group_by, columns[group_by])
     meta = {"feature_names": fnames, "target_names": tnames}
     if group_by is not None:

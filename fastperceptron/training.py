@@ -23,6 +23,7 @@ from . import memory
 from .registry import AUTO_ORDER, ENV_VAR, backends, get_backend
 from .planner import plan, usable_layouts
 from .errors import BackendUnavailableError, ConvergenceWarning, KernelCompileError, UnsupportedProblemError
+from .checks import optional_positive_int
 from .problem import make_problem
 from .result import TrainResult
 
@@ -221,11 +222,8 @@ def train(
         bias=bias, sample_weight=sample_weight, init=init, initial_weights=initial_weights, dtype=dtype,
         tol=tol, record_every=record_every, groups=groups, solver=solver, l2=l2,
     )
-    if chunk_iterations is not None:
-        if isinstance(chunk_iterations, bool) or not isinstance(chunk_iterations, (int, np.integer)) or chunk_iterations < 1:
-            raise ValueError(f"chunk_iterations must be a positive integer or None, got {chunk_iterations!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    optional_positive_int("chunk_iterations", chunk_iterations)
+    optional_positive_int("threads", threads)
     chosen = plan(problem, backend, threads)
     name = chosen.backend
     chosen_by_auto = str(backend).lower() == "auto" and os.environ.get(ENV_VAR, "auto").strip().lower() in ("", "auto")
@@ -267,6 +265,8 @@ def train(
             interrupted = interrupt.requested and done < total and run.n_active() > 0
             loss = run.loss()
             weights, bias_, counts = run.weights(), run.bias(), run.iteration_counts()
+            if problem.columns is not None:  # back onto the user's columns
+                weights, bias_ = problem.columns.fold(weights, bias_)
             converged = run.converged() if hasattr(run, "converged") else None
             reasons = run.stop_reasons() if hasattr(run, "stop_reasons") else None
             to_host = [np.asarray(h.get() if hasattr(h, "get") else h) for h in history]

@@ -274,8 +274,8 @@ def test_sklearn_parameters_are_checked():
 
 
 def raw_table(rng, n):
-    """Columns as they come: a 0/1 flag, an age, an income, a balance, a Unix time and a byte count
-    (scales 1 to 10¹⁰, offsets up to 10⁹ standard deviations... of the time), targets from a
+    """Columns as they come: a 0/1 flag, an age, an income, a balance, a Unix time, a byte count and a
+    reading of 10⁶ ± 1 (scales 1 to 10¹⁰, offsets up to 10⁶ standard deviations), targets from a
     logistic truth on the standardised columns."""
     X = np.column_stack([
         (rng.random(n) < 0.3).astype(float),
@@ -284,9 +284,10 @@ def raw_table(rng, n):
         rng.normal(2e5, 5e4, n),
         1.7e9 + rng.uniform(0, 3e7, n),
         rng.lognormal(np.log(1e10), 0.3, n),
+        1e6 + rng.normal(0, 1, n),  # 10⁶ standard deviations from 0: the solvers centre it first
     ])
     Z = (X - X.mean(axis=0)) / X.std(axis=0)
-    y = (rng.random(n) < 1 / (1 + np.exp(-(Z @ np.array([0.7, -0.5, 0.8, 0.5, 0.3, -0.4]))))).astype(float)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(Z @ np.array([0.7, -0.5, 0.8, 0.5, 0.3, -0.4, 0.6]))))).astype(float)
     return X, y
 
 

@@ -1,0 +1,97 @@
+"""Column transforms folded into the models: the columns shifted (and scaled) before training, the
+trained models mapped back onto the user's columns after it.
+
+    x' = (x − m) / s ;   z = x'·w' + c' = x·w + c   with   w = w' / s ,  c = c' − Σ_d m_d·w_d
+
+so a saved model, ``predict_proba``, ONNX and every other consumer see weights on the raw columns and
+need nothing new. Two uses:
+
+* ``standardize=True`` (:func:`standardization`): m and s are each column's mean and standard
+  deviation over the training rows, weighted by ``sample_weight`` (the mean weight over models when
+  each model has its own; over all rows for groups; per model for one dataset per model). Without a
+  bias nothing can absorb a shift: s is then the root mean square and m = 0. A constant column keeps
+  s = 1. The penalty ``l2`` then applies to w' (standardised coordinates).
+* the second-order solvers' shift (:func:`solver_shift`): with a bias, a column whose mean is more
+  than ``OFFSET_RATIO`` standard deviations from 0 (a Unix time, a reading of 10⁶ ± 1) is centred,
+  s = 1. The bias absorbs the shift and the penalty does not touch it, so the objective is the same
+  one on the user's columns, but z and the gradient's sums no longer cancel digits (a sum of
+  x·δ ≈ 10⁶·δ that should be ≈ δ loses six of float64's sixteen). X is copied for it, only then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ColumnTransform", "standardization", "solver_shift", "OFFSET_RATIO"]
+
+#: the solvers centre the columns when some column's |mean| exceeds this many standard deviations
+OFFSET_RATIO = 1e3
+
+
+@dataclass(frozen=True)
+class ColumnTransform:
+    """x' = (x − offset) / scale, column by column: ``offset`` and ``scale`` (Bt, D) float64, with
+    Bt = 1 for a table shared by all models (or the rows of all groups) and B for one per model."""
+
+    offset: np.ndarray
+    scale: np.ndarray
+    standardized: bool = False
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """X (N, D) or (B, N, D) in the transformed columns, float64 (a new array)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 2:
+            return (X - self.offset[0]) / self.scale[0]
+        return (X - self.offset[:, None, :]) / self.scale[:, None, :]
+
+    def weights_in(self, W: np.ndarray) -> np.ndarray:
+        """Weights (…, D, K) on the user's columns in the transformed ones: w' = w·s."""
+        scale = self.scale[0] if W.ndim == 2 else self.scale
+        return W * scale[..., :, None]
+
+    def fold(self, W: np.ndarray, c: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Trained (W' (B, D, K), c' (B, K) or None) back on the user's columns, in W's dtype."""
+        w = W.astype(np.float64) / self.scale[:, :, None]
+        if c is None:
+            return w.astype(W.dtype), None
+        bias = c.astype(np.float64) - np.einsum("bd,bdk->bk", np.broadcast_to(self.offset, w.shape[:2]), w)
+        return w.astype(W.dtype), bias.astype(c.dtype)
+
+
+def _moments(X: np.ndarray, sw: np.ndarray | None, center: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, standard deviation) of every column, weighted by ``sw``; (Bt, D) each. Without
+    ``center`` the mean is 0 and the "deviation" the root mean square. X (N, D) takes sw (N,) or
+    (B, N) (their mean over models); X (B, N, D) takes sw (N,) or (B, N), per model."""
+    if X.ndim == 2:
+        w = None if sw is None else (sw.mean(axis=0) if sw.ndim == 2 else sw)
+        total = float(X.shape[0]) if w is None else float(w.sum())
+        mean = (X.sum(axis=0) if w is None else w @ X) / total if center else np.zeros(X.shape[1])
+        sq = np.empty(X.shape[1])
+        for j in range(X.shape[1]):  # column by column: no (N, D) temporary
+            x = X[:, j] - mean[j]
+            sq[j] = (x @ x if w is None else w @ (x * x)) / total
+        return mean[None], np.sqrt(sq)[None]
+    B, N, _ = X.shape
+    w = np.ones((B, N)) if sw is None else np.broadcast_to(sw, (B, N))
+    total = w.sum(axis=1)[:, None]
+    mean = np.einsum("bn,bnd->bd", w, X) / total if center else np.zeros((B, X.shape[2]))
+    sq = np.einsum("bn,bnd->bd", w, (X - mean[:, None, :]) ** 2) / total
+    return mean, np.sqrt(sq)
+
+
+def standardization(X: np.ndarray, sw: np.ndarray | None, bias: bool) -> ColumnTransform:
+    """``standardize=True``: centred (with a bias) and scaled columns; see the module docstring."""
+    mean, sd = _moments(X, sw, center=bias)
+    return ColumnTransform(offset=mean, scale=np.where(sd > 0, sd, 1.0), standardized=True)
+
+
+def solver_shift(X: np.ndarray, sw: np.ndarray | None, bias: bool) -> ColumnTransform | None:
+    """The second-order solvers' shift of columns far from 0 relative to their spread, or None."""
+    if not bias:
+        return None
+    mean, sd = _moments(X, sw, center=True)
+    if not (np.abs(mean) > OFFSET_RATIO * sd).any():
+        return None
+    return ColumnTransform(offset=mean, scale=np.ones_like(mean))

@@ -1,0 +1,190 @@
+"""A hostile user (issue 22): bad files, bad cells, bad labels, tampered models and odd arguments on
+every command and on the API. Each gets one line naming the problem and the fix (CLI: exit status 2,
+no traceback), or the right answer; never a library-internal error or a silently wrong answer."""
+
+import contextlib
+import io
+import shlex
+
+import numpy as np
+import pytest
+
+import fastperceptron as fp
+from fastperceptron import cli
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """The hostile files, and a plain and a groups model trained from good ones."""
+    h = tmp_path_factory.mktemp("hostile")
+    (h / "ok.csv").write_text("a,b,y\n1,2,0\n3,4,1\n5,1,1\n2,2,0\n")
+    (h / "g.csv").write_text("a,b,g,y\n1,2,x,0\n3,4,y,1\n5,1,x,1\n2,2,y,0\n")
+    (h / "empty.csv").write_text("")
+    (h / "header.csv").write_text("a,b,y\n")
+    (h / "onecol.csv").write_text("y\n1\n0\n")
+    (h / "garbage.csv").write_bytes(bytes(range(256))[::-1] * 2)
+    (h / "nonutf.csv").write_bytes(b"a,b,y\n\xff\xfe,2,0\n")
+    (h / "y2.csv").write_text("a,b,y\n1,2,2\n3,4,1\n")
+    (h / "ystr.csv").write_text("a,b,y\n1,2,yes\n3,4,no\n")
+    (h / "adir").mkdir()
+    assert run_cli("train --data {H}/ok.csv --models 3 --iterations 10 --out {H}/m.npz", h)[0] == 0
+    assert run_cli("train --data {H}/g.csv --group-by g --iterations 10 --out {H}/mg.npz", h)[0] == 0
+    return h
+
+
+def run_cli(line: str, h) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = cli.main(shlex.split(line.replace("{H}", str(h))))
+        except SystemExit as exc:  # argparse
+            rc = exc.code
+    return rc, err.getvalue()
+
+
+CLI_CASES = [
+    ('train --data {H}/nope.csv', "no data file at '{H}/nope.csv'"),
+    ('train --data {H}/empty.csv', '{H}/empty.csv: not a readable CSV file (Empty CSV file)'),
+    ('train --data {H}/adir', "no data file at '{H}/adir'"),
+    ('train --data {H}/garbage.csv', "{H}/garbage.csv: not a readable CSV file ("),
+    ('train --data {H}/header.csv', '{H}/header.csv: a CSV needs a header line and at least one data row'),
+    ('train --data {H}/onecol.csv', "{H}/onecol.csv: no feature columns left once the target columns ['y'] are taken"),
+    ('train --data {H}/nonutf.csv', "{H}/nonutf.csv: column 'a' has type binary; feature columns must be numbers"),
+    ('train --data {H}/ok.csv --target zz', "--target 'zz' is neither a column name nor a position; columns: ['a', 'b', 'y']"),
+    ('train --data {H}/ok.csv --target a b y', "{H}/ok.csv: no feature columns left once the target columns ['a', 'b', 'y'] are taken"),
+    ('train --data {H}/g.csv --group-by g --target g', "--group-by 'g' is also a --target column; a column is one or the other"),
+    ('train --data {H}/ok.csv --group-by zz', "--group-by 'zz' is neither a column name nor a position; columns: ['a', 'b', 'y']"),
+    ('train --models 0', 'models must be >= 1, got 0'),
+    ('train --models -1', 'models must be >= 1, got -1'),
+    ('train --iterations -5', 'iterations must be >= 0, got -5'),
+    ('train --lr -1', 'learning_rate must be >= 0, got -1.0'),
+    ('train --lr nan', 'learning_rate contains NaN or inf (first at index (0,)); learning rates must be finite'),
+    ('train --l2 -1', 'l2 must be >= 0 (the strength of the penalty ½·l2·‖W‖²), got -1.0'),
+    ('train --l2 inf', 'l2 contains NaN or inf (first at index (0,)); the L2 penalty must be a finite number >= 0'),
+    ('train --tol 0', 'tol must be a positive finite number or None, got 0.0'),
+    ('train --tol nan', 'tol must be a positive finite number or None, got nan'),
+    ('train --seeds abc', "--seeds 'abc' is not a non-negative integer or a START:STOP range"),
+    ('train --seeds 5:2', "--seeds '5:2': a range is START:STOP with 0 <= START < STOP"),
+    ('train --threads 0', "argument --threads: must be a positive integer, got '0' (see 'fastperceptron train --help'"),
+    ('train --record-every 0', 'record_every must be >= 1, got 0'),
+    ('train --out {H}/no/dir/m.npz', "cannot write '{H}/no/dir/m.npz': the folder '{H}/no/dir' does not exist; create it first ("),
+    ('train --out {H}/adir', "cannot write '{H}/adir': it is a directory; give a file name, e.g. '{H}/adir/model.npz'"),
+    ('train --solver newton --rule seed', "solver='newton' minimises the cross-entropy, whose gradient is rule 'logistic'; got rule='"),
+    ('train --solver newton --lr 0.1', "learning_rate is the step of solver='gd'; solver='newton' chooses its own steps by a line "),
+    ('train --fallback', '--fallback and --min-rows serve groups: give --group-by COLUMN as well'),
+    ('train --min-rows -1', '--fallback and --min-rows serve groups: give --group-by COLUMN as well'),
+    ('train --data {H}/g.csv --group-by g --min-rows 3', 'min_rows=3 sends small groups to the fallback model: set fallback=True as well'),
+    ('train --plot {H}/x.png --plot-kind curves', '--plot-kind curves needs --record-every K (the loss history)'),
+    ('train --data {H}/y2.csv', "{H}/y2.csv, line 2, column 'y': 2.0 is not in [0, 1]; targets are 0/1 labels or probabilit"),
+    ('train --data {H}/ystr.csv', "{H}/ystr.csv, line 2, column 'y': 'yes' is not a number; target columns must be numbers (e"),
+    ('train --models 2 --seeds 1 2', "argument --seeds: not allowed with argument --models (see 'fastperceptron train --help')"),
+    ('train --data {H}/ok.csv --models 3 --iterations 2 --plot {H}/adir', "cannot write '{H}/adir': it is a directory; give a file name, e.g. '{H}/adir/model.png'"),
+    ('train --backend numba:gemm --data {H}/ok.csv --models 2 --iterations 2 --solver newton', "backend layout 'numba:gemm' does not fit this problem: the 'solver' layout is for (and onl"),
+    ('predict {H}/nope.npz --input 1 2', "no model file at '{H}/nope.npz'"),
+    ('predict {H}/garbage.csv --input 1 2', "'{H}/garbage.csv' is not a fastperceptron model file or is truncated/corrupt (ValueError: "),
+    ('predict {H}/m.npz --input 1', 'X must be (M, 2), (2,) for one sample, or (B, M, 2) for one input set per model; got shape'),
+    ('predict {H}/m.npz --input 1 2 3', 'X must be (M, 2), (2,) for one sample, or (B, M, 2) for one input set per model; got shape'),
+    ('predict {H}/m.npz --input 1 2 --data {H}/ok.csv', 'give exactly one of --data FILE or --input X1 X2 ...'),
+    ('predict {H}/m.npz', 'give exactly one of --data FILE or --input X1 X2 ...'),
+    ('predict {H}/m.npz --data {H}/onecol.csv', "{H}/onecol.csv: the model needs the columns ['a', 'b']; missing ['a', 'b']"),
+    ('predict {H}/m.npz --input 1 2 --quantiles 2 --summary', 'quantiles must be levels in [0, 1], e.g. (0.05, 0.95); got [2.0]'),
+    ('predict {H}/m.npz --input 1 2 --unseen fallback', '--unseen applies to a model trained with groups'),
+    ('predict {H}/m.npz --input nan 2', 'X contains NaN or inf (first at index (0, 0)); remove or impute those values first'),
+    ('predict {H}/m.npz --data {H}/g.csv --group-by g', '--group-by given, but the model was not trained with groups; leave it out'),
+    ('predict {H}/mg.npz --data {H}/g.csv --unseen fallback', "unseen='fallback' needs a fallback model: train with fallback=True, or attach one with res"),
+    ('predict {H}/mg.npz --data {H}/ok.csv', "{H}/ok.csv: no column 'g' to group by; columns: ['a', 'b', 'y']"),
+    ('predict {H}/mg.npz --data {H}/g.csv --summary', '--summary describes an ensemble of models over the same rows, but {H}/mg.npz has one model'),
+    ('predict {H}/m.npz --input 1 2 --summary --per-model', '--summary and --per-model are two views: give one of them'),
+    ('export {H}/m.npz --onnx {H}/adir', "cannot write '{H}/adir': it is a directory; give a file name, e.g. '{H}/adir/model.onnx'"),
+    ('export {H}/m.npz --onnx {H}/x.onnx --unseen fallback', '--unseen applies to a model trained with groups'),
+    ('export {H}/nope.npz --onnx {H}/x.onnx', "no model file at '{H}/nope.npz'"),
+    ('export {H}/mg.npz --onnx {H}/x.onnx --unseen fallback', "unseen='fallback' needs a fallback model: train with fallback=True, or attach one with res"),
+    ('export {H}/m.npz --onnx {H}/no/dir/x.onnx', "cannot write '{H}/no/dir/x.onnx': the folder '{H}/no/dir' does not exist; create it first "),
+    ('plot {H}/m.npz', "the following arguments are required: --out (see 'fastperceptron plot --help')"),
+    ('plot {H}/m.npz --out {H}/x.png --kind sweep', 'no hyperparameter varies across these models: a sweep needs one learning_rate (or l2) per '),
+    ('plot {H}/m.npz --out {H}/no/x.png', "cannot write '{H}/no/x.png': the folder '{H}/no' does not exist; create it first (mkdir -p"),
+    ('plot {H}/m.npz --out {H}/x.txt', "cannot write a figure as '.txt': use a .png, .svg or .pdf file name"),
+    ('plot {H}/m.npz --out {H}/x.png --kind curves', 'this result has no loss history: train with record_every=k (CLI: --record-every K) to plot'),
+    ('info --data {H}/garbage.csv', "{H}/garbage.csv: not a readable CSV file ("),
+    ('info --models 0', "argument --models: must be a positive integer, got '0' (see 'fastperceptron info --help')"),
+    ('info --threads 0', "argument --threads: must be a positive integer, got '0' (see 'fastperceptron info --help')"),
+    ('bench --models 0', "argument --models: must be a positive integer, got '0' (see 'fastperceptron bench --help')"),
+    ('bench --repeat 0', "argument --repeat: must be a positive integer, got '0' (see 'fastperceptron bench --help')"),
+    ('bench --iterations -1', "argument --iterations: must be a positive integer, got '-1' (see 'fastperceptron bench --h"),
+    ('bench --case groups --groups 0', "argument --groups: must be a positive integer, got '0' (see 'fastperceptron bench --help')"),
+    ('demo --input 1 2', '--input needs 3 numbers, got 2'),
+    ('demo --iterations -1', '--iterations must be at least 1'),
+    ('demo --seed -1', 'seeds must be non-negative integers, got -1'),
+    ('demo --input nan 1 1', 'X contains NaN or inf (first at index (0, 0)); remove or impute those values first'),
+]
+
+
+@pytest.mark.parametrize("line, message", CLI_CASES, ids=[c[0].replace("{H}/", "") for c in CLI_CASES])
+def test_every_command_refuses_bad_input_in_one_line(files, line, message):
+    if "nonutf" in line or "garbage" in line or "empty.csv" in line:
+        pytest.importorskip("pyarrow")  # the standard library's reader words these its own way
+    rc, err = run_cli(line, files)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1, err
+    assert lines[0].startswith("fastperceptron") and "Traceback" not in err and "unexpected" not in err
+    assert message.replace("{H}", str(files)) in lines[0], lines[0]
+
+
+X, Y = fp.datasets.seed()
+_r = fp.train(X, Y, models=3, iterations=10, progress=False)
+_Xg = np.random.default_rng(0).normal(size=(30, 2))
+_yg = (np.arange(30) % 2).astype(float)
+_g = np.arange(30) % 3
+_rg = fp.train(_Xg, _yg, groups=_g, iterations=10, progress=False)
+
+API_CASES = [
+    ("X strings", lambda: fp.train([["a", "b", "c"]] * 4, Y), TypeError, "X must contain only numbers, got dtype <U1"),
+    ("X ragged", lambda: fp.train([[1, 2], [3]], [0, 1]), ValueError, "X must be a rectangular array"),
+    ("X empty", lambda: fp.train(np.zeros((0, 3)), np.zeros(0)), ValueError, "X is empty (shape (0, 3))"),
+    ("X 4-D", lambda: fp.train(np.zeros((1, 1, 4, 3)), Y), ValueError, "X must be 2-D (N, D), shared by all models"),
+    ("X complex", lambda: fp.train(X + 1j, Y), TypeError, "X is complex (complex128)"),
+    ("y NaN", lambda: fp.train(X, [0, np.nan, 1, 0]), ValueError, "y contains NaN or inf (first at index (1, 0))"),
+    ("y 2", lambda: fp.train(X, [0, 2, 1, 0]), ValueError, "y must lie in [0, 1]"),
+    ("y short", lambda: fp.train(X, [0, 1]), ValueError, "y has shape (2, 1) but X has N = 4 samples"),
+    ("weights negative", lambda: fp.train(X, Y, sample_weight=[1, -1, 1, 1]), ValueError, "sample_weight must be >= 0"),
+    ("weights all 0", lambda: fp.train(X, Y, sample_weight=[0, 0, 0, 0]), ValueError, "sample_weight of model 0 sums to 0"),
+    ("models 1.5", lambda: fp.train(X, Y, models=1.5), TypeError, "models must be an integer, got 1.5"),
+    ("seeds 1.5", lambda: fp.train(X, Y, seeds=[1.5]), ValueError, "seeds must be a non-empty 1-D sequence of integers"),
+    ("seeds 2**64-1", lambda: fp.train(X, Y, seeds=np.array([2**64 - 1], np.uint64)), ValueError, "seeds must be below 2**63"),
+    ("dtype float16", lambda: fp.train(X, Y, dtype="float16"), ValueError, "dtype must be 'float64' or 'float32'"),
+    ("backend bogus", lambda: fp.train(X, Y, backend="bogus"), ValueError, "unknown backend 'bogus'"),
+    ("learning rate text", lambda: fp.train(X, Y, learning_rate="fast"), TypeError, "learning_rate must contain only numbers"),
+    ("learning rate -1", lambda: fp.train(X, Y, learning_rate=-1), ValueError, "learning_rate must be >= 0, got -1.0"),
+    ("l2 text", lambda: fp.train(X, Y, l2="big"), TypeError, "l2 must contain only numbers"),
+    ("tol text", lambda: fp.train(X, Y, tol="x"), ValueError, "tol must be a positive finite number or None"),
+    ("threads 0", lambda: fp.train(X, Y, threads=0), ValueError, "threads must be a positive integer or None, got 0"),
+    ("explain threads 0", lambda: fp.explain(X, Y, threads=0), ValueError, "threads must be a positive integer"),
+    ("bias text", lambda: fp.train(X, Y, bias="yes"), TypeError, "bias must be True or False, got 'yes'"),
+    ("initial weights", lambda: fp.train(X, Y, initial_weights=np.zeros((2, 1))), ValueError,
+     "initial_weights has shape (2, 1) but the data need (D, K) = (3, 1)"),
+    ("B disagrees", lambda: fp.train(X, Y, models=2, learning_rate=[1, 2, 3]), ValueError,
+     "models says 2, learning_rate (its length) says 3"),
+    ("labels None", lambda: fp.train(_Xg, _yg, groups=[None] * 30), ValueError, "groups has missing labels"),
+    ("labels mixed", lambda: fp.train(_Xg, _yg, groups=[1, "a"] * 15), TypeError, "not a mix"),
+    ("labels dict", lambda: fp.train(_Xg, _yg, groups={"a": 1}), ValueError, "groups must be 1-D"),
+    ("float32 overflow", lambda: fp.train(X * 1e300, Y, dtype="float32"), ValueError, "too large for float32"),
+    ("predict D", lambda: _r.predict_proba([[1, 2]]), ValueError, "X must be (M, 3)"),
+    ("predict NaN", lambda: _r.predict_proba([[np.nan, 1, 1]]), ValueError, "X contains NaN or inf"),
+    ("predict threshold", lambda: _r.predict(X, threshold="x"), ValueError, "threshold must be a probability in [0, 1]"),
+    ("predict groups of a plain batch", lambda: _r.predict_proba(X, groups=[1, 2, 3, 4]), ValueError,
+     "this batch was not trained with groups"),
+    ("predict unseen label", lambda: _rg.predict_proba(_Xg[:1], groups=[7]), ValueError, "never seen in training (7)"),
+    ("predict text label", lambda: _rg.predict_proba(_Xg[:1], groups=["a"]), TypeError, "groups are strings but"),
+    ("predict all models of groups", lambda: _rg.predict_proba(_Xg), ValueError, "one model per group (3 groups)"),
+    ("select out of range", lambda: _r[10], IndexError, "result[10]: index 10 is out of bounds"),
+    ("select by text", lambda: _r["a"], TypeError, "result['a']: select models by position"),
+    ("load a CSV", lambda: fp.load(__file__), fp.ModelFileError, "is not a fastperceptron model file"),
+    ("summary levels", lambda: _r.ensemble_summary(X, quantiles=[2]), ValueError, "quantiles must be levels in [0, 1]"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, message", API_CASES, ids=[c[0] for c in API_CASES])
+def test_the_api_refuses_bad_input_naming_it(name, call, error, message):
+    with pytest.raises(error) as info:
+        call()
+    assert message in str(info.value)
