@@ -13,7 +13,8 @@ from . import datasets, init, loop, resample  # noqa: E402
 from .resample import bootstrap_weights  # noqa: E402
 from .registry import BackendInfo, backends  # noqa: E402
 from .errors import (  # noqa: E402
-    BackendUnavailableError, ConvergenceWarning, FastPerceptronError, ModelFileError, UnsupportedProblemError)
+    BackendUnavailableError, ConvergenceWarning, FastPerceptronError, ModelFileError, StabilityWarning,
+    UnsupportedProblemError)
 from .io import load  # noqa: E402
 from .result import EnsembleSummary, TrainResult  # noqa: E402
 from .training import train  # noqa: E402
@@ -35,6 +36,7 @@ __all__ = [
     "init",
     "FastPerceptronError",
     "ConvergenceWarning",
+    "StabilityWarning",
     "BackendUnavailableError",
     "ModelFileError",
     "UnsupportedProblemError",

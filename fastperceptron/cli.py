@@ -20,6 +20,9 @@ from . import __version__
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 DEFAULT_MODELS = 10_000
+#: models of gradient steps trained on a table of one's own (--data) when no count is given: the
+#: tutorial's 10,000 seeds over 20,000 iterations would take an hour on a table of thousands of rows
+DEFAULT_TABLE_MODELS = 100
 
 
 class CLIError(Exception):
@@ -47,45 +50,116 @@ def _seeds(tokens: list[str]) -> np.ndarray:
 
 # --- commands -----------------------------------------------------------------------------------
 def cmd_train(args) -> int:
-    import fastperceptron as fp
     from .io import check_target
 
     if args.out:  # before training: a mistyped path must not cost the run
         check_target(args.out, ".npz")
     if args.plot:  # nor a missing matplotlib, a bad figure name or a kind this run cannot draw
         _check_plot(args)
-    groups = None
+    X, y, groups, meta = _training_data(args)
+    kwargs = _train_arguments(args, X, groups, meta)
+    with _warnings_as_they_come():
+        if args.scheduler:
+            r = _train_on_dask(args.scheduler, X, y, kwargs)
+        else:
+            import fastperceptron as fp
+
+            r = fp.train(X, y, **kwargs)
+    note = meta.pop("note", None)
+    r.metadata.update(meta)
+    _report(r, args, meta)
+    if note:
+        print(f"note             {note}")
+    if args.out:
+        print(f"saved            {r.save(args.out)}")
+    if args.plot:
+        _draw(r, args.plot_kind, args.plot)
+    return 0 if r.complete else EXIT_INTERRUPTED
+
+
+def _training_data(args):
+    """(X, y, groups or None, metadata) of ``train``: the table of --data, else the tutorial's."""
+    import fastperceptron as fp
+
     if args.data:
         X, y, groups, meta = load_data(args.data, args.target, args.group_by)
         meta["data"] = str(args.data)
-    elif args.group_by:
+        return X, y, groups, meta
+    if args.group_by:
         raise CLIError("--group-by needs --data FILE, a table with that column")
-    else:
-        X, y = fp.datasets.seed()
-        meta = {"data": "seed", "feature_names": ["x1", "x2", "x3"], "target_names": ["y"]}
+    X, y = fp.datasets.seed()
+    return X, y, None, {"data": "seed", "feature_names": ["x1", "x2", "x3"], "target_names": ["y"]}
+
+
+def _train_arguments(args, X, groups, meta) -> dict:
+    """fp.train's keywords from the options, with the command line's defaults: the tutorial's rate
+    on its data, the stable step (``learning_rate="auto"``) on a table; 10,000 models of the tutorial
+    or ``DEFAULT_TABLE_MODELS`` of a table; one model where a second-order batch would be copies."""
+    from .steps import scale_warning
+
     seeds = _seeds(args.seeds) if args.seeds else None
-    lr = None if args.lr is None else (args.lr[0] if len(args.lr) == 1 else np.array(args.lr))
+    if args.lr is None:
+        lr = "auto" if args.data and args.solver == "gd" else None
+    elif "auto" in args.lr and len(args.lr) > 1:
+        raise CLIError("--lr auto gives every model its own stable step: it stands alone, not among other rates")
+    else:
+        lr = args.lr[0] if len(args.lr) == 1 else np.array(args.lr)
     l2 = 0.0 if args.l2 is None else (args.l2[0] if len(args.l2) == 1 else np.array(args.l2))
     models = args.models
     if models is None and seeds is None and np.ndim(lr) == 0 and np.ndim(l2) == 0 and np.ndim(X) == 2 and groups is None:
-        models = DEFAULT_MODELS
+        if args.solver != "gd":  # every model would reach the same optimum: the seeds play no part
+            models = 1
+            meta["note"] = ("one model: with --solver " + args.solver + " every model of one table reaches the same "
+                            "optimum, whatever its seed (--models B trains B copies; several --l2 values a sweep)")
+        else:
+            models = DEFAULT_TABLE_MODELS if args.data else DEFAULT_MODELS
+    if args.solver == "gd" and not args.standardize and args.data:  # said now, with the columns' names
+        message = scale_warning(np.asarray(X, dtype=np.float64), meta.get("feature_names"))
+        if message:
+            print(f"fastperceptron: warning: {message}", file=sys.stderr, flush=True)
     kwargs = dict(
         seeds=seeds, models=models, iterations=args.iterations, learning_rate=lr, rule=args.rule, bias=args.bias,
         init=args.init, dtype=args.dtype, backend=args.backend, tol=args.tol, record_every=args.record_every,
-        progress=args.progress, threads=args.threads, solver=args.solver, l2=l2,
+        progress=args.progress, threads=args.threads, solver=args.solver, l2=l2, standardize=args.standardize,
     )
     if groups is not None:
         kwargs["groups"] = groups
         kwargs.update(fallback=args.fallback, min_rows=args.min_rows)
     elif args.fallback or args.min_rows:
         raise CLIError("--fallback and --min-rows serve groups: give --group-by COLUMN as well")
-    with warnings.catch_warnings(record=True) as caught:
+    return kwargs
+
+
+class _warnings_as_they_come:
+    """Print the library's warnings on stderr as they are raised — before a long run, not after it —
+    as ``fastperceptron: warning: ...``; the scale warning is printed by ``train`` itself, with the
+    columns' names. Libraries' deprecation notices are not shown."""
+
+    def __enter__(self):
+        from .errors import StabilityWarning
+
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
         warnings.simplefilter("always")
-        if args.scheduler:
-            r = _train_on_dask(args.scheduler, X, y, kwargs)
-        else:
-            r = fp.train(X, y, **kwargs)
-    r.metadata.update(meta)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=r".*feature column\(s\) are far from", category=StabilityWarning)
+        warnings.showwarning = self._show
+        return self
+
+    @staticmethod
+    def _show(message, category, filename, lineno, file=None, line=None):
+        if "training interrupted" not in str(message):
+            print(f"fastperceptron: warning: {message}", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        return self._catch.__exit__(*exc)
+
+
+def _report(r, args, meta) -> None:
+    """The summary ``train`` prints of a trained batch."""
+    import fastperceptron as fp
+
     its = int(r.iterations.sum())
     q = np.quantile(r.loss.astype(np.float64), [0, 0.5, 1])
     print(f"backend          {r.backend} ({r.dtype})")
@@ -115,14 +189,6 @@ def cmd_train(args) -> int:
     if r.n_features == 3 and not args.data:
         p = r.ensemble_proba(fp.datasets.NEW_SITUATION)[0]
         print(f"new situation    [1, 0, 0] -> {' '.join(f'{v:.8f}' for v in p)} (ensemble mean)")
-    if args.out:
-        print(f"saved            {r.save(args.out)}")
-    if args.plot:
-        _draw(r, args.plot_kind, args.plot)
-    for w in caught:  # our fallbacks are RuntimeWarnings; libraries' deprecation notices are not shown
-        if issubclass(w.category, (RuntimeWarning, UserWarning)) and "interrupted" not in str(w.message):
-            print(f"warning: {w.message}", file=sys.stderr)
-    return 0 if r.complete else EXIT_INTERRUPTED
 
 
 def _train_on_dask(scheduler: str, X, y, kwargs):
@@ -208,6 +274,16 @@ def _positive(kind):
     return parse
 
 
+def _rate(text: str):
+    """--lr: a number, or "auto"."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number or 'auto', got {text!r}") from None
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and a hint (``--help`` for the options), as every
     other error of the command is, instead of the whole usage text."""
@@ -240,7 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--target", nargs="+", metavar="COL",
                    help="target column name(s) or position(s) in a CSV/.npy (default: the last column)")
     g = t.add_mutually_exclusive_group()
-    g.add_argument("--models", type=int, metavar="B", help=f"train B models with seeds 0..B-1 (default {DEFAULT_MODELS:,})")
+    g.add_argument("--models", type=int, metavar="B",
+                   help=f"train B models with seeds 0..B-1 (default {DEFAULT_MODELS:,} on the tutorial's data, "
+                        f"{DEFAULT_TABLE_MODELS} on a --data table; 1 for --solver newton/lbfgs, whose models would "
+                        "all be the same)")
     g.add_argument("--seeds", nargs="+", metavar="S", help="seeds, as integers or START:STOP ranges")
     t.add_argument("--iterations", type=int, metavar="T",
                    help="iterations (default 20,000 for gd, at most 100 for the solvers)")
@@ -249,8 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "(rule logistic); auto: newton for up to 16 parameters, else lbfgs")
     t.add_argument("--l2", type=float, nargs="+", metavar="L",
                    help="L2 penalty ½·L·‖W‖² (the bias is not penalised); several values give one per model")
-    t.add_argument("--lr", type=float, nargs="+", metavar="ETA",
-                   help="gd's learning rate (default 1.0); several values give one per model (a sweep)")
+    t.add_argument("--lr", type=_rate, nargs="+", metavar="ETA",
+                   help="gd's learning rate: a number, several (one per model: a sweep), or auto (each model's stable "
+                        "step 1/L from its data); default: 1.0 on the tutorial's data, auto with --data")
+    t.add_argument("--standardize", action="store_true",
+                   help="train on centred and scaled columns and fold the transform back into the weights, so the "
+                        "saved models are on your columns (--l2 then penalises the standardised weights)")
     t.add_argument("--rule", choices=("seed", "logistic"),
                    help="update rule (default: seed for gd; the solvers use logistic)")
     t.add_argument("--bias", action="store_true", help="learn a bias per output")

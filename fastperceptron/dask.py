@@ -110,6 +110,11 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
     if groups is not None:
         from .dask_groups import train_groups
 
+        if train_kwargs.get("standardize"):
+            raise ValueError("standardize=True is not available for groups through Dask: each shard sees only its "
+                             "own rows, so their statistics would differ from shard to shard. Standardise the "
+                             "columns first (with the whole table's mean and standard deviation), then train")
+
         if models is not None:
             raise ValueError("with groups there is one model per group: leave models out")
         return train_groups(X, y, groups=groups, client=client, shards=shards, seeds=seeds, progress=progress,

@@ -26,3 +26,9 @@ class UnsupportedProblemError(FastPerceptronError, ValueError):
 class ConvergenceWarning(UserWarning):
     """Some models of a second-order solver (solver="newton" or "lbfgs") stopped before converging;
     ``result.converged`` says which."""
+
+
+class StabilityWarning(UserWarning):
+    """Said before training when the run would waste its time: gradient steps above the data's stable
+    bound or on columns far from unit scale, or a batch of identical second-order fits. The message
+    names the problem and the fix."""

@@ -73,13 +73,6 @@ def _encode_targets(estimator, y):
     return binarizer.transform(y).astype(np.float64)  # (N, 1) for binary, one-hot (N, K) otherwise
 
 
-def _auto_learning_rate(X, weights, bias, l2):
-    """1 / (Σ_n s_n (‖x_n‖² + bias) / 4 + l2) per model: weights is None, (N,) or (B, N)."""
-    norms = np.einsum("nd,nd->n", X, X) + (1.0 if bias else 0.0)
-    total = norms.sum() if weights is None else weights @ norms
-    return 1.0 / np.maximum(total / 4.0 + l2, np.finfo(np.float64).tiny)
-
-
 def _probabilities(kind, P):
     """Per-output σ values -> the probabilities predict_proba reports (last axis: classes/labels)."""
     if kind == "binary":
@@ -100,7 +93,8 @@ def _seed(random_state) -> int:
 
 
 class _Base(ClassifierMixin, BaseEstimator):
-    def __init__(self, *, solver, C, iterations, learning_rate, rule, bias, tol, backend, dtype, random_state):
+    def __init__(self, *, solver, C, iterations, learning_rate, rule, bias, tol, backend, dtype, random_state,
+                 standardize):
         self.solver = solver
         self.C = C
         self.iterations = iterations
@@ -111,6 +105,7 @@ class _Base(ClassifierMixin, BaseEstimator):
         self.backend = backend
         self.dtype = dtype
         self.random_state = random_state
+        self.standardize = standardize
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -133,13 +128,11 @@ class _Base(ClassifierMixin, BaseEstimator):
             raise ValueError(f"C must be a positive number (the L2 penalty is 1/C), or None for none; got {C!r}")
         return 1.0 / float(C)
 
-    def _learning_rate(self, X, weights):
-        """The learning rate to pass: only for solver "gd" ("auto": from each model's data)."""
-        if self.solver != "gd":
-            return {} if isinstance(self.learning_rate, str) and self.learning_rate == "auto" else {
-                "learning_rate": self.learning_rate}  # train explains that only "gd" takes one
-        if isinstance(self.learning_rate, str) and self.learning_rate == "auto":
-            return {"learning_rate": _auto_learning_rate(X, weights, self.bias, self._l2())}
+    def _learning_rate(self):
+        """The learning rate to pass: only for solver "gd" ("auto": each model's stable step, computed
+        by ``fastperceptron.train`` from the model's data; see :mod:`fastperceptron.steps`)."""
+        if self.solver != "gd" and isinstance(self.learning_rate, str) and self.learning_rate == "auto":
+            return {}  # train explains that only "gd" takes a learning rate
         return {"learning_rate": self.learning_rate}
 
     def _train(self, X, Y, **kwargs):
@@ -150,7 +143,8 @@ class _Base(ClassifierMixin, BaseEstimator):
             warnings.simplefilter("ignore", ConvergenceWarning)  # raised below as scikit-learn's
             result = train(
                 X, Y, iterations=iterations, rule=self.rule, bias=self.bias, tol=self.tol, backend=self.backend,
-                dtype=self.dtype, progress=False, solver=self.solver, l2=self._l2(), **kwargs,
+                dtype=self.dtype, progress=False, solver=self.solver, l2=self._l2(), standardize=self.standardize,
+                **kwargs,
             )
         warn_unconverged(result, SklearnConvergenceWarning, f"{type(self).__name__}: ", stacklevel=3)
         return result
@@ -193,6 +187,10 @@ class PerceptronClassifier(_Base):
     backend : "auto", "numpy", "numba", "cupy" or "cuda".
     dtype : "float64" or "float32" (the training precision).
     random_state : int seed of the initial weights (None: 0).
+    standardize : train on centred and scaled columns and fold the transform back into ``coef_`` and
+        ``intercept_`` (``fastperceptron.train(standardize=True)``); C then penalises the weights of the
+        standardised columns. The solvers need it for no column's sake (they are right on raw columns);
+        it makes gradient descent ("gd") work on columns of any scale without a ``StandardScaler``.
 
     Attributes
     ----------
@@ -201,14 +199,14 @@ class PerceptronClassifier(_Base):
     """
 
     def __init__(self, *, solver="auto", C=1.0, iterations=None, learning_rate="auto", rule="logistic", bias=True,
-                 tol=None, backend="auto", dtype="float64", random_state=None):
+                 tol=None, backend="auto", dtype="float64", random_state=None, standardize=False):
         super().__init__(solver=solver, C=C, iterations=iterations, learning_rate=learning_rate, rule=rule,
-                         bias=bias, tol=tol, backend=backend, dtype=dtype, random_state=random_state)
+                         bias=bias, tol=tol, backend=backend, dtype=dtype, random_state=random_state,
+                         standardize=standardize)
 
     def fit(self, X, y, sample_weight=None):
         X, Y, sw = self._validate_fit(X, y, sample_weight)
-        self.result_ = self._train(X, Y, seeds=[_seed(self.random_state)], sample_weight=sw,
-                                   **self._learning_rate(X, sw))
+        self.result_ = self._train(X, Y, seeds=[_seed(self.random_state)], sample_weight=sw, **self._learning_rate())
         self.coef_ = self.result_.weights[0].T.astype(np.float64)
         self.intercept_ = (np.zeros(Y.shape[1]) if self.result_.bias is None
                            else self.result_.bias[0].astype(np.float64))
@@ -242,7 +240,8 @@ class PerceptronEnsembleClassifier(_Base):
         bootstrap, a random subset of that size, drawn without replacement, per model.
     learning_rate : "gd" only: "auto" (per model, from its own resample), a float, or a list of
         n_estimators floats (a learning-rate sweep in one fit).
-    solver, C, iterations, rule, bias, tol, backend, dtype : as for :class:`PerceptronClassifier`.
+    solver, C, iterations, rule, bias, tol, backend, dtype, standardize : as for
+        :class:`PerceptronClassifier`.
     random_state : seed of the models' seeds (None: 0); model b gets seed ``seeds_[b]``, which fixes
         both its initial weights and its resample.
 
@@ -254,9 +253,10 @@ class PerceptronEnsembleClassifier(_Base):
 
     def __init__(self, n_estimators=100, *, bootstrap=True, max_samples=None, solver="auto", C=1.0, iterations=None,
                  learning_rate="auto", rule="logistic", bias=True, tol=None, backend="auto", dtype="float64",
-                 random_state=None):
+                 random_state=None, standardize=False):
         super().__init__(solver=solver, C=C, iterations=iterations, learning_rate=learning_rate, rule=rule,
-                         bias=bias, tol=tol, backend=backend, dtype=dtype, random_state=random_state)
+                         bias=bias, tol=tol, backend=backend, dtype=dtype, random_state=random_state,
+                         standardize=standardize)
         self.n_estimators = n_estimators
         self.bootstrap = bootstrap
         self.max_samples = max_samples
@@ -280,8 +280,8 @@ class PerceptronEnsembleClassifier(_Base):
         rng = check_random_state(_seed(self.random_state))
         self.seeds_ = rng.randint(0, 2**31 - 1, size=self.n_estimators).astype(np.int64)
         weights = self._model_weights(X.shape[0], self.seeds_, sw)
-        lr = self._learning_rate(X, weights)
-        if "learning_rate" in lr:
+        lr = self._learning_rate()
+        if "learning_rate" in lr and not isinstance(lr["learning_rate"], str):
             lr["learning_rate"] = np.asarray(lr["learning_rate"], dtype=np.float64)
             if lr["learning_rate"].ndim == 1 and len(lr["learning_rate"]) not in (1, self.n_estimators):
                 raise ValueError(f"learning_rate has {len(lr['learning_rate'])} values but n_estimators is "

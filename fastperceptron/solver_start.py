@@ -87,19 +87,22 @@ def _moments(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     X = p.X
     center = p.bias
     s = None if p.sample_weight is None else np.asarray(p.sample_weight, dtype=np.float64)
-    if p.grouped:
+    if p.grouped:  # one pass: sums of x' and x'² per group, x' = x less the column's overall mean
         starts = p.groups.offsets[:-1]
-        w = np.ones(X.shape[0]) if s is None else s
-        total = np.add.reduceat(w, starts)
-        gid = p.groups.group_ids()
+        w = None if s is None else s
+        total = np.diff(p.groups.offsets).astype(np.float64) if w is None else np.add.reduceat(w, starts)
         mu = np.zeros((starts.shape[0], X.shape[1]))
         m2 = np.empty_like(mu)
         for j in range(X.shape[1]):
             x = X[:, j].astype(np.float64)
-            if center:
-                mu[:, j] = np.add.reduceat(w * x, starts) / total
-                x = x - mu[gid, j]
-            m2[:, j] = np.add.reduceat(w * x * x, starts) / total
+            shift = x.mean() if center else 0.0
+            x -= shift
+            wx = x if w is None else w * x
+            m2[:, j] = np.add.reduceat(wx * x, starts) / total
+            if center:  # (a preconditioner: the cancellation of E[x'²] − E[x']² costs nothing that matters)
+                mean = np.add.reduceat(wx, starts) / total
+                m2[:, j] = np.maximum(m2[:, j] - mean * mean, 0.0)
+                mu[:, j] = mean + shift
         return mu, m2, total
     if p.shared_X:
         w = None if s is None else (s.mean(axis=0) if s.ndim == 2 else s)

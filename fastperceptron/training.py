@@ -22,7 +22,8 @@ from tqdm.auto import tqdm
 from . import memory
 from .registry import AUTO_ORDER, ENV_VAR, backends, get_backend
 from .planner import plan, usable_layouts
-from .errors import BackendUnavailableError, ConvergenceWarning, KernelCompileError, UnsupportedProblemError
+from .columns import standardization
+from .errors import BackendUnavailableError, KernelCompileError, StabilityWarning, UnsupportedProblemError
 from .checks import optional_positive_int
 from .problem import make_problem
 from .result import TrainResult
@@ -147,6 +148,7 @@ def train(
     l2=0.0,
     fallback=False,
     min_rows=0,
+    standardize=False,
 ) -> TrainResult:
     """Train B independent sigmoid perceptrons at once and return them as a :class:`TrainResult`.
 
@@ -160,8 +162,12 @@ def train(
         ``learning_rate``; all that carry it must agree. Without any of them, B = 1 (seed 0).
     iterations : how many updates to run: full-batch gradient steps (default 20,000), or the cap on
         the iterations of solver "newton" or "lbfgs" (default 100).
-    learning_rate : a scalar, or one per model (B,) for a sweep (default 1.0). For solver "gd" only:
-        the other solvers choose their steps by a line search.
+    learning_rate : a scalar, or one per model (B,) for a sweep (default 1.0, the tutorial's), or
+        ``"auto"``: each model's stable step 1 / (Σ_n s_n·(‖x_n‖² + bias) / 4 + l2), the inverse of a
+        bound on its loss's curvature (:mod:`fastperceptron.steps`). Updates sum over the rows, so a
+        fixed rate that suits the tutorial's 4 rows diverges on a real table: a rate above the data's
+        stable bound is warned about before training. For solver "gd" only: the other solvers choose
+        their steps by a line search.
     rule : ``"seed"`` (the tutorial's Δ = (y - o)·o·(1 - o), the default of solver "gd") or
         ``"logistic"`` (Δ = y - o, the gradient of the cross-entropy; the only rule of the other
         solvers, and their default).
@@ -212,19 +218,32 @@ def train(
         scikit-lego's ``GroupedPredictor`` falls back to a global model). Attach one trained
         otherwise with ``result.with_fallback(model, min_rows)``.
     min_rows : groups with fewer training rows are served by the fallback model (default 0: none).
+    standardize : train on centred and scaled columns — each column's mean and standard deviation
+        over the training rows, weighted by ``sample_weight`` (its mean over models when each model
+        has its own; over all rows for groups; per model for one dataset per model; without a bias
+        the columns are only scaled, by their root mean square) — and fold the transform back into
+        every model's weights and bias, so that the result, its files and its ONNX graph are on your
+        columns (:mod:`fastperceptron.columns`). ``l2`` then penalises the weights of the
+        standardised columns, and ``initial_weights`` are given on your columns. Without it, the
+        solvers still reach the optimum on your columns whatever their units; gradient steps on
+        columns far from unit scale are warned about.
 
     Ctrl-C during training stops at the end of the current chunk and returns the models as they
     are there, with ``complete=False`` and a warning; a second Ctrl-C aborts at once.
     """
     _check_fallback(fallback, min_rows, groups, learning_rate, l2, initial_weights)
+    if not isinstance(standardize, (bool, np.bool_)):
+        raise TypeError(f"standardize must be True or False, got {standardize!r}")
     problem = make_problem(
         X, y, seeds=seeds, models=models, iterations=iterations, learning_rate=learning_rate, rule=rule,
         bias=bias, sample_weight=sample_weight, init=init, initial_weights=initial_weights, dtype=dtype,
         tol=tol, record_every=record_every, groups=groups, solver=solver, l2=l2,
+        columns=standardization if standardize else None,
     )
     optional_positive_int("chunk_iterations", chunk_iterations)
     optional_positive_int("threads", threads)
     chosen = plan(problem, backend, threads)
+    _warn_before_training(problem, learning_rate)
     name = chosen.backend
     chosen_by_auto = str(backend).lower() == "auto" and os.environ.get(ENV_VAR, "auto").strip().lower() in ("", "auto")
     total = problem.iterations
@@ -312,6 +331,7 @@ def train(
             "bias": problem.bias,
             "layout": layout,
             "solver": problem.solver,
+            "standardize": bool(standardize),
         },
         l2=None if problem.l2 is None else problem.l2.copy(),
         converged=converged,
@@ -327,10 +347,45 @@ def train(
         model = train(X, y, seeds=[0], iterations=iterations, learning_rate=learning_rate, rule=rule, bias=bias,
                       sample_weight=sample_weight, init=init, initial_weights=initial_weights, dtype=dtype,
                       backend=backend, tol=tol, progress=progress, chunk_iterations=chunk_iterations, threads=threads,
-                      solver=solver, l2=l2)
+                      solver=solver, l2=l2, standardize=standardize)
         result = result.with_fallback(model, min_rows)
         result = replace(result, seconds=result.seconds + model.seconds)
     return result
+
+
+def _warn_before_training(problem, learning_rate) -> None:
+    """The warnings that save a wasted run, said before it starts: gradient steps above the data's
+    stable bound or on columns far from unit scale (:mod:`fastperceptron.steps`), and a batch of
+    second-order fits that are all the same model."""
+    from .steps import rate_warning, scale_warning
+
+    p = problem
+    if p.solver == "gd":
+        standardized = p.columns is not None and p.columns.standardized
+        message = None if standardized else scale_warning(p.X)
+        if message:
+            warnings.warn(message, StabilityWarning, stacklevel=3)
+        if not isinstance(learning_rate, str):  # "auto" is stable by construction
+            lam = np.zeros(p.n_models) if p.l2 is None else p.l2.astype(np.float64)
+            message = rate_warning(p.X, p.sample_weight, p.groups, p.bias, lam, p.learning_rate.astype(np.float64))
+            if message:
+                warnings.warn(message, StabilityWarning, stacklevel=3)
+    elif p.n_models > 1 and identical_models(p):
+        warnings.warn(
+            f"the {p.n_models:,} models are identical: solver {p.solver!r} takes every model to the optimum of "
+            "its loss, which does not depend on the seed, and nothing else (sample_weight, l2, per-model data or "
+            "initial weights) differs between them; train one model (models=1), or give each model its own "
+            "bootstrap weights (fp.bootstrap_weights) or l2", StabilityWarning, stacklevel=3)
+
+
+def identical_models(problem) -> bool:
+    """Whether every model of a second-order batch reaches the same optimum: one shared table, one
+    set of targets and weights, one penalty and no explicit per-model initial weights."""
+    p = problem
+    shared = p.shared_X and p.Y.ndim == 2 and (p.sample_weight is None or p.sample_weight.ndim == 1)
+    same_l2 = p.l2 is None or bool((p.l2 == p.l2[0]).all())
+    same_start = p.init != "explicit" or bool((p.W0 == p.W0[0]).all())
+    return shared and same_l2 and same_start
 
 
 def _check_fallback(fallback, min_rows, groups, learning_rate, l2, initial_weights) -> None:

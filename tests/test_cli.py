@@ -193,7 +193,7 @@ def test_bad_csv(tmp_path):
     short_row = "Expected 3 columns, got 2" if HAVE_PYARROW else "line 3: 2 fields, but the header has 3"
     assert_clean_error(cli("train", "--data", bad, check_rc=None), short_row)
     bad.write_text("a,b,y\n1,2,0\n1,2,7\n")
-    assert_clean_error(cli("train", "--data", bad, check_rc=None), "y must lie in [0, 1]")
+    assert_clean_error(cli("train", "--data", bad, check_rc=None), "bad.csv, line 3, column 'y': 7.0 is not in [0, 1]")
     assert_clean_error(cli("train", "--data", bad, "--target", "zz", check_rc=None), "--target 'zz' is neither")
 
 
