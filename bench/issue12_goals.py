@@ -106,7 +106,7 @@ def goal_bagging(backend: str, skip_bagging: bool, models: int = 1000) -> None:
     for kind in ("make_classification", "normal"):
         X, y = _bagging_table(kind)
         sw = fp.bootstrap_weights(len(y), np.arange(models))
-        fp.train(X[:200], y[:200], solver="lbfgs", l2=1.0, bias=True, backend=backend, models=2)  # compile
+        fp.train(X[:200], y[:200], solver="lbfgs", l2=[1.0, 2.0], bias=True, backend=backend)  # compile
         t = time.perf_counter()
         r = fp.train(X, y, sample_weight=sw, solver="lbfgs", l2=1.0, bias=True, backend=backend, progress=False)
         t_fp = time.perf_counter() - t
