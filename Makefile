@@ -1,37 +1,45 @@
 # The two commands of the README: `make train` and `make test`. Each sets itself up: it creates a
 # virtual environment in .venv and installs the project into it (editable) the first time, and
-# again whenever pyproject.toml changes.
+# again whenever pyproject.toml changes: `train` only what training needs (numpy, Numba, tqdm,
+# threadpoolctl), `test` the test and plot extras on top.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+CORE   := $(VENV)/.installed-core
+EXTRAS := $(VENV)/.installed-test
+# setuptools' editable install prints a banner ("be careful with folders ... of your package"), a
+# UserWarning; the wheel's own build is checked for real packaging warnings in tests/test_packaging.py
+INSTALL := PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet
 
 .PHONY: train test bench demo info clean
 
-$(STAMP): pyproject.toml
+$(CORE): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fastperceptron needs Python >= 3.10: run make PYTHON=python3.11 ...")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,plot]'
-	@touch $(STAMP)
+	$(INSTALL) -e .
+	@touch $(CORE)
+
+$(EXTRAS): $(CORE)
+	$(INSTALL) -e '.[test,plot]'
+	@touch $(EXTRAS)
 
 ## train: 10,000 perceptrons on the tutorial's data with the best backend here
-train: $(STAMP)
+train: $(CORE)
 	$(BIN)/fastperceptron train
 
 ## test: the whole test suite (also what CI runs, through .ci/run)
-test: $(STAMP)
+test: $(EXTRAS)
 	$(BIN)/python -m pytest
 
 ## bench: the pytest-benchmark cases (bench/), then the side-by-side table
-bench: $(STAMP)
+bench: $(EXTRAS)
 	$(BIN)/python -m pytest bench --benchmark-only --benchmark-columns=min,median,max,rounds
 
-demo: $(STAMP)
+demo: $(CORE)
 	$(BIN)/fastperceptron demo
 
-info: $(STAMP)
+info: $(CORE)
 	$(BIN)/fastperceptron info
 
 clean:

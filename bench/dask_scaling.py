@@ -10,7 +10,7 @@ import time
 
 import fastperceptron as fp
 import fastperceptron.dask as fpd
-from fastperceptron.benchmark import machine
+from fastperceptron.machine import describe as machine
 
 
 def best(fn, repeat=3):

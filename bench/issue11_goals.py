@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fastperceptron.bench_groups import run_groups
+from fastperceptron.benchmarks.groups import run_groups
 
 
 def large_table(path: Path, groups=100_000, rows=10_000_000, features=16, seed=1):

@@ -44,7 +44,7 @@ def goal_groups(backend: str) -> None:
     import warnings
 
     import fastperceptron as fp
-    from fastperceptron.bench_groups import group_case
+    from fastperceptron.benchmarks.groups import group_case
 
     X, y, g = group_case(2000)
     # scikit-learn needs both classes in a group; a group of one class has no optimum with an
@@ -149,7 +149,7 @@ def goal_breast_cancer() -> None:
 
 
 def main() -> None:
-    from fastperceptron.benchmark import machine
+    from fastperceptron.machine import describe as machine
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", default="numba")

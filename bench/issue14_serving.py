@@ -71,7 +71,7 @@ def export() -> None:
 
 
 def main() -> None:
-    from fastperceptron.benchmark import machine
+    from fastperceptron.machine import describe as machine
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=os.cpu_count())

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastperceptron as fp
-from fastperceptron.benchmark import make_case
+from fastperceptron.benchmarks.sweep import make_case
 
 T_SEED = 2_000
 
@@ -53,7 +53,7 @@ def test_peer(benchmark, peer, case, B, T):
     The benchmark time includes the peer's warm-up (JAX compiles); extra_info holds the timed run alone.
     """
     pytest.importorskip(peer, reason=f"{peer} is not installed: pip install 'fastperceptron[peers]'")
-    from fastperceptron.peers import run_peer
+    from fastperceptron.benchmarks.peers import run_peer
 
     X, y = make_case(case, B)
     seconds = benchmark.pedantic(run_peer, args=(peer, X, y, B, T), rounds=3, iterations=1)

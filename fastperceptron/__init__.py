@@ -7,16 +7,16 @@
 [10.38040701, -0.20641179, -4.98452047]
 """
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402,F401
 
-from . import datasets, init, loop, resample  # noqa: E402
+from . import datasets, init, resample  # noqa: E402
+from .reference import loop  # noqa: E402  (fp.loop: the reference loop and its sigmoid)
 from .resample import bootstrap_weights  # noqa: E402
 from .registry import BackendInfo, backends  # noqa: E402
 from .errors import (  # noqa: E402
     BackendUnavailableError, ConvergenceWarning, FastPerceptronError, ModelFileError, StabilityWarning,
     UnsupportedProblemError)
-from .io import load  # noqa: E402
-from .result import EnsembleSummary, TrainResult  # noqa: E402
+from .result import EnsembleSummary, TrainResult, load  # noqa: E402
 from .training import train  # noqa: E402
 from .planner import Plan, explain  # noqa: E402
 

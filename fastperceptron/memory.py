@@ -38,7 +38,7 @@ def physical_bytes() -> int | None:
         return None
 
 
-def _size(nbytes: float) -> str:
+def size_text(nbytes: float) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if nbytes < 1024 or unit == "PiB":
             return f"{nbytes:.1f} {unit}" if unit != "bytes" else f"{int(nbytes)} bytes"
@@ -50,8 +50,8 @@ def message(n_models: int, needed: int, where: str = "", host: bool = True, boun
     """The out-of-memory message: what was asked, how much it needs (``bound`` "about" or "at
     least"; and, for host memory, how much the machine has), and the fixes."""
     total = physical_bytes() if host else None
-    has = "" if total is None else f", this machine has {_size(total)}"
-    return (f"not enough memory to train {n_models:,} models at once{where} ({bound} {_size(needed)} needed{has}); "
+    has = "" if total is None else f", this machine has {size_text(total)}"
+    return (f"not enough memory to train {n_models:,} models at once{where} ({bound} {size_text(needed)} needed{has}); "
             "train fewer models per call (several calls with seeds=range(a, b) give the same models), "
             "or use dtype='float32'")
 

@@ -29,7 +29,7 @@ LOSS_LABEL = "final loss (weighted mean squared error)"
 MAX_PANELS = 16  # "weights": panels drawn; the rest are named in the last panel
 
 
-def _matplotlib():
+def require_matplotlib():
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -59,7 +59,7 @@ def plot(result, kind: str = "auto", *, ax=None, path=None):
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if result.n_models == 0:
         raise ValueError("this result holds no models: nothing to plot")
-    Figure = _matplotlib()
+    Figure = require_matplotlib()
     if kind == "auto":
         kind = choose(result)
     if kind == "weights":
@@ -83,7 +83,7 @@ def plot(result, kind: str = "auto", *, ax=None, path=None):
 def target(path):
     """``path`` as the Path a figure is written to (.png appended when it has no suffix), or a
     clear error: a directory, a missing folder, a format other than PNG, SVG or PDF."""
-    from .io import check_target
+    from .io.files import check_target
 
     path = check_target(path, ".png")
     if path.suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -93,7 +93,7 @@ def target(path):
 
 def save(fig, path) -> str:
     """Write ``fig`` to ``path`` atomically, in the format its suffix names (.png when none)."""
-    from .io import atomic_write
+    from .io.files import atomic_write
 
     path = target(path)
     atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:].lower(), dpi=110))

@@ -1,26 +1,29 @@
-"""The backend switch: which backends exist, which can run here, and why not.
+"""The backend switch: which backends exist, their layouts, which can run here, and why not.
 
 A backend trains a whole batch ("advance these B models by n iterations"); it is not a set of tiny
-array primitives. Backends are probed and imported lazily, only when asked for, so ``import
+array primitives. Each backend is a module or folder of ``fastperceptron.backend`` listing its
+layouts (:class:`~fastperceptron.backend.layout.Layout`): this module is the one place that maps a
+name to them. Backends are probed and imported lazily, only when asked for, so ``import
 fastperceptron`` never imports Numba or CuPy, and a backend that cannot run explains itself.
 
 ``backend="auto"`` means the default: the backend named by the environment variable
-``FASTPERCEPTRON_BACKEND`` when it is set, else the fastest usable one (GPU, then Numba, then numpy).
+``FASTPERCEPTRON_BACKEND`` when it is set (:func:`environment_backend`, the one place it is read),
+else the fastest usable one (GPU, then Numba, then numpy).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
 from .errors import BackendUnavailableError
-from .loop import VectorizedRun
-from .problem import Problem
 
-__all__ = ["BackendInfo", "backends", "get_backend", "resolve_name", "NAMES", "ENV_VAR"]
+__all__ = ["BackendInfo", "backends", "layouts", "resolve_name", "environment_backend", "NAMES", "AUTO_ORDER",
+           "ENV_VAR"]
 
 NAMES = ("numpy", "numba", "cupy", "cuda")
 AUTO_ORDER = ("cuda", "cupy", "numba", "numpy")  # fastest first
@@ -37,21 +40,16 @@ class BackendInfo:
     description: str = ""
 
 
-class NumpyBackend:
-    """The reference backend: the vectorized loop of :mod:`fastperceptron.loop` on numpy arrays."""
-
-    name = "numpy"
-
-    def start(self, problem: Problem) -> VectorizedRun:
-        if problem.solver != "gd":
-            from . import solvers
-
-            return solvers.start(problem)
-        if problem.grouped:
-            from .loop_groups import GroupedRun
-
-            return GroupedRun(problem)
-        return VectorizedRun(problem, xp=np)
+def layouts(name: str) -> tuple:
+    """The layouts of backend ``name`` (its module is imported now; the libraries it drives are not)."""
+    if name == "numpy":
+        from .backend.numpy import LAYOUTS
+        return LAYOUTS
+    if name == "numba":
+        from .backend.numba import LAYOUTS
+        return LAYOUTS
+    from .backend.cuda import LAYOUTS
+    return LAYOUTS[name]
 
 
 def _probe_numpy() -> BackendInfo:
@@ -61,7 +59,7 @@ def _probe_numpy() -> BackendInfo:
 def _probe_numba() -> BackendInfo:
     import importlib.util
 
-    description = "fused, parallel, SIMD Numba CPU kernel (kernels/numba_kernel.py)"
+    description = "fused, parallel, SIMD Numba CPU kernels (kernels/numba/)"
     # Found without importing it: importing Numba takes a while, and happens on first use.
     if importlib.util.find_spec("numba") is None:
         return BackendInfo("numba", False, "Numba is not installed: pip install numba", description)
@@ -72,11 +70,11 @@ def _probe_gpu(name: str, description: str):
     def probe() -> BackendInfo:
         import importlib.util
 
-        if importlib.util.find_spec("cupy") is None:  # no import: CPU-only machines pay nothing
-            from .gpu import INSTALL
+        from .backend.cuda import device
 
-            return BackendInfo(name, False, f"CuPy is not installed: {INSTALL}", description)
-        from .gpu import probe as gpu_probe
+        if importlib.util.find_spec("cupy") is None:  # no import: CPU-only machines pay nothing
+            return BackendInfo(name, False, f"CuPy is not installed: {device.INSTALL}", description)
+        from .backend.cuda import probe as gpu_probe
 
         reason = gpu_probe(name)
         return BackendInfo(name, not reason, reason, description)
@@ -88,34 +86,21 @@ _PROBES = {
     "numpy": _probe_numpy,
     "numba": _probe_numba,
     "cupy": _probe_gpu("cupy", "the vectorized loop on CuPy arrays (CUDA GPU)"),
-    "cuda": _probe_gpu("cuda", "fused CUDA kernel, kernels/perceptron.cu through cupy.RawModule"),
-}
-def _numba_backend(threads=None):
-    from .numba_backend import NumbaBackend
-
-    return NumbaBackend(threads)
-
-
-def _gpu_backend(name):
-    def make(threads=None):
-        from .gpu import GpuBackend
-
-        return GpuBackend(name)
-
-    return make
-
-
-_FACTORIES = {
-    "numpy": lambda threads=None: NumpyBackend(),
-    "numba": _numba_backend,
-    "cupy": _gpu_backend("cupy"),
-    "cuda": _gpu_backend("cuda"),
+    "cuda": _probe_gpu("cuda", "fused CUDA kernels, kernels/cuda/ through cupy.RawModule"),
 }
 
 
 @cache
 def _probe(name: str) -> BackendInfo:
     return _PROBES[name]()
+
+
+def clear_probes() -> None:
+    """Forget what the probes found (they are cached for the process): tests that change the machine."""
+    _probe.cache_clear()
+    from .backend.cuda import probe as gpu_probe
+
+    gpu_probe.cache_clear()
 
 
 _warned = []
@@ -125,8 +110,6 @@ def _warn_slow_cpu_once() -> None:
     """"auto" lands on numpy only when Numba cannot be used: say so once per process."""
     info = _probe("numba")
     if not info.available and not _warned:
-        import warnings
-
         _warned.append(True)
         warnings.warn(f"{info.reason}; training with the slower numpy backend", RuntimeWarning, stacklevel=4)
 
@@ -134,6 +117,12 @@ def _warn_slow_cpu_once() -> None:
 def backends() -> dict[str, BackendInfo]:
     """Every backend name mapped to a :class:`BackendInfo` (``.available``, ``.reason``)."""
     return {name: _probe(name) for name in NAMES}
+
+
+def environment_backend() -> str | None:
+    """The backend ``$FASTPERCEPTRON_BACKEND`` names, or None when it is unset, empty or "auto"."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    return None if env.lower() in ("", "auto") else env
 
 
 def _check_name(name, where: str) -> str:
@@ -147,8 +136,8 @@ def resolve_name(name: str = "auto") -> str:
     """The concrete backend that ``name`` stands for here; raises if it cannot run."""
     name = _check_name(name, "")
     if name == "auto":
-        env = os.environ.get(ENV_VAR, "").strip()
-        if env and env.lower() != "auto":
+        env = environment_backend()
+        if env is not None:
             name = _check_name(env, f" in the environment variable {ENV_VAR}")
         else:
             chosen = next(n for n in AUTO_ORDER if _probe(n).available)
@@ -160,11 +149,3 @@ def resolve_name(name: str = "auto") -> str:
         usable = ", ".join(n for n in NAMES if _probe(n).available)
         raise BackendUnavailableError(f"backend {name!r} is not available: {info.reason} (usable here: {usable})")
     return name
-
-
-def get_backend(name: str = "auto", threads: int | None = None):
-    """An instance of the backend ``name`` (or of the one ``"auto"`` picks).
-
-    ``threads``: CPU threads for the numba backend (default: all of NUMBA_NUM_THREADS).
-    """
-    return _FACTORIES[resolve_name(name)](threads=threads)

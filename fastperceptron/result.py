@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 
-from .loop import sigmoid, sigmoid_inplace
+from .io import model as model_file
+from .io.model import STOP_REASONS
+from .maths import sigmoid, sigmoid_inplace
 
-__all__ = ["TrainResult", "EnsembleSummary", "STOP_REASONS"]
-
-#: why a model of solver "newton" or "lbfgs" stopped: at its optimum, at the iteration cap, when its
-#: line search found no step lowering the loss, because it has no finite optimum (targets of one
-#: class with an unpenalised bias; separable classes without a penalty), or interrupted by Ctrl-C
-STOP_REASONS = ("converged", "iterations", "line-search", "one-class", "separable", "interrupted")
+__all__ = ["TrainResult", "EnsembleSummary", "STOP_REASONS", "load"]
 
 
 @dataclass(frozen=True)
@@ -158,7 +155,7 @@ class TrainResult:
     def group(self, labels) -> "TrainResult":
         """The models of the given group label(s) (one label, or a list), in the order asked;
         an unknown label is a ValueError naming it."""
-        from .groups import lookup
+        from .problem.groups import lookup
 
         if self.groups is None:
             raise ValueError("this batch was not trained with groups=; select models by position: result[i]")
@@ -167,7 +164,7 @@ class TrainResult:
 
     # --- prediction -----------------------------------------------------------------------------
     def _inputs(self, X) -> np.ndarray:
-        from .checks import check_finite, real_array
+        from .problem.checks import check_finite, real_array
 
         X = real_array("X", X)
         if X.ndim == 1:
@@ -210,7 +207,7 @@ class TrainResult:
         by_fallback[m]: the row's group was trained on fewer than ``min_rows`` rows, or, with
         unseen="fallback", its label was never seen in training (unseen="error": a ValueError
         naming the label)."""
-        from .groups import lookup
+        from .problem.groups import lookup
 
         if self.groups is None:
             raise ValueError("groups= given, but this batch was not trained with groups; leave it out")
@@ -236,7 +233,7 @@ class TrainResult:
         """This groups batch with ``model`` (one model, trained on all rows, without groups) as its
         fallback: it serves the groups trained on fewer than ``min_rows`` rows and, when asked
         (``unseen="fallback"``), labels never seen in training."""
-        from .checks import nonneg_int
+        from .problem.checks import nonneg_int
 
         if self.groups is None:
             raise ValueError("a fallback model serves groups: this batch was not trained with groups=")
@@ -348,8 +345,8 @@ class TrainResult:
         "mean", "std" (M, K); a groups batch takes X and the rows' labels and gives (M, K) (and,
         with a fallback, which rows it served; ``unseen`` "fallback" or "nan" for labels never seen).
         ``dtype``: "float32" or "float64" (default: the batch's). See
-        :mod:`fastperceptron.onnx_export`."""
-        from .onnx_export import to_onnx
+        :mod:`fastperceptron.export.onnx`."""
+        from .export.onnx import to_onnx
 
         return to_onnx(self, path, outputs=outputs, dtype=dtype, unseen=unseen)
 
@@ -358,8 +355,15 @@ class TrainResult:
         """Write the models to ``path`` (.npz, no pickle), atomically; returns the path written.
 
         ``.npz`` is appended when the name has no suffix, as numpy does. Read back with
-        :func:`fastperceptron.load`.
+        :func:`fastperceptron.load`. The file's layout: :mod:`fastperceptron.io.model`.
         """
-        from .io import save
+        return model_file.write({f.name: getattr(self, f.name) for f in fields(self)}, path)
 
-        return save(self, path)
+
+def load(path) -> TrainResult:
+    """Read a model written by :meth:`TrainResult.save`. Never unpickles anything.
+
+    Raises FileNotFoundError when there is no such file and :class:`fastperceptron.ModelFileError`
+    when the file is truncated or corrupt, was not written by fastperceptron, comes from a newer
+    version, or holds arrays or metadata that do not make a batch of models."""
+    return TrainResult(**model_file.read(path))

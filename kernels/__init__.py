@@ -1,23 +1,46 @@
-"""Hand-written compute kernels of fastperceptron, installed as ``fastperceptron.kernels``.
+"""Hand-written compute kernels of fastperceptron, by backend, installed as ``fastperceptron.kernels``.
 
-``numba_kernel.py`` is the fused Numba CPU kernel (the "lanes" layout), ``numba_gemm.py`` the
-fused elementwise pass of the "gemm" layout, ``numba_groups.py`` the kernels of the "groups"
-layout; ``perceptron.cu`` the CUDA source that ``fastperceptron.gpu`` compiles through
-``cupy.RawModule``, ``groups.cu`` its counterpart for groups (``fastperceptron.gpu_groups``). The numpy backend
-(``fastperceptron.loop``) is the reference and needs no kernel. See README.md beside this file.
+``numba/``: the Numba CPU kernels — ``expmath.py`` (the SIMD exponential and sigmoid every kernel
+uses), ``lanes.py``, ``gemm.py``, ``groups.py`` and ``objective.py``, each named like the driver in
+``fastperceptron/backend/numba/`` that calls it. ``cuda/``: the CUDA sources that
+``fastperceptron/backend/cuda/`` compiles through ``cupy.RawModule`` — ``perceptron.cu``,
+``groups.cu`` and their shared ``common.cuh``. Kernels import only numpy, Numba and each other.
+See README.md beside this file.
 """
 
+import re
 from importlib import resources
+
+__all__ = ["source", "cuda_source"]
 
 
 def source(name: str) -> str:
-    """Return the text of the kernel source file ``name`` shipped in this package.
+    """The text of the kernel source file ``name`` (a path below this package, e.g. "cuda/groups.cu").
 
     Raises FileNotFoundError naming the file and what is shipped when it is missing.
     """
-    files = resources.files(__name__)
-    path = files / name
+    path = resources.files(__name__).joinpath(*name.split("/"))
     if not path.is_file():
-        shipped = sorted(p.name for p in files.iterdir() if p.name.endswith((".cu", ".py")))
-        raise FileNotFoundError(f"no kernel source {name!r} in fastperceptron.kernels (shipped: {shipped})")
+        folder = resources.files(__name__).joinpath(*name.split("/")[:-1])
+        shipped = sorted(p.name for p in folder.iterdir() if p.name.endswith((".cu", ".cuh", ".py"))) \
+            if folder.is_dir() else []
+        raise FileNotFoundError(f"no kernel source {name!r} in fastperceptron.kernels (shipped there: {shipped})")
     return path.read_text(encoding="utf-8")
+
+
+def cuda_source(name: str) -> str:
+    """``cuda/<name>`` as one self-contained text for ``cupy.RawModule``: each ``#include "x.cuh"`` of
+    this folder inlined, with ``#line`` directives so that compile errors name the right file and
+    line."""
+    def inline(text: str, file: str) -> str:
+        out = [f'#line 1 "kernels/cuda/{file}"']
+        for number, line in enumerate(text.splitlines(), start=1):
+            found = re.match(r'\s*#include\s+"([\w.]+\.cuh)"', line)
+            if found:
+                out.append(inline(source(f"cuda/{found.group(1)}"), found.group(1)))
+                out.append(f'#line {number + 1} "kernels/cuda/{file}"')
+            else:
+                out.append(line)
+        return "\n".join(out)
+
+    return inline(source(f"cuda/{name}"), name) + "\n"

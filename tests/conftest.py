@@ -5,7 +5,8 @@ import pytest
 
 import fastperceptron as fp
 import hostcupy
-from fastperceptron import gpu, registry
+from fastperceptron import registry
+from fastperceptron.backend.cuda import device
 
 
 @pytest.fixture(autouse=True)
@@ -31,9 +32,8 @@ def _backend_params():
 
 
 def _clear_gpu_caches():
-    registry._probe.cache_clear()
-    gpu.probe.cache_clear()
-    gpu._kernel.cache_clear()
+    registry.clear_probes()
+    device.compile_kernels.cache_clear()
 
 
 @pytest.fixture

@@ -146,12 +146,12 @@ def test_blas_hint_when_openblas_leaves_avx512_unused(monkeypatch, isa, arch, hi
     """OpenBLAS's Haswell kernels on an AVX-512 CPU (its choice on AMD Zen 5) get the fix named."""
     import threadpoolctl
 
-    from fastperceptron import benchmark, planner
+    from fastperceptron import machine
 
     info = [{"user_api": "blas", "internal_api": "openblas", "version": "0.3.31", "architecture": arch}]
     monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: info)
-    monkeypatch.setattr(planner, "cpu_isa", lambda: isa)
-    text, hint = benchmark.blas()
+    monkeypatch.setattr(machine, "cpu_isa", lambda: isa)
+    text, hint = machine.blas()
     assert text == f"OpenBLAS 0.3.31, {arch} kernels"
     assert (hint is not None) == hinted
     if hinted:
@@ -324,7 +324,7 @@ def test_table_errors_name_the_column(tmp_path, rng):
 # --- issue 22: a hostile user's files and arguments ------------------------------------------------
 @pytest.mark.parametrize("reader", ["pyarrow", "stdlib"])
 def test_bad_cells_name_the_file_the_line_and_the_column(tmp_path, monkeypatch, reader):
-    from fastperceptron import tables
+    from fastperceptron.io import tables
 
     if reader == "pyarrow" and not HAVE_PYARROW:
         pytest.skip("pyarrow is not installed")
@@ -380,11 +380,12 @@ def test_predict_refuses_ensemble_views_of_a_groups_model(tmp_path, rng):
 
 def test_an_unexpected_error_is_still_one_line(monkeypatch, capsys):
     from fastperceptron import cli as cli_module
+    from fastperceptron.cli import train as train_command
 
     def broken(args):
         raise KeyError("boom")
 
-    monkeypatch.setattr(cli_module, "cmd_train", broken)
+    monkeypatch.setattr(train_command, "cmd_train", broken)
     monkeypatch.delenv("FASTPERCEPTRON_DEBUG", raising=False)
     assert cli_module.main(["train"]) == 1
     err = capsys.readouterr().err.strip().splitlines()

@@ -163,7 +163,7 @@ def test_groups_from_dask_arrays(client, rng):
 
 
 def test_shards_are_balanced_by_rows_and_never_split_a_group():
-    from fastperceptron.dask_groups import assign_shards
+    from fastperceptron.dask.groups import assign_shards
 
     sizes = np.array([100, 5, 5, 5, 60, 40, 1, 1])
     shard = assign_shards(sizes, 3)

@@ -10,8 +10,8 @@ import pytest
 
 import fastperceptron as fp
 import hostcupy
-from fastperceptron import gpu
 from fastperceptron import registry
+from fastperceptron.backend.cuda import kernel, loop, parts
 
 GPU = fp.backends()["cuda"].available
 needs_gpu = pytest.mark.skipif(not GPU, reason=f"no usable GPU here: {fp.backends()['cuda'].reason}")
@@ -69,7 +69,7 @@ def test_tf32_is_refused(monkeypatch, fresh_probes):
 def test_kernel_source_ships_with_the_package():
     import fastperceptron.kernels as k
 
-    text = k.source("perceptron.cu")
+    text = k.source("cuda/perceptron.cu")
     assert "train_models" in text and "loss_models" in text
 
 
@@ -103,8 +103,8 @@ def test_split_into_many_parts_gives_the_same_bits(name, where, monkeypatch, rng
 
     monkeypatch.setattr(cupy.cuda.runtime, "memGetInfo", lambda: (200_000, 10**10))  # "little free memory"
     calls = []
-    real_init = gpu.PartedRun.__init__
-    monkeypatch.setattr(gpu.PartedRun, "__init__", lambda self, *a: (real_init(self, *a), calls.append(self.parts))[0])
+    real_init = parts.PartedRun.__init__
+    monkeypatch.setattr(parts.PartedRun, "__init__", lambda self, *a: (real_init(self, *a), calls.append(self.parts))[0])
     parted = fp.train(X, y, models=1000, iterations=200, learning_rate=0.05, bias=True, backend=name)
     assert len(calls[0]) > 1  # it was split
     same(name, parted.weights, whole.weights)
@@ -119,7 +119,7 @@ def test_out_of_memory_splits_the_part_and_retries(name, where, monkeypatch, rng
     expected = fp.train(X, y, models=500, iterations=100, learning_rate=0.05, tol=1e-4, backend=name,
                         chunk_iterations=10)
     calls = []
-    make = gpu.CudaRun if name == "cuda" else gpu._CupyLoopRun
+    make = kernel.CudaRun if name == "cuda" else loop.CupyLoopRun
     real_advance = make.advance
 
     def flaky(self, n):
@@ -154,7 +154,7 @@ def test_cuda_kernel_layouts_match_numpy(where, monkeypatch, rng, shared_x, shar
     """Every data layout of the kernel, with the shared data staged at once or in tiles of 1-2
     samples (a 40-byte budget), 300 models over two blocks, and early stopping (a stopped thread
     keeps helping to stage tiles)."""
-    monkeypatch.setattr(gpu, "SHARED_MEMORY_BUDGET", budget)
+    monkeypatch.setattr(kernel, "SHARED_MEMORY_BUDGET", budget)
     case = kernel_case(rng, shared_x, shared_y, weights)
     for rule in ("seed", "logistic"):
         args = dict(case, rule=rule, iterations=150, tol=2e-4, record_every=50)
@@ -200,9 +200,9 @@ def test_a_variant_that_does_not_compile_falls_back_to_cupy_under_auto(host_gpu,
     monkeypatch.setattr(k, "source", lambda name: "this is not CUDA;")
     X, y = rng.normal(size=(8, 2)), rng.random(8)
     with pytest.raises(fp.BackendUnavailableError,
-                       match=r"backend 'cuda' cannot run here: kernels/perceptron.cu does not compile as train_models<"):
+                       match=r"backend 'cuda' cannot run here: kernels/cuda/perceptron.cu does not compile as train_models<"):
         fp.train(X, y, iterations=3, backend="cuda")
-    with pytest.warns(RuntimeWarning, match=r"(?s)backend 'cuda' cannot run here \(kernels/perceptron.cu does not "
+    with pytest.warns(RuntimeWarning, match=r"(?s)backend 'cuda' cannot run here \(kernels/cuda/perceptron.cu does not "
                                             r"compile .*\); falling back to cupy"):
         r = fp.train(X, y, iterations=3)
     assert r.backend == "cupy"
@@ -215,8 +215,8 @@ def test_parts_spread_over_the_devices_named_in_the_environment(name, host_gpu, 
     monkeypatch.setitem(sys.modules, "cupy", hostcupy.module(devices=2))  # nothing probed yet
     monkeypatch.setenv("FASTPERCEPTRON_DEVICES", "0,1")
     seen = []
-    real_make = gpu.PartedRun._make
-    monkeypatch.setattr(gpu.PartedRun, "_make",
+    real_make = parts.PartedRun._make
+    monkeypatch.setattr(parts.PartedRun, "_make",
                         lambda self, dev, a, b, *rest: (seen.append((dev, a, b)), real_make(self, dev, a, b, *rest))[1])
     X, y = rng.normal(size=(12, 3)), rng.random(12)
     r = fp.train(X, y, models=501, iterations=50, learning_rate=0.1, backend=name)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastperceptron as fp
-from fastperceptron.groups import factorize, group_layout
+from fastperceptron.problem.groups import factorize, group_layout
 
 import reference
 
@@ -114,7 +114,7 @@ def test_numba_groups_are_bit_identical_across_runs_and_threads(rng):
 def test_numba_splits_a_big_group_into_pieces_and_matches(rng):
     """A group above kernels.numba_groups.BIG rows beside small ones: trained in pieces, same model."""
     pytest.importorskip("numba")
-    from fastperceptron.kernels.numba_groups import BIG
+    from fastperceptron.kernels.numba.groups import BIG
 
     n_big = BIG + 700
     g = np.concatenate([np.zeros(n_big, int), rng.integers(1, 40, size=800)])
@@ -233,7 +233,7 @@ def test_auto_and_explain_choose_the_groups_layout(rng):
 
 
 def test_tables_without_pyarrow_read_numeric_csv_and_a_text_group_column(tmp_path, monkeypatch):
-    from fastperceptron import tables
+    from fastperceptron.io import tables
 
     monkeypatch.setattr(tables, "_pyarrow", lambda: None)
     path = tmp_path / "t.csv"

@@ -11,6 +11,7 @@ import pytest
 
 import fastperceptron as fp
 from fastperceptron import planner
+from fastperceptron.backend import costs
 from fastperceptron.problem import make_problem
 
 pytest.importorskip("numba", reason="the numba backend needs Numba: pip install numba")
@@ -74,7 +75,7 @@ def test_gemm_layout_early_stopping_counts_like_the_reference(rng):
 
 def test_gemm_layout_in_chunks_of_rows(rng, monkeypatch):
     """Samples taken a few rows at a time (G summed over chunks) still match the reference."""
-    from fastperceptron import numba_gemm
+    from fastperceptron.backend.numba import gemm as numba_gemm
 
     X, y, s = _problem(rng, N=1000, D=6, K=2, weights="shared")
     kw = dict(models=7, rule="seed", bias=True, sample_weight=s, learning_rate=0.01, iterations=30)
@@ -90,7 +91,7 @@ def test_gemm_layout_in_tiles_of_rows_and_columns(rng, monkeypatch, case):
     """Tiles of a few rows × a few columns (column blocks that cut models' outputs apart, runs of
     several chunks) match the reference: each tile reads the targets, weights and biases of its own
     columns."""
-    from fastperceptron import numba_gemm
+    from fastperceptron.backend.numba import gemm as numba_gemm
 
     case = dict(case)
     rule, bias = case.pop("rule"), case.pop("bias")
@@ -127,7 +128,7 @@ def test_gemm_layout_wide_and_narrow_passes(rng, models, per_model):
 
 
 def test_gemm_tiles_come_from_the_shape_alone():
-    from fastperceptron.numba_gemm import GROUPS, MIN_ROWS, PARTIALS_BYTES, TILE, tiles
+    from fastperceptron.backend.numba.gemm import GROUPS, MIN_ROWS, PARTIALS_BYTES, TILE, tiles
 
     D = 50
     for N, M in [(1, 1), (100, 3), (20_000, 256), (2_000, 1_000), (100_000, 10), (10**6, 40_960)]:
@@ -167,7 +168,7 @@ def test_gemm_layout_same_bits_twice_and_whatever_the_threads(rng):
     np.testing.assert_array_equal(one.bias, a.bias)
     np.testing.assert_array_equal(one.loss, a.loss)
     # More threads than this machine has cores: the run itself, which takes any number.
-    from fastperceptron.numba_gemm import GemmRun
+    from fastperceptron.backend.numba.gemm import GemmRun
 
     kw.pop("backend")
     run = GemmRun(make_problem(X, y, **kw), threads=5)
@@ -202,8 +203,8 @@ CPU_ONLY = {"numpy": True, "numba": True, "cupy": False, "cuda": False}
 
 @pytest.fixture(params=["AVX2", "AVX-512"])
 def isa(request, monkeypatch):
-    """The cost model's picks hold with the constants of either vector ISA (planner._AVX512)."""
-    monkeypatch.setattr(planner, "cpu_isa", lambda: request.param)
+    """The cost model's picks hold with the constants of either vector ISA (costs.AVX512)."""
+    monkeypatch.setattr(costs, "cpu_isa", lambda: request.param)
     return request.param
 
 
@@ -231,7 +232,7 @@ def test_auto_weighs_costs_by_the_cpus_vector_isa(rng, monkeypatch):
     X, y = rng.normal(size=(10_000, 50)), rng.random(10_000)
     picks = {}
     for isa in ("AVX2", "AVX-512"):
-        monkeypatch.setattr(planner, "cpu_isa", lambda isa=isa: isa)
+        monkeypatch.setattr(costs, "cpu_isa", lambda isa=isa: isa)
         picks[isa] = _plan(X, y, models=10, rule="logistic").name
     assert picks == {"AVX2": "numba:gemm", "AVX-512": "numpy:loop"}
 

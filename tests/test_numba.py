@@ -29,19 +29,19 @@ def test_same_bits_whatever_the_thread_count(rng, case):
 
 def test_block_width_does_not_matter(rng, monkeypatch):
     """Every lane computes the same operations: the bits do not depend on how models are blocked."""
-    from fastperceptron import numba_backend
+    from fastperceptron.backend.numba import lanes as numba_lanes
 
     X, y = rng.normal(size=(10, 3)), rng.random(10)
     results = []
     for lanes in (8, 32, 128):
-        monkeypatch.setattr(numba_backend, "choose_lanes", lambda *a, lanes=lanes: lanes)
+        monkeypatch.setattr(numba_lanes, "choose_lanes", lambda *a, lanes=lanes: lanes)
         results.append(fp.train(X, y, models=200, iterations=100, learning_rate=0.2, backend="numba").weights)
     np.testing.assert_array_equal(results[0], results[1])
     np.testing.assert_array_equal(results[0], results[2])
 
 
 def test_choose_lanes():
-    from fastperceptron.numba_backend import choose_lanes
+    from fastperceptron.backend.numba.lanes import choose_lanes
 
     assert choose_lanes(10_000, 2) == 128
     assert choose_lanes(100, 2) == 32  # 4 blocks: two per thread
@@ -107,12 +107,12 @@ def test_float32_exp_is_accurate():
 
 
 def test_auto_falls_back_to_numpy_when_the_kernel_cannot_compile(seed_data, monkeypatch):
-    from fastperceptron import numba_backend
+    from fastperceptron.backend.numba.lanes import Lanes
 
-    def broken(self, problem, layout="lanes"):
+    def broken(self, problem, threads=None):
         raise KernelCompileError("the Numba kernel failed to compile: simulated")
 
-    monkeypatch.setattr(numba_backend.NumbaBackend, "start", broken)
+    monkeypatch.setattr(Lanes, "start", broken)
     monkeypatch.setattr(backends_module, "AUTO_ORDER", ("numba", "numpy"))
     X, y = seed_data
     with pytest.warns(RuntimeWarning, match=r"backend 'numba' cannot run here \(.*simulated\); falling back to numpy"):
@@ -147,7 +147,7 @@ def test_compiled_kernels_are_cached_on_disk(tmp_path):
     """A second process loads the compiled kernel from the cache instead of compiling it again."""
     code = (
         "import fastperceptron as fp; X, y = fp.datasets.seed(); fp.train(X, y, iterations=1, backend='numba');"
-        "from fastperceptron.kernels import numba_kernel as k; s = k.train_blocks.stats;"
+        "from fastperceptron.kernels.numba import lanes as k; s = k.train_blocks.stats;"
         "print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))"
     )
     env = {"NUMBA_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
@@ -163,7 +163,7 @@ def test_hot_loop_is_vectorized(tmp_path):
     """The kernel's lane loops compile to packed (SIMD) instructions, the sigmoid's division included."""
     code = (
         "import re, fastperceptron as fp; X, y = fp.datasets.seed(); fp.train(X, y, models=64, iterations=1, "
-        "backend='numba'); from fastperceptron.kernels import numba_kernel as k; "
+        "backend='numba'); from fastperceptron.kernels.numba import lanes as k; "
         "asm = k.train_blocks.inspect_asm(k.train_blocks.signatures[0]); "
         "print(len(re.findall(r'vdivpd', asm)), len(re.findall(r'vfmadd\\w*pd|vmulpd', asm)), "
         "len(re.findall(r'[yz]mm', asm)))"

@@ -36,11 +36,11 @@ def test_build_has_no_package_configuration_warning(wheel):
 
 def test_wheel_contents(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("fastperceptron/__init__.py", "fastperceptron/cli.py", "fastperceptron/data/seed.csv",
+    for expected in ("fastperceptron/__init__.py", "fastperceptron/cli/__init__.py", "fastperceptron/data/seed.csv",
                      "fastperceptron/kernels/__init__.py", "fastperceptron/kernels/README.md",
-                     "fastperceptron/kernels/numba_kernel.py", "fastperceptron/numba_backend.py",
-                     "fastperceptron/kernels/numba_groups.py", "fastperceptron/kernels/groups.cu",
-                     "fastperceptron/kernels/perceptron.cu"):
+                     "fastperceptron/kernels/numba/lanes.py", "fastperceptron/backend/numba/lanes.py",
+                     "fastperceptron/kernels/numba/groups.py", "fastperceptron/kernels/cuda/groups.cu",
+                     "fastperceptron/kernels/cuda/perceptron.cu", "fastperceptron/kernels/cuda/common.cuh"):
         assert expected in names, expected
     assert not any(n.startswith(("tests/", "bench/", "kernels/")) for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))

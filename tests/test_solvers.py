@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import fastperceptron as fp
-from fastperceptron.numba_objective import objective as numba_objective
-from fastperceptron.objective import DenseObjective, GroupObjective
+from fastperceptron.backend.numba.objective import objective as numba_objective
+from fastperceptron.reference.objective import DenseObjective, GroupObjective
 from fastperceptron.problem import make_problem
 from reference import optimum_one, optimum_raw, penalised_loss, train_one
 
@@ -88,7 +88,7 @@ def test_objectives_agree_with_the_numpy_reference(rng):
 def test_newton_step_kernel_agrees_with_the_reference_solve(rng, dtype):
     """The Numba batched Cholesky solve against numpy's solve of (H + μI)·d = g, and against the
     reference ``cholesky_solve`` on which neurons are not positive definite."""
-    from fastperceptron.numba_objective import cholesky_solve as kernel_solve
+    from fastperceptron.backend.numba.objective import cholesky_solve as kernel_solve
     from fastperceptron.solvers import cholesky_solve
 
     M, P = 300, 9
@@ -153,7 +153,7 @@ def test_the_warning_names_models_with_one_class_only(rng):
     l2 > 0: it is recognised before iterating, given its documented finite answer, and the warning
     counts it (groups, per-model weights, shared data)."""
     from fastperceptron.problem import make_problem
-    from fastperceptron.solver_start import one_class_neurons, target_sums
+    from fastperceptron.solvers.start import one_class_neurons, target_sums
 
     X = rng.normal(size=(12, 2))
     y = np.array([0, 1] * 6, dtype=float)

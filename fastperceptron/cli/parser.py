@@ -1,0 +1,178 @@
+"""The ``fastperceptron`` command's argument parser: one function per command (whose options they
+are), a one-line error for a usage mistake."""
+
+from __future__ import annotations
+
+from ..version import __version__
+from ..plot import KINDS
+from ..registry import NAMES
+from . import serve, tools, train
+from .common import DEFAULT_MODELS, DEFAULT_TABLE_MODELS, Parser, positive, progress_flag, rate
+
+__all__ = ["build_parser"]
+
+BACKEND_CHOICES = ("auto",) + NAMES + ("numba:lanes", "numba:gemm", "numba:rows")
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="fastperceptron",
+        description="Train thousands to millions of sigmoid perceptrons at once.",
+    )
+    parser.add_argument("--version", action="version", version=f"fastperceptron {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    for add in (_train, _predict, _plot, _export, _demo, _info, _bench):
+        add(sub)
+    return parser
+
+
+def _train(sub) -> None:
+    """train: a batch on the tutorial's data or a table."""
+    t = sub.add_parser("train", help="train a batch (default: 10,000 models on the tutorial's data)",
+                       description="Train a batch of perceptrons. Without --data: the tutorial's data.")
+    t.add_argument("--data", metavar="FILE",
+                   help="a table (CSV with a header, or Parquet), a 2-D .npy, or a .npz with arrays X and y")
+    t.add_argument("--group-by", metavar="COL", help="train one model per distinct value of this column of --data")
+    t.add_argument("--target", nargs="+", metavar="COL",
+                   help="target column name(s) or position(s) in a CSV/.npy (default: the last column)")
+    g = t.add_mutually_exclusive_group()
+    g.add_argument("--models", type=int, metavar="B",
+                   help=f"train B models with seeds 0..B-1 (default {DEFAULT_MODELS:,} on the tutorial's data, "
+                        f"{DEFAULT_TABLE_MODELS} on a --data table; 1 for --solver newton/lbfgs, whose models would "
+                        "all be the same)")
+    g.add_argument("--seeds", nargs="+", metavar="S", help="seeds, as integers or START:STOP ranges")
+    t.add_argument("--iterations", type=int, metavar="T",
+                   help="iterations (default 20,000 for gd, at most 100 for the solvers)")
+    t.add_argument("--solver", choices=("gd", "newton", "lbfgs", "auto"), default="gd",
+                   help="gd: the tutorial's gradient steps (default); newton / lbfgs: each model to its optimum "
+                        "(rule logistic); auto: newton for up to 16 parameters, else lbfgs")
+    t.add_argument("--l2", type=float, nargs="+", metavar="L",
+                   help="L2 penalty ½·L·‖W‖² (the bias is not penalised); several values give one per model")
+    t.add_argument("--lr", type=rate, nargs="+", metavar="ETA",
+                   help="gd's learning rate: a number, several (one per model: a sweep), or auto (each model's stable "
+                        "step 1/L from its data); default: 1.0 on the tutorial's data, auto with --data")
+    t.add_argument("--standardize", action="store_true",
+                   help="train on centred and scaled columns and fold the transform back into the weights, so the "
+                        "saved models are on your columns (--l2 then penalises the standardised weights)")
+    t.add_argument("--rule", choices=("seed", "logistic"),
+                   help="update rule (default: seed for gd; the solvers use logistic)")
+    t.add_argument("--bias", action="store_true", help="learn a bias per output")
+    t.add_argument("--init", choices=("uniform", "legacy"), default="uniform", help="initial weights (default: uniform)")
+    t.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    t.add_argument("--backend", choices=BACKEND_CHOICES, default="auto")
+    t.add_argument("--tol", type=float, help="stop each model once its largest update is below TOL")
+    t.add_argument("--record-every", type=int, metavar="K", help="keep each model's loss every K iterations")
+    t.add_argument("--threads", type=positive(int), metavar="N", help="CPU threads of the numba backend (default: all)")
+    t.add_argument("--scheduler", metavar="ADDRESS",
+                   help="train across a Dask cluster (tcp://host:8786), or local:N for N local worker processes")
+    t.add_argument("--fallback", action="store_true",
+                   help="with --group-by: also train one model on all rows, for small groups (--min-rows) and, "
+                        "when predicting with --unseen fallback, labels never seen")
+    t.add_argument("--min-rows", type=int, default=0, metavar="N",
+                   help="with --fallback: groups with fewer than N rows are served by the fallback model")
+    t.add_argument("--out", metavar="FILE.npz", help="save the trained models")
+    t.add_argument("--plot", metavar="FILE.png", help="draw the trained batch (needs matplotlib; see the plot command)")
+    t.add_argument("--plot-kind", choices=KINDS, default="auto", help="what --plot draws (default: auto)")
+    progress_flag(t)
+    t.set_defaults(func=train.cmd_train)
+
+
+def _predict(sub) -> None:
+    """predict: probabilities of a saved batch for new inputs."""
+    p = sub.add_parser("predict", help="probabilities of a saved batch for new inputs")
+    p.add_argument("model", metavar="MODEL", help="a file written by train --out")
+    p.add_argument("--data", metavar="FILE", help="inputs: a table (CSV with a header, or Parquet) or a 2-D .npy")
+    p.add_argument("--group-by", metavar="COL",
+                   help="the group column of --data (default: the one the model was trained with)")
+    p.add_argument("--input", type=float, nargs="+", metavar="X", help="one input given on the command line")
+    p.add_argument("--per-model", action="store_true", help="every model's probabilities, not the ensemble mean")
+    p.add_argument("--unseen", choices=("error", "fallback"), default="error",
+                   help="groups: a label never seen in training is an error (default) or served by the fallback "
+                        "model (train --fallback); the output then has a 0/1 column 'fallback'")
+    p.add_argument("--summary", action="store_true",
+                   help="how much the models agree: per row and output the mean, std and --quantiles over models")
+    p.add_argument("--quantiles", type=float, nargs="+", default=[0.05, 0.95], metavar="Q",
+                   help="the levels --summary reports (default 0.05 0.95)")
+    p.set_defaults(func=serve.cmd_predict)
+
+
+def _plot(sub) -> None:
+    """plot: a saved batch drawn."""
+    f = sub.add_parser("plot", help="draw a saved batch: its loss, weights, learning curves, a sweep or groups",
+                       description="Draw a saved batch into a PNG (or .svg, .pdf). auto chooses from what it holds: "
+                                   "loss by group size for groups, a sweep when the learning rate or l2 varies, "
+                                   "learning curves when it has a history (train --record-every K), else the "
+                                   "distribution of the final loss.")
+    f.add_argument("model", metavar="MODEL", help="a file written by train --out")
+    f.add_argument("--out", metavar="FILE.png", required=True, help="the figure to write")
+    f.add_argument("--kind", choices=KINDS, default="auto",
+                   help="loss, weights, curves, sweep, groups or auto (default)")
+    f.set_defaults(func=train.cmd_plot)
+
+
+def _export(sub) -> None:
+    """export: a saved batch as one ONNX graph."""
+    e = sub.add_parser("export", help="write a saved batch as one ONNX graph, for ONNX Runtime and other languages",
+                       description="Every model of a saved batch in one ONNX graph (pip install "
+                                   "'fastperceptron[onnx]'). Input X (M, D); outputs probabilities (M, B, K) and/or "
+                                   "the ensemble's mean and std (M, K). A groups model takes X and the rows' group "
+                                   "labels and outputs (M, K), and with a fallback model which rows it served.")
+    e.add_argument("model", metavar="MODEL", help="a file written by train --out")
+    e.add_argument("--onnx", metavar="FILE.onnx", required=True, help="the graph to write")
+    e.add_argument("--outputs", nargs="+", choices=("probabilities", "mean", "std"), default=["probabilities"],
+                   help="the graph's outputs (default: probabilities)")
+    e.add_argument("--dtype", choices=("float64", "float32"), help="the graph's precision (default: the model's)")
+    e.add_argument("--unseen", choices=("nan", "fallback"), default="nan",
+                   help="groups: labels never seen in training give NaN (default) or the fallback model's answer")
+    e.set_defaults(func=serve.cmd_export)
+
+
+def _demo(sub) -> None:
+    """demo: the tutorial, step by step."""
+    d = sub.add_parser("demo", help="the tutorial, step by step, then a new situation")
+    d.add_argument("--input", type=float, nargs="+", metavar="X", help="the new situation (default: ask, or 1 0 0)")
+    d.add_argument("--iterations", type=int, default=20_000)
+    d.add_argument("--seed", type=int, default=1, help="the tutorial's seed (default 1)")
+    d.add_argument("--backend", choices=BACKEND_CHOICES, default="auto")
+    d.set_defaults(func=tools.cmd_demo)
+
+
+def _info(sub) -> None:
+    """info: versions, backends, the machine, what auto picks."""
+    i = sub.add_parser("info", help="versions, backends and why not, CPU threads, GPUs, what auto picks",
+                       description="Versions, backends, CPU and GPUs; then what backend='auto' picks for a problem "
+                                   "(--data, else the tutorial's data) and why.")
+    i.add_argument("--data", metavar="FILE", help="explain auto's pick for this data (as train --data reads it)")
+    i.add_argument("--target", nargs="+", metavar="COL", help="target column(s) of --data")
+    i.add_argument("--group-by", metavar="COL", help="one model per value of this column of --data")
+    i.add_argument("--models", type=positive(int), metavar="B", help=f"batch size (default {DEFAULT_MODELS:,} for shared data)")
+    i.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    i.add_argument("--rule", choices=("seed", "logistic"), default="seed")
+    i.add_argument("--threads", type=positive(int), metavar="N", help="CPU threads (default: all)")
+    i.set_defaults(func=tools.cmd_info)
+
+
+def _bench(sub) -> None:
+    """bench: every available backend timed side by side."""
+    b = sub.add_parser("bench", help="time every available backend side by side over a sweep of B")
+    b.add_argument("--case", choices=("seed", "per-model", "grid", "groups"), default="seed",
+                   help="seed: the tutorial's shared data; per-model: N=200, D=16 per model; grid: shared and "
+                        "per-model data over N, D, K and B, every layout, and what auto picks")
+    b.add_argument("--models", type=positive(int), nargs="+", metavar="B", help="batch sizes (default depends on the case)")
+    b.add_argument("--iterations", type=positive(int), metavar="T", help="iterations per run (default depends on the case)")
+    b.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    b.add_argument("--backends", nargs="+", choices=NAMES, help="which backends (default: every available one)")
+    b.add_argument("--repeat", type=positive(int), default=3, help="runs per point; the best is kept (default 3)")
+    b.add_argument("--peers", action="store_true", help="also time JAX and PyTorch (pip install 'fastperceptron[peers]')")
+    b.add_argument("--threads", type=positive(int), metavar="N", help="CPU threads of the numba backend and the peers")
+    b.add_argument("--plot", metavar="FILE.png", help="draw model-iterations/s against B (needs matplotlib)")
+    b.add_argument("--dtypes", nargs="+", choices=("float64", "float32"), help="grid: several dtypes in one run")
+    b.add_argument("--quick", action="store_true", help="grid: a few small shapes only")
+    b.add_argument("--grid-data", nargs="+", choices=("shared", "per-model"), help="grid: only these kinds of data")
+    b.add_argument("--groups", type=positive(int), default=2000, metavar="G", help="groups: how many groups (default 2,000)")
+    b.add_argument("--median-rows", type=positive(float), default=47, metavar="M",
+                   help="groups: median rows per group (log-normal sizes; default 47)")
+    b.add_argument("--sigma", type=positive(float), default=1.2, help="groups: the log-normal shape of the sizes (default 1.2)")
+    b.add_argument("--features", type=positive(int), default=8, metavar="D", help="groups: features per row (default 8)")
+    b.set_defaults(func=tools.cmd_bench)

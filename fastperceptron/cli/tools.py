@@ -1,0 +1,135 @@
+"""The tools: ``demo`` (the tutorial, step by step), ``info`` (versions, backends, the machine, what
+``auto`` picks) and ``bench`` (backends side by side)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from ..version import __version__
+from ..io.tables import load_data
+from .common import DEFAULT_MODELS, CLIError
+
+
+def _fmt(v: np.ndarray) -> str:
+    return np.array2string(np.asarray(v), precision=8, floatmode="fixed", suppress_small=False)
+
+
+def cmd_demo(args) -> int:
+    import fastperceptron as fp
+
+    X, y = fp.datasets.seed()
+    T = args.iterations
+    if T < 1:
+        raise CLIError("--iterations must be at least 1")
+    kw = dict(backend=args.backend, progress=False)
+    start = fp.train(X, y, seeds=[args.seed], init="legacy", iterations=0, **kw)
+    print(f"Random starting synaptic weights (np.random.seed({args.seed})):\n{_fmt(start.weights[0])}\n")
+    print(f"Outputs of the first iteration:\n{_fmt(start.predict_proba(X)[0])}\n")
+    # Train T - 1 iterations, read the outputs the last iteration computes, then run it.
+    before = fp.train(X, y, initial_weights=start.weights[0], iterations=T - 1, **kw)
+    outputs = before.predict_proba(X)[0]
+    trained = fp.train(X, y, initial_weights=before.weights[0], iterations=1, **kw)
+    print(f"Synaptic weights after training ({T:,} iterations):\n{_fmt(trained.weights[0])}\n")
+    print(f"Outputs after training:\n{_fmt(outputs)}\n")
+    if args.input is not None:
+        situation = args.input
+    elif sys.stdin.isatty():
+        situation = []
+        for i in range(3):
+            text = input(f"Input {i + 1}: ")
+            try:
+                situation.append(float(text))
+            except ValueError:
+                raise CLIError(f"{text.strip()!r} is not a number") from None
+    else:
+        situation = list(fp.datasets.NEW_SITUATION)
+    if len(situation) != 3:
+        raise CLIError(f"--input needs 3 numbers, got {len(situation)}")
+    print(f"New situation: input data = {' '.join(f'{v:g}' for v in situation)}")
+    print(f"Output data: {trained.predict_proba(situation)[0, 0, 0]:.8f}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    import platform
+    from importlib import metadata
+
+    import fastperceptron as fp
+
+    print(f"fastperceptron {__version__}  (Python {platform.python_version()}, {platform.platform()})")
+    for pkg in ("numpy", "tqdm", "numba", "cupy", "matplotlib", "onnx", "onnxruntime"):
+        try:
+            version = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            version = "not installed"
+        print(f"  {pkg:<12} {version}")
+    from ..machine import blas, usable_cpus, vector_isa
+
+    print(f"CPU threads      {usable_cpus()} usable ({os.cpu_count()} in the machine), vector ISA {vector_isa()}")
+    library, hint = blas()
+    print(f"BLAS (numpy)     {library}")
+    if hint:
+        print(f"                 note: {hint}")
+    infos = fp.backends()
+    gpu = [i for i in (infos["cuda"], infos["cupy"]) if i.available]
+    print(f"GPUs             {'usable through ' + gpu[0].name if gpu else 'none usable: ' + infos['cuda'].reason}")
+    from ..registry import resolve_name
+
+    try:
+        chosen = resolve_name("auto")
+    except Exception as exc:  # noqa: BLE001 - info reports, never fails
+        chosen = f"none ({exc})"
+    print(f"backend 'auto'   {chosen}")
+    print("backends:")
+    for info in infos.values():
+        state = "available" if info.available else "unavailable"
+        print(f"  {info.name:<6} {state:<12} {info.description}")
+        if info.reason:
+            print(f"         why: {info.reason}")
+    _explain_auto(args)
+    return 0
+
+
+def _explain_auto(args) -> None:
+    """What "auto" picks, and why: for --data (with --models/--dtype/--rule) or the tutorial's data."""
+    import fastperceptron as fp
+
+    if args.data:
+        X, y, groups, _ = load_data(args.data, args.target, args.group_by)
+        what = args.data
+    else:
+        X, y = fp.datasets.seed()
+        what = "the tutorial's data"
+    if args.data and groups is not None:
+        plan = fp.explain(X, y, groups=groups, dtype=args.dtype, rule=args.rule, threads=args.threads)
+    else:
+        models = args.models if args.models is not None else (None if np.ndim(X) == 3 else DEFAULT_MODELS)
+        plan = fp.explain(X, y, models=models, dtype=args.dtype, rule=args.rule, threads=args.threads)
+    print(f"auto, for {what}:")
+    print("  " + str(plan).replace("\n", "\n  "))
+
+
+def cmd_bench(args) -> int:
+    from ..benchmarks.sweep import plot, run_grid, run_sweep
+
+    if args.case == "groups":
+        from ..benchmarks.groups import run_groups
+
+        run_groups(groups=args.groups, median=args.median_rows, sigma=args.sigma, features=args.features,
+                   iterations=args.iterations or 200, backends=args.backends, repeat=args.repeat, peers=args.peers,
+                   out=sys.stdout)
+        return 0
+    if args.case == "grid":
+        run_grid(dtypes=args.dtypes or [args.dtype], peers=args.peers, repeat=args.repeat, quick=args.quick,
+                 out=sys.stdout, threads=args.threads, data_kinds=args.grid_data)
+        return 0
+    rows = run_sweep(
+        case=args.case, models=args.models, iterations=args.iterations, dtype=args.dtype,
+        backends=args.backends, repeat=args.repeat, out=sys.stdout, peers=args.peers, threads=args.threads,
+    )
+    if args.plot:
+        print(f"plot             {plot(rows, args.plot)}")
+    return 0

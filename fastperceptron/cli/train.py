@@ -1,0 +1,238 @@
+"""The ``train`` and ``plot`` commands: a batch trained on the tutorial's data or a table, its summary,
+its file and its figure."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+import numpy as np
+
+from ..io.tables import load_data
+from .common import DEFAULT_MODELS, DEFAULT_TABLE_MODELS, EXIT_INTERRUPTED, CLIError
+
+__all__ = ["cmd_train", "cmd_plot"]
+
+
+def _seeds(tokens: list[str]) -> np.ndarray:
+    out = []
+    for tok in tokens:
+        if ":" in tok:
+            a, _, b = tok.partition(":")
+            if not (a.isdigit() and b.isdigit()) or int(b) <= int(a):
+                raise CLIError(f"--seeds {tok!r}: a range is START:STOP with 0 <= START < STOP")
+            out.extend(range(int(a), int(b)))
+        elif tok.isdigit():
+            out.append(int(tok))
+        else:
+            raise CLIError(f"--seeds {tok!r} is not a non-negative integer or a START:STOP range")
+    return np.array(out, dtype=np.int64)
+
+
+# --- commands -----------------------------------------------------------------------------------
+def cmd_train(args) -> int:
+    from ..io.files import check_target
+
+    if args.out:  # before training: a mistyped path must not cost the run
+        check_target(args.out, ".npz")
+    if args.plot:  # nor a missing matplotlib, a bad figure name or a kind this run cannot draw
+        _check_plot(args)
+    X, y, groups, meta = _training_data(args)
+    kwargs = _train_arguments(args, X, groups, meta)
+    with _warnings_as_they_come():
+        if args.scheduler:
+            r = _train_on_dask(args.scheduler, X, y, kwargs)
+        else:
+            import fastperceptron as fp
+
+            r = fp.train(X, y, **kwargs)
+    note = meta.pop("note", None)
+    r.metadata.update(meta)
+    _report(r, args, meta)
+    if note:
+        print(f"note             {note}")
+    if args.out:
+        print(f"saved            {r.save(args.out)}")
+    if args.plot:
+        _draw(r, args.plot_kind, args.plot)
+    return 0 if r.complete else EXIT_INTERRUPTED
+
+
+def _training_data(args):
+    """(X, y, groups or None, metadata) of ``train``: the table of --data, else the tutorial's."""
+    import fastperceptron as fp
+
+    if args.data:
+        X, y, groups, meta = load_data(args.data, args.target, args.group_by)
+        meta["data"] = str(args.data)
+        return X, y, groups, meta
+    if args.group_by:
+        raise CLIError("--group-by needs --data FILE, a table with that column")
+    X, y = fp.datasets.seed()
+    return X, y, None, {"data": "seed", "feature_names": ["x1", "x2", "x3"], "target_names": ["y"]}
+
+
+def _train_arguments(args, X, groups, meta) -> dict:
+    """fp.train's keywords from the options, with the command line's defaults: the tutorial's rate
+    on its data, the stable step (``learning_rate="auto"``) on a table; 10,000 models of the tutorial
+    or ``DEFAULT_TABLE_MODELS`` of a table; one model where a second-order batch would be copies."""
+    from ..problem.steps import scale_warning
+
+    seeds = _seeds(args.seeds) if args.seeds else None
+    if args.lr is None:
+        lr = "auto" if args.data and args.solver == "gd" else None
+    elif "auto" in args.lr and len(args.lr) > 1:
+        raise CLIError("--lr auto gives every model its own stable step: it stands alone, not among other rates")
+    else:
+        lr = args.lr[0] if len(args.lr) == 1 else np.array(args.lr)
+    l2 = 0.0 if args.l2 is None else (args.l2[0] if len(args.l2) == 1 else np.array(args.l2))
+    models = args.models
+    if models is None and seeds is None and np.ndim(lr) == 0 and np.ndim(l2) == 0 and np.ndim(X) == 2 and groups is None:
+        if args.solver != "gd":  # every model would reach the same optimum: the seeds play no part
+            models = 1
+            meta["note"] = ("one model: with --solver " + args.solver + " every model of one table reaches the same "
+                            "optimum, whatever its seed (--models B trains B copies; several --l2 values a sweep)")
+        else:
+            models = DEFAULT_TABLE_MODELS if args.data else DEFAULT_MODELS
+    if args.solver == "gd" and not args.standardize and args.data:  # said now, with the columns' names
+        message = scale_warning(np.asarray(X, dtype=np.float64), meta.get("feature_names"))
+        if message:
+            print(f"fastperceptron: warning: {message}", file=sys.stderr, flush=True)
+    kwargs = dict(
+        seeds=seeds, models=models, iterations=args.iterations, learning_rate=lr, rule=args.rule, bias=args.bias,
+        init=args.init, dtype=args.dtype, backend=args.backend, tol=args.tol, record_every=args.record_every,
+        progress=args.progress, threads=args.threads, solver=args.solver, l2=l2, standardize=args.standardize,
+    )
+    if groups is not None:
+        kwargs["groups"] = groups
+        kwargs.update(fallback=args.fallback, min_rows=args.min_rows)
+    elif args.fallback or args.min_rows:
+        raise CLIError("--fallback and --min-rows serve groups: give --group-by COLUMN as well")
+    return kwargs
+
+
+class _warnings_as_they_come:
+    """Print the library's warnings on stderr as they are raised — before a long run, not after it —
+    as ``fastperceptron: warning: ...``; the scale warning is printed by ``train`` itself, with the
+    columns' names. Libraries' deprecation notices are not shown."""
+
+    def __enter__(self):
+        from ..errors import StabilityWarning
+
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=r".*feature column\(s\) are far from", category=StabilityWarning)
+        warnings.showwarning = self._show
+        return self
+
+    @staticmethod
+    def _show(message, category, filename, lineno, file=None, line=None):
+        if "training interrupted" not in str(message):
+            print(f"fastperceptron: warning: {message}", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        return self._catch.__exit__(*exc)
+
+
+def _report(r, args, meta) -> None:
+    """The summary ``train`` prints of a trained batch."""
+    import fastperceptron as fp
+
+    its = int(r.iterations.sum())
+    q = np.quantile(r.loss.astype(np.float64), [0, 0.5, 1])
+    print(f"backend          {r.backend} ({r.dtype})")
+    print(f"models           {r.n_models:,} x {int(r.iterations.max()):,} iterations"
+          + ("" if r.complete else "  (INTERRUPTED: incomplete)"))
+    training = max(r.seconds - r.setup_seconds, 1e-12)
+    setup = (f"  ({r.setup_seconds:.2f} s of it preparing the backend: data layout, kernel compile or load)"
+             if r.setup_seconds >= 0.1 else "")
+    print(f"time             {r.seconds:.3f} s{setup}")
+    print(f"throughput       {its / training / 1e6:,.2f} million model-iterations/s")
+    print(f"loss             min {q[0]:.4g}   median {q[1]:.4g}   max {q[2]:.4g}")
+    if r.groups is not None:
+        sizes = np.quantile(r.group_sizes, [0, 0.5, 1])
+        print(f"groups           {r.n_models:,} by {meta['group_by']!r} ({int(r.group_sizes.sum()):,} rows; "
+              f"rows per group min {sizes[0]:,.0f}, median {sizes[1]:,.0f}, max {sizes[2]:,.0f})")
+        row_its = float((r.iterations * r.group_sizes).sum())
+        print(f"                 {row_its / training / 1e6:,.2f} million row-iterations/s")
+        if r.fallback_weights is not None:
+            small = int((r.group_sizes < r.min_rows).sum())
+            print(f"fallback         one model on all {int(r.group_sizes.sum()):,} rows; it serves the {small:,} groups "
+                  f"under {r.min_rows:,} rows (and unseen labels with predict --unseen fallback)")
+    if r.converged is not None:
+        print(f"converged        {int(r.converged.sum()):,} of {r.n_models:,} models (solver {r.params['solver']!r})")
+    elif args.tol is not None:
+        cap = int(r.params["iterations"])
+        print(f"stopped early    {int((r.iterations < cap).sum()):,} of {r.n_models:,} models")
+    if r.n_features == 3 and not args.data:
+        p = r.ensemble_proba(fp.datasets.NEW_SITUATION)[0]
+        print(f"new situation    [1, 0, 0] -> {' '.join(f'{v:.8f}' for v in p)} (ensemble mean)")
+
+
+def _train_on_dask(scheduler: str, X, y, kwargs):
+    """Train through fastperceptron.dask on the scheduler at ADDRESS, or on a LocalCluster of N
+    worker processes for ``local:N``."""
+    try:
+        import distributed
+
+        from ..dask import train as dask_train
+    except ImportError:
+        raise CLIError("--scheduler needs Dask: pip install 'fastperceptron[dask]'") from None
+    if scheduler.startswith("local:"):
+        n = scheduler.partition(":")[2]
+        if not n.isdigit() or int(n) < 1:
+            raise CLIError(f"--scheduler {scheduler!r}: write local:N with N >= 1 worker processes")
+        threads = max(1, (os.cpu_count() or 1) // int(n))
+        cluster = distributed.LocalCluster(n_workers=int(n), threads_per_worker=threads, dashboard_address=":0")
+    else:
+        cluster = None
+    try:
+        try:
+            client = distributed.Client(cluster if cluster is not None else scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise CLIError(f"cannot connect to the Dask scheduler at {scheduler!r}: {exc}") from None
+        with client:
+            kwargs = dict(kwargs)
+            kwargs.pop("threads", None)  # each worker uses its own threads
+            return dask_train(X, y, client=client, **kwargs)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _draw(result, kind: str, path) -> None:
+    from .. import plot
+
+    chosen = plot.choose(result) if kind == "auto" else kind
+    print(f"plot             {plot.save(plot.plot(result, chosen), path)} ({chosen})")
+
+
+def _check_plot(args) -> None:
+    """train --plot, before training: matplotlib, the figure's path, and what the kind needs."""
+    from ..plot import require_matplotlib, target
+
+    target(args.plot)
+    require_matplotlib()
+    needs = {"curves": (args.record_every, "--record-every K (the loss history)"),
+             "sweep": ((args.lr and len(args.lr) > 1) or (args.l2 and len(args.l2) > 1),
+                       "several --lr (or --l2) values, one per model"),
+             "groups": (args.group_by, "--group-by COLUMN")}
+    if args.plot_kind in needs and not needs[args.plot_kind][0]:
+        raise CLIError(f"--plot-kind {args.plot_kind} needs {needs[args.plot_kind][1]}")
+
+
+def cmd_plot(args) -> int:
+    import fastperceptron as fp
+    from ..plot import require_matplotlib, target
+
+    target(args.out)
+    require_matplotlib()
+    _draw(fp.load(args.model), args.kind, args.out)
+    return 0
+
+
+# --- the parser ---------------------------------------------------------------------------------

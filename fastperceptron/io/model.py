@@ -1,0 +1,155 @@
+"""A trained batch as a model file and back, as dicts: which arrays and metadata a result's fields
+become (:func:`write`, through :mod:`.files`), and what :func:`read` checks before it gives the
+fields of a ``TrainResult`` back. This module never imports the result: ``TrainResult.save`` and
+``fastperceptron.load`` call it with and for plain dicts.
+
+Layout of a file (format version 1): arrays ``weights``, ``seeds``, ``loss``, ``iterations``,
+``learning_rate``, optionally ``bias``, ``history``, ``groups`` (the labels, int64 or fixed-width
+unicode: no pickle), ``group_sizes``, ``l2``, ``converged`` (bool) and ``stop_reason`` (unicode),
+and the metadata: format name and version, hyperparameters, backend, dtype, timing, library
+versions and the user's metadata. Version 2 adds a groups batch's fallback model
+(``fallback_weights``, ``fallback_bias``, and ``min_rows`` in the metadata); only files holding one
+are written as version 2, so that older readers refuse them instead of dropping the fallback.
+"""
+
+from __future__ import annotations
+
+import operator
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelFileError
+from .files import FORMAT_VERSION, read_model, write_model
+
+__all__ = ["write", "read", "STOP_REASONS"]
+
+#: why a model of solver "newton" or "lbfgs" stopped: at its optimum, at the iteration cap, when its
+#: line search found no step lowering the loss, because it has no finite optimum (targets of one
+#: class with an unpenalised bias; separable classes without a penalty), or interrupted by Ctrl-C
+STOP_REASONS = ("converged", "iterations", "line-search", "one-class", "separable", "interrupted")
+
+_REQUIRED = ("weights", "seeds", "loss", "iterations", "learning_rate")
+_OPTIONAL = ("bias", "history", "l2", "group_sizes", "fallback_weights", "fallback_bias")
+_META = ("backend", "dtype", "seconds", "setup_seconds", "complete", "params", "metadata", "min_rows")
+
+
+def write(fields: dict, path) -> Path:
+    """Write a result's ``fields`` (its attributes by name) to ``path`` (``.npz`` appended when
+    there is no suffix); returns the path."""
+    meta = {name: fields[name] for name in _META}
+    meta["min_rows"] = int(meta["min_rows"])
+    arrays = {name: fields[name] for name in _REQUIRED + _OPTIONAL if fields[name] is not None}
+    if fields["converged"] is not None:
+        arrays["converged"] = np.asarray(fields["converged"], dtype=bool)
+    if fields["stop_reason"] is not None:
+        arrays["stop_reason"] = np.asarray(fields["stop_reason"], dtype=str)
+    groups = fields["groups"]
+    if groups is not None:
+        arrays["groups"] = np.asarray(groups, dtype=str if groups.dtype.kind == "U" else np.int64)
+    else:
+        arrays.pop("group_sizes", None)
+    version = FORMAT_VERSION if fields["fallback_weights"] is not None else 1  # older readers read the rest
+    return write_model(path, arrays, meta, version)
+
+
+def read(path) -> dict:
+    """The fields of the result saved at ``path`` (keywords of ``TrainResult``). Raises
+    FileNotFoundError when there is no such file and :class:`ModelFileError` when the file is
+    truncated or corrupt, was not written by fastperceptron, comes from a newer version, or holds
+    arrays of the wrong kind, NaN parameters, unsorted labels or metadata that cannot be read."""
+    path = Path(path)
+    arrays, meta = read_model(path, _REQUIRED)
+    _check_arrays(arrays, path)
+    try:
+        fields = _fields(arrays, meta)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ModelFileError(f"{str(path)!r} is corrupt: its metadata cannot be read ({type(exc).__name__}: "
+                             f"{exc})") from None
+    _check_consistent(fields, path)
+    return fields
+
+
+def _fields(arrays: dict, meta: dict) -> dict:
+    params, metadata = meta.get("params", {}), meta.get("metadata", {})
+    if not isinstance(params, dict) or not isinstance(metadata, dict):
+        raise TypeError("'params' and 'metadata' must be JSON objects")
+    dtype = str(meta.get("dtype", arrays["weights"].dtype.name))
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype {dtype!r} is neither 'float32' nor 'float64'")
+    complete = meta.get("complete", True)
+    if not isinstance(complete, bool):
+        raise TypeError(f"'complete' must be true or false, got {complete!r}")
+    return dict(
+        weights=arrays["weights"],
+        bias=arrays.get("bias"),
+        seeds=arrays["seeds"],
+        loss=arrays["loss"],
+        iterations=arrays["iterations"],
+        history=arrays.get("history"),
+        learning_rate=arrays["learning_rate"],
+        backend=str(meta.get("backend", "")),
+        dtype=dtype,
+        seconds=float(meta.get("seconds", float("nan"))),
+        setup_seconds=float(meta.get("setup_seconds", 0.0)),
+        complete=complete,
+        params=dict(params),
+        metadata=dict(metadata),
+        groups=arrays.get("groups"),
+        group_sizes=arrays.get("group_sizes"),
+        l2=arrays.get("l2"),
+        converged=arrays.get("converged"),
+        stop_reason=arrays.get("stop_reason"),
+        fallback_weights=arrays.get("fallback_weights"),
+        fallback_bias=arrays.get("fallback_bias"),
+        min_rows=operator.index(meta.get("min_rows", 0)),
+    )
+
+
+#: the kinds each array of a file may have (numpy's dtype.kind): f float, i/u integer, b bool, U text
+_KINDS = {"weights": "f", "bias": "f", "loss": "f", "history": "f", "learning_rate": "f", "l2": "f",
+          "fallback_weights": "f", "fallback_bias": "f", "seeds": "iu", "iterations": "iu", "group_sizes": "iu",
+          "converged": "b", "stop_reason": "U", "groups": "iU"}
+
+
+def _check_arrays(arrays: dict, path: Path) -> None:
+    """Each array of the kind it must have; the parameters finite; group labels sorted and distinct."""
+    corrupt = f"{str(path)!r} is corrupt"
+    for name, a in arrays.items():
+        kinds = _KINDS.get(name)
+        if kinds is not None and a.dtype.kind not in kinds:
+            raise ModelFileError(f"{corrupt}: {name!r} holds {a.dtype} values")
+    for name in ("weights", "bias", "fallback_weights", "fallback_bias", "learning_rate", "l2"):
+        if name in arrays and not np.isfinite(arrays[name]).all():
+            raise ModelFileError(f"{corrupt}: {name!r} holds NaN or inf")
+    labels = arrays.get("groups")
+    if labels is not None and labels.ndim == 1 and labels.shape[0] > 1 and not (labels[1:] > labels[:-1]).all():
+        raise ModelFileError(f"{corrupt}: its group labels are not sorted and distinct (model b serves the b-th "
+                             "label in sorted order)")
+    reasons = arrays.get("stop_reason")
+    if reasons is not None:
+        unknown = sorted(set(reasons.reshape(-1).tolist()) - set(STOP_REASONS))
+        if unknown:
+            raise ModelFileError(f"{corrupt}: unknown stop reasons {unknown[:3]}")
+
+
+def _check_consistent(f: dict, path: Path) -> None:
+    """The arrays' shapes agree: B models of (D, K) weights."""
+    weights = f["weights"]
+    B = weights.shape[0] if weights.ndim == 3 else -1
+    expected = {"seeds": (B,), "loss": (B,), "iterations": (B,), "learning_rate": (B,)}
+    if f["bias"] is not None:
+        expected["bias"] = (B, weights.shape[2])
+    if f["groups"] is not None:
+        expected["groups"] = (B,)
+    for name in ("group_sizes", "l2", "converged", "stop_reason"):
+        if f[name] is not None:
+            expected[name] = (B,)
+    if f["fallback_weights"] is not None:
+        expected["fallback_weights"] = weights.shape[1:]
+        if f["fallback_bias"] is not None:
+            expected["fallback_bias"] = weights.shape[2:]
+    bad = [n for n, shape in expected.items() if f[n].shape != shape]
+    history = f["history"]
+    if B < 0 or bad or (history is not None and (history.ndim != 2 or history.shape[0] != B)):
+        raise ModelFileError(f"{str(path)!r} is corrupt: array shapes disagree ({bad or 'weights/history'})")

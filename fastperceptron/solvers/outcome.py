@@ -1,0 +1,55 @@
+"""What the user is told when models stop before their optimum: each cause, its count and its fix."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..errors import ConvergenceWarning
+from ..result import STOP_REASONS
+
+__all__ = ["unconverged_message", "warn_unconverged"]
+
+_ADVICE = {
+    "iterations": "reached the iteration cap of {cap:,}: raise iterations",
+    "line-search": ("stopped when no step of the line search lowered the loss further (at iteration {at}): "
+                    "{fix}"),
+    "one-class": ("have targets of one class only (e.g. a small group), so their unpenalised bias has no finite "
+                  "optimum: they were not iterated, and got weights 0 and the bias log((Σs·y + ½)/(Σs·(1 − y) + ½)); "
+                  "train without bias, or drop them"),
+    "separable": ("have separable classes and no penalty, so their weights grow without bound (no finite "
+                  "optimum): set l2 > 0 (a finite C in the scikit-learn estimators)"),
+    "interrupted": "were interrupted",
+}
+
+
+def warn_unconverged(result, category=None, prefix: str = "", stacklevel: int = 2) -> None:
+    """Warn once (``category``, default :class:`fastperceptron.ConvergenceWarning`) about the
+    models of ``result`` that did not converge, when there are any and it was not interrupted."""
+    if result.stop_reason is None or not result.complete:
+        return
+    message = unconverged_message(result.stop_reason, result.iterations, result.params.get("solver", "?"),
+                                  result.params.get("iterations", 0))
+    if message:
+        warnings.warn(prefix + message, category or ConvergenceWarning, stacklevel=stacklevel + 1)
+
+
+def unconverged_message(reasons: np.ndarray, iterations: np.ndarray, solver: str, cap: int) -> str | None:
+    """The one warning about the models that did not converge, naming each cause with its count and
+    the fix that works, or None when every model converged. ``reasons`` (B,) are
+    ``SolverRun.stop_reasons()`` values; ``iterations`` (B,) the iterations each model ran."""
+    missed = reasons != "converged"
+    if not missed.any():
+        return None
+    fix = ("use solver='lbfgs', or scale the features (standardize=True)" if solver == "newton" else
+           "use solver='newton', or scale the features (standardize=True)")
+    parts = []
+    for reason in STOP_REASONS[1:]:
+        hit = reasons == reason
+        if hit.any():
+            at = np.unique(iterations[hit])
+            shown = ", ".join(str(int(k)) for k in at[:3]) + (", ..." if at.size > 3 else "")
+            parts.append(f"{int(hit.sum()):,} " + _ADVICE[reason].format(cap=cap, at=shown, fix=fix))
+    return (f"{int(missed.sum()):,} of {reasons.shape[0]:,} models did not converge (solver {solver!r}; "
+            f"result.stop_reason says why for each): " + "; ".join(parts))
