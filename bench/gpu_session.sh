@@ -17,8 +17,8 @@ cat "$OUT/info.txt"
 
 # GPU tests (-m gpu: the real-GPU variants) and the parity suites on every backend.
 $PY -m pytest -q -m gpu -rs tests >"$OUT/pytest-gpu.txt" 2>&1; echo "pytest -m gpu: rc=$?" | tee -a "$OUT/summary.txt"
-$PY -m pytest -q -rs tests/test_seed.py tests/test_properties.py tests/test_reference.py tests/test_gpu.py tests/test_groups.py \
-    tests/test_solvers.py \
+$PY -m pytest -q -rs tests/test_seed.py tests/test_properties.py tests/test_reference.py tests/backend/test_cuda.py tests/problem/test_groups.py \
+    tests/solvers/test_solvers.py \
     >"$OUT/pytest-parity.txt" 2>&1; echo "parity suite: rc=$?" | tee -a "$OUT/summary.txt"
 tail -3 "$OUT/pytest-gpu.txt" "$OUT/pytest-parity.txt"
 

@@ -54,6 +54,35 @@ def host_gpu(monkeypatch, fresh_probes):
     return module
 
 
+def _layout_params():
+    """Every layout of every backend, from the registry (a newly registered layout is tested by being
+    registered); the GPU backends' layouts once more on the host emulation of CUDA."""
+    out = []
+    for name in registry.NAMES:
+        info = fp.backends()[name]
+        for lay in registry.layouts(name):
+            marks = [pytest.mark.gpu] if name in ("cupy", "cuda") else []
+            if not info.available:
+                marks.append(pytest.mark.skip(reason=f"backend {name!r} unavailable here: {info.reason}"))
+            out.append(pytest.param(f"{name}:{lay.name}", marks=marks, id=f"{name}:{lay.name}"))
+    why = hostcupy.unavailable()
+    for name in ("cupy", "cuda"):
+        for lay in registry.layouts(name):
+            marks = [pytest.mark.skip(reason=why)] if why else []
+            out.append(pytest.param(f"{name}@host:{lay.name}", marks=marks, id=f"{name}-host:{lay.name}"))
+    return out
+
+
+@pytest.fixture(params=_layout_params())
+def layout(request):
+    """Every layout of every backend, as ``backend="name:layout"`` (see :func:`_layout_params`)."""
+    name, _, lay = request.param.partition(":")
+    if name.endswith("@host"):
+        request.getfixturevalue("host_gpu")
+        name = name.removesuffix("@host")
+    return f"{name}:{lay}"
+
+
 @pytest.fixture(params=_backend_params())
 def backend(request):
     """Every backend; those that cannot run here are skipped with the reason. "cupy-host" and

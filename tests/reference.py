@@ -48,10 +48,15 @@ def optimum_one(X, y, *, l2=0.0, s=None, bias=True, iterations=200):
     """The minimiser of SPEC §7's L for one output: y (N,). Plain Newton with np.linalg.solve and
     step halving, run until the step stops changing the parameters. Returns (w, c)."""
     X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    s = np.ones(len(X)) if s is None else np.asarray(s, dtype=np.float64)
     Xt = np.hstack([X, np.ones((len(X), 1))]) if bias else X
-    pen = np.r_[np.full(X.shape[1], l2), [0.0] * bias]
+    theta = _newton(Xt, y, s, np.r_[np.full(X.shape[1], l2), [0.0] * bias], iterations)
+    return (theta[:-1], theta[-1]) if bias else (theta, 0.0)
+
+
+def _newton(Xt, y, s, pen, iterations=200):
+    """θ minimising Σ s·(softplus(x̃·θ) − y·x̃·θ) + ½·Σ pen·θ², by plain Newton with step halving."""
+    s = np.ones(len(Xt)) if s is None else np.asarray(s, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
 
     def loss(theta):
         z = Xt @ theta
@@ -69,7 +74,7 @@ def optimum_one(X, y, *, l2=0.0, s=None, bias=True, iterations=200):
         theta = theta - t * step
         if np.abs(t * step).max() <= 1e-15 * (1 + np.abs(theta).max()):
             break
-    return (theta[:-1], theta[-1]) if bias else (theta, 0.0)
+    return theta
 
 
 def penalised_loss(X, y, w, c, *, l2=0.0, s=None):
@@ -81,35 +86,15 @@ def penalised_loss(X, y, w, c, *, l2=0.0, s=None):
 
 
 def optimum_raw(X, y, *, l2=0.0, s=None, bias=True):
-    """The minimiser of SPEC §7's L on raw columns of any scale: :func:`optimum_one` run on columns
-    centred and scaled by their plain mean and standard deviation (the penalty mapped to
+    """The minimiser of SPEC §7's L on raw columns of any scale: the Newton of :func:`optimum_one` run
+    on columns centred and scaled by their plain mean and standard deviation (the penalty mapped to
     ½·Σ_j l2·v_j²/σ_j²), then mapped back to the user's columns. Returns (w, c)."""
     X = np.asarray(X, dtype=np.float64)
     mu = X.mean(axis=0) if bias else np.zeros(X.shape[1])
     sd = X.std(axis=0) if bias else np.sqrt((X * X).mean(axis=0))
     sd = np.where(sd > 0, sd, 1.0)
     Z = (X - mu) / sd
-    s_ = np.ones(len(X)) if s is None else np.asarray(s, dtype=np.float64)
     Zt = np.hstack([Z, np.ones((len(X), 1))]) if bias else Z
-    pen = np.r_[l2 / sd ** 2, [0.0] * bias]
-    y = np.asarray(y, dtype=np.float64)
-
-    def loss(theta):
-        z = Zt @ theta
-        return float((s_ * (np.logaddexp(0, z) - y * z)).sum() + 0.5 * (pen * theta * theta).sum())
-
-    theta = np.zeros(Zt.shape[1])
-    for _ in range(200):
-        o = sigmoid(Zt @ theta)
-        grad = Zt.T @ (s_ * (o - y)) + pen * theta
-        hess = (Zt * (s_ * o * (1 - o))[:, None]).T @ Zt + np.diag(pen)
-        step = np.linalg.solve(hess, grad)
-        t, before = 1.0, loss(theta)
-        while loss(theta - t * step) > before and t > 1e-12:
-            t /= 2
-        theta = theta - t * step
-        if np.abs(t * step).max() <= 1e-15 * (1 + np.abs(theta).max()):
-            break
-    v = theta[:X.shape[1]]
-    w = v / sd
+    theta = _newton(Zt, y, s, np.r_[l2 / sd ** 2, [0.0] * bias])
+    w = theta[:X.shape[1]] / sd
     return w, ((theta[-1] - mu @ w) if bias else 0.0)

@@ -1,4 +1,5 @@
-"""train() against the independent per-model loop of tests/reference.py, on random problems."""
+"""train() against the independent per-model loop of tests/reference.py: on random problems, on
+every backend, and — through the registry — on every layout of every backend."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastperceptron as fp
-from reference import loss_one, train_one
+from reference import loss_one, optimum_one, train_one
 
 
 @st.composite
@@ -103,3 +104,61 @@ def test_every_backend_matches_reference(backend, seed):
         iterations=300,
     )
     check_against_reference(case, backend, rtol=1e-9)
+
+
+def _layout_cases(rng):
+    """(name, train kwargs, [(X, y, s, W0, l2) per model and output]) of every kind of problem a layout
+    may fit: shared X, one X per model, groups, and the second-order solvers on each."""
+    N, D = 40, 3
+    X = rng.normal(size=(N, D))
+    Y = (rng.random((N, 2)) < 0.5).astype(float)
+    sw = rng.integers(0, 3, size=(4, N)).astype(float) + (np.arange(N) == 0)
+    Xb, yb = rng.normal(size=(3, 25, D)), (rng.random((3, 25)) < 0.5).astype(float)
+    g = np.repeat(np.arange(3), [10, 18, 12])
+    W = rng.uniform(-1, 1, size=(4, D, 2))
+    gd = dict(rule="logistic", bias=True, iterations=60, learning_rate=0.02)
+    return [
+        ("shared", dict(X=X, y=Y, sample_weight=sw, initial_weights=W, l2=0.3, **gd),
+         [(X, Y[:, k], sw[b], W[b, :, k], 0.3) for b in range(4) for k in range(2)]),
+        ("per-model", dict(X=Xb, y=yb, initial_weights=W[:3, :, :1], **gd),
+         [(Xb[b], yb[b], None, W[b, :, 0], 0.0) for b in range(3)]),
+        ("groups", dict(X=X, y=Y[:, 0], groups=g, initial_weights=W[:3, :, :1], **gd),
+         [(X[g == k], Y[g == k, 0], None, W[k, :, 0], 0.0) for k in range(3)]),
+        ("solver shared", dict(X=X, y=Y, sample_weight=sw, solver="newton", l2=0.3, bias=True),
+         [(X, Y[:, k], sw[b], None, 0.3) for b in range(4) for k in range(2)]),
+        ("solver per-model", dict(X=Xb, y=yb, solver="lbfgs", l2=1.0, bias=True),
+         [(Xb[b], yb[b], None, None, 1.0) for b in range(3)]),
+        ("solver groups", dict(X=X, y=Y[:, 0], groups=g, solver="newton", l2=1.0, bias=True),
+         [(X[g == k], Y[g == k, 0], None, None, 1.0) for k in range(3)]),
+    ]
+
+
+def test_every_registered_layout_matches_the_reference(layout):
+    """Each layout of the registry on every kind of problem it fits (pinned: ``backend="name:layout"``),
+    against the independent reference: gradient steps model by model (≤ 1e-9 relative), the solvers
+    against a plain Newton (≤ 1e-8). A layout that fits none of them fails: it would go untested."""
+    from fastperceptron.problem import make_problem
+    from fastperceptron.registry import layouts
+
+    name, lay = layout.split(":")
+    chosen = next(x for x in layouts(name) if x.name == lay)
+    fitted = 0
+    for case, kwargs, models in _layout_cases(np.random.default_rng(4)):
+        args = {k: v for k, v in kwargs.items() if k not in ("X", "y")}
+        if not chosen.fits(make_problem(kwargs["X"], kwargs["y"], **args)):
+            continue
+        fitted += 1
+        r = fp.train(kwargs["X"], kwargs["y"], backend=layout, progress=False, **args)
+        assert r.params["layout"] == lay, case
+        K = r.weights.shape[2]
+        for j, (Xm, ym, s, W0, l2) in enumerate(models):
+            got = np.r_[r.weights[j // K, :, j % K], r.bias[j // K, j % K]]
+            if W0 is None:
+                w, c = optimum_one(Xm, ym, l2=l2, s=s)
+                tolerance = 1e-8
+            else:
+                W, c, _ = train_one(Xm, ym, W0[:, None], iterations=60, lr=0.02, rule="logistic", bias=True, s=s, l2=l2)
+                w, c, tolerance = W[:, 0], c[0], 1e-9
+            want = np.r_[w, c]
+            assert np.abs(got - want).max() <= tolerance * max(1.0, np.abs(want).max()), (case, j)
+    assert fitted, f"{layout} fits none of the reference's problems: add one it fits to _layout_cases"

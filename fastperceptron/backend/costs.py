@@ -35,7 +35,7 @@ ROWS_MODEL = 136e-9
 ROWS = (1.85e-9, 0.43e-9)
 #: gemm layout: matrix-product speed (FLOP/s, one thread's BLAS on its own tiles), the fused pass per
 #: value (measured alone: 2.8 ns on one thread), a fixed cost per iteration (adding the partial sums,
-#: the update) and the cost of handing tiles to other threads when it does (``numba_gemm.workers``).
+#: the update) and the cost of handing tiles to other threads when it does (``backend.numba.gemm.workers``).
 #: Refitted 2026-11-25 when threads took whole tiles and narrow tiles several rows per step: 39
 #: shared shapes (the grid and goals A, B) timed through GemmRun.advance; estimates within
 #: 0.63–1.27 of the measured times.

@@ -16,7 +16,7 @@ ONNX runtime: C++, C#, Java, JavaScript, a phone) evaluates without Python:
 
 float32 and float64 graphs (``dtype``; default the batch's). The graph uses ONNX opset 18 (and
 ai.onnx.ml 2 for groups), IR version 8, readable by ONNX Runtime 1.14 and later. The same node
-builders serve the scikit-learn converters of ``fastperceptron.sklearn_onnx``.
+builders serve the scikit-learn converters of ``fastperceptron.sklearn.onnx``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The checks every argument of ``train`` goes through: real, finite, non-empty arrays of the
 right rank, non-negative integers, and the number of models B that every argument carrying a
-model axis must agree on. ``make_problem`` (fastperceptron/problem.py) applies them."""
+model axis must agree on. ``make_problem`` (fastperceptron/problem/make.py) applies them."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ class GroupedRun(GradientRun):
             u = None
             if self.c is not None:
                 u = self.segment_sum(delta, self.offsets) * self.lr[:, None]
-            if self.active is not None:  # as in loop.py: apply, count, stop below tol
+            if self.active is not None:  # as in reference/loop.py: apply, count, stop below tol
                 largest = xp.abs(U).max(axis=(1, 2))
                 if u is not None:
                     largest = xp.maximum(largest, xp.abs(u).max(axis=1))

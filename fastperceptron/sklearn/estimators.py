@@ -130,7 +130,7 @@ class _Base(ClassifierMixin, BaseEstimator):
 
     def _learning_rate(self):
         """The learning rate to pass: only for solver "gd" ("auto": each model's stable step, computed
-        by ``fastperceptron.train`` from the model's data; see :mod:`fastperceptron.steps`)."""
+        by ``fastperceptron.train`` from the model's data; see :mod:`fastperceptron.problem.steps`)."""
         if self.solver != "gd" and isinstance(self.learning_rate, str) and self.learning_rate == "auto":
             return {}  # train explains that only "gd" takes a learning rate
         return {"learning_rate": self.learning_rate}

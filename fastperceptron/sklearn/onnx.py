@@ -2,7 +2,7 @@
 with ``skl2onnx.to_onnx`` like any scikit-learn pipeline (``pip install skl2onnx``).
 
 ``register()`` registers them; ``fastperceptron.sklearn`` calls it on import when skl2onnx is
-installed. The graph is the batch's (``fastperceptron.onnx_export.ensemble_nodes``: one MatMul of
+installed. The graph is the batch's (``fastperceptron.export.onnx.ensemble_nodes``: one MatMul of
 all models' stacked weights, the biases, a Sigmoid), then what ``predict_proba`` does: for binary
 targets [1 − p, p] averaged over models, for multiclass each model's outputs normalised to sum to
 1 then averaged, for multi-label the average; the label is the class of ``predict`` (p ≥ 0.5 for
@@ -18,7 +18,7 @@ __all__ = ["register"]
 
 
 class _Container:
-    """The builder interface of ``onnx_export.Graph`` over skl2onnx's scope and container."""
+    """The builder interface of ``export.onnx.Graph`` over skl2onnx's scope and container."""
 
     def __init__(self, scope, container):
         from onnx import numpy_helper

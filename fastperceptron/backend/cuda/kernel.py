@@ -139,7 +139,7 @@ def segment_sum(a, offsets):
 
 
 class CudaGroupRun(GradientRun):
-    """One thread per group, through ``kernels/groups.cu``."""
+    """One thread per group, through ``kernels/cuda/groups.cu``."""
 
     def __init__(self, problem: Problem):
         cupy = device.cupy()

@@ -8,7 +8,7 @@ Two forms, chosen by the data's layout (``objective(problem, threads)``):
 * one X per model, or groups: :class:`NumbaRowsObjective`, each model walking its own rows once
   per evaluation (the rows kernel), built from the Problem without copying X.
 
-Both answer the calls of ``fastperceptron.objective``: ``evaluate(theta, need, models)`` and
+Both answer the calls of ``fastperceptron.reference.objective``: ``evaluate(theta, need, models)`` and
 ``mse(theta)``; ``cholesky_solve`` is Newton's step on its kernel. The rest of the solvers' steps
 (L-BFGS, line search) are those of ``fastperceptron/solvers/``; :class:`Solver` is the layout.
 """
@@ -36,7 +36,7 @@ def objective(problem: Problem, threads: int):
 
 
 def cholesky_solve(H, g, mu, threads: int = 1):
-    """Newton's (H + μI)·d = g of a batch on the kernel ``numba_solvers.cholesky_solve``: (d, ok),
+    """Newton's (H + μI)·d = g of a batch on the kernel ``kernels/numba/objective.cholesky_solve``: (d, ok),
     as ``fastperceptron.solvers.cholesky_solve``."""
     from ...kernels.numba import objective as numba_solvers
 
@@ -48,7 +48,7 @@ def cholesky_solve(H, g, mu, threads: int = 1):
 
 
 class NumbaDenseObjective(DenseObjective):
-    """Shared X: BLAS products around the fused pass ``kernels.numba_solvers.dense``."""
+    """Shared X: BLAS products around the fused pass ``kernels/numba/objective.dense``."""
 
     def __init__(self, problem: Problem, threads: int):
         from ...kernels.numba import objective as numba_solvers
@@ -124,7 +124,7 @@ class NumbaDenseObjective(DenseObjective):
 
 
 class NumbaRowsObjective:
-    """Per-model X or groups: the rows kernel ``kernels.numba_solvers.evaluate``."""
+    """Per-model X or groups: the rows kernel ``kernels/numba/objective.evaluate``."""
 
     def __init__(self, problem: Problem, threads: int):
         from ...kernels.numba import objective as numba_solvers
