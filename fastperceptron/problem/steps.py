@@ -23,42 +23,47 @@ import numpy as np
 
 __all__ = ["stable_step", "rate_warning", "scale_warning", "warnings_before_training", "identical_models", "SCALE_RANGE"]
 
-#: columns whose largest |x| lies outside this range are far from the scale gradient steps assume
+#: columns whose root mean square lies outside this range are far from the scale gradient steps assume
 SCALE_RANGE = (1e-2, 1e2)
 
 
-def _row_sums(values: np.ndarray, sw, groups, n_models: int) -> np.ndarray:
-    """Σ_n s_n·values_n of every model: values (N, C) of a shared table or the sorted rows of
-    groups, or (B, N, C) of one table per model; sw None, (N,) or (B, N). Returns (B, C)."""
+def _curvatures(X: np.ndarray, sw, groups, bias: bool, n_models: int) -> np.ndarray:
+    """Σ_n s_n·x̃_nj² of every model and column j of x̃ = [x 1], (B, D [+ 1]) float64: X (N, D) of a
+    shared table or the sorted rows of groups, or (B, N, D) one table per model; sw None, (N,) or
+    (B, N). Sums of products (einsum), with no (N, D) temporary where numpy allows."""
     if groups is not None:
-        v = values if sw is None else values * sw[:, None]
-        return np.add.reduceat(v, groups.offsets[:-1], axis=0)
-    if values.ndim == 2:
+        starts = groups.offsets[:-1]
+        w = np.ones(X.shape[0]) if sw is None else sw
+        columns = [np.add.reduceat(w * np.square(X[:, j], dtype=np.float64), starts) for j in range(X.shape[1])]
+        columns += [np.add.reduceat(w.astype(np.float64), starts)] if bias else []
+        return np.stack(columns, axis=1)
+    if X.ndim == 2:
         if sw is None:
-            return np.broadcast_to(values.sum(axis=0), (n_models, values.shape[1]))
-        return np.broadcast_to(np.atleast_2d(sw) @ values, (n_models, values.shape[1]))
-    w = np.ones(values.shape[:2]) if sw is None else np.broadcast_to(sw, values.shape[:2])
-    return np.einsum("bn,bnc->bc", w, values)
-
-
-def _squares(X: np.ndarray, bias: bool) -> np.ndarray:
-    """x̃² of every row and column, float64: (…, N, D [+ 1])."""
-    sq = np.square(X, dtype=np.float64)
-    if bias:
-        sq = np.concatenate([sq, np.ones(sq.shape[:-1] + (1,))], axis=-1)
-    return sq
+            sums = np.einsum("nd,nd->d", X, X, dtype=np.float64)[None]
+            total = np.array([[float(X.shape[0])]])
+        elif sw.ndim == 1:
+            sums = np.einsum("n,nd,nd->d", sw, X, X, dtype=np.float64)[None]
+            total = np.array([[float(sw.sum())]])
+        else:
+            sums, total = sw @ np.square(X, dtype=np.float64), sw.sum(axis=1, dtype=np.float64)[:, None]
+    else:
+        w = np.ones(X.shape[:2]) if sw is None else np.broadcast_to(sw, X.shape[:2])
+        sums = np.einsum("bn,bnd,bnd->bd", w, X, X, dtype=np.float64)
+        total = w.sum(axis=1, dtype=np.float64)[:, None]
+    out = np.concatenate([sums, np.broadcast_to(total, (sums.shape[0], 1))], axis=1) if bias else sums
+    return np.broadcast_to(out, (n_models, out.shape[1]))
 
 
 def stable_step(X, sw, groups, bias: bool, l2: np.ndarray, n_models: int) -> np.ndarray:
     """η_b = 1 / (Σ_n s_n·(‖x_n‖² + [bias]) / 4 + λ_b) of every model (B,), float64."""
-    norms = _squares(X, bias).sum(axis=-1, keepdims=True)                 # (…, N, 1)
-    total = _row_sums(norms, sw, groups, n_models)[:, 0]
+    total = _curvatures(X, sw, groups, bias, n_models).sum(axis=1)
     return 1.0 / np.maximum(total / 4.0 + l2, np.finfo(np.float64).tiny)
 
 
-def rate_warning(X, sw, groups, bias: bool, l2: np.ndarray, rates: np.ndarray) -> str | None:
-    """The warning for rates above 2 / S_b (module docstring), or None."""
-    stiff = _row_sums(_squares(X, bias), sw, groups, rates.shape[0]).max(axis=1) / 4.0 + l2
+def rate_warning(curvatures: np.ndarray, l2: np.ndarray, rates: np.ndarray) -> str | None:
+    """The warning for rates above 2 / S_b (module docstring), or None; ``curvatures`` (B, D [+ 1])
+    are :func:`_curvatures`'s."""
+    stiff = curvatures.max(axis=1) / 4.0 + l2
     bound = 2.0 / np.maximum(stiff, np.finfo(np.float64).tiny)
     over = np.flatnonzero(rates > bound)
     if over.size == 0:
@@ -71,15 +76,18 @@ def rate_warning(X, sw, groups, bias: bool, l2: np.ndarray, rates: np.ndarray) -
             "standardize=True, or solver='newton'/'lbfgs'")
 
 
-def scale_warning(X: np.ndarray, names=None) -> str | None:
-    """The warning for columns whose largest |x| is outside :data:`SCALE_RANGE`, naming them, or None."""
-    top = np.abs(X).max(axis=tuple(range(X.ndim - 1)))
+def scale_warning(X: np.ndarray, names=None, rms: np.ndarray | None = None) -> str | None:
+    """The warning for columns whose root mean square is outside :data:`SCALE_RANGE`, naming them, or
+    None. ``rms``: the columns' root mean squares, when known (else read from X)."""
+    if rms is None:
+        rows = X.reshape(-1, X.shape[-1])
+        rms = np.sqrt(np.einsum("nd,nd->d", rows, rows, dtype=np.float64) / max(1, rows.shape[0]))
     low, high = SCALE_RANGE
-    far = np.flatnonzero((top > high) | ((top > 0) & (top < low)))
+    far = np.flatnonzero((rms > high) | ((rms > 0) & (rms < low)))
     if far.size == 0:
         return None
     label = (lambda j: repr(str(names[j]))) if names is not None else (lambda j: f"column {j}")  # noqa: E731
-    shown = ", ".join(f"{label(j)} (largest |x| {top[j]:.3g})" for j in far[:6]) + (", ..." if far.size > 6 else "")
+    shown = ", ".join(f"{label(j)} (root mean square {rms[j]:.3g})" for j in far[:6]) + (", ..." if far.size > 6 else "")
     return (f"{far.size} feature column(s) are far from the scale gradient steps assume (|x| about 1): {shown}. "
             "With such columns the steps crawl along the small ones while the large ones saturate the sigmoid. Use "
             "standardize=True (CLI: --standardize; the weights are folded back onto your columns), or "
@@ -89,14 +97,22 @@ def scale_warning(X: np.ndarray, names=None) -> str | None:
 def warnings_before_training(problem, auto_rate: bool) -> list[str]:
     """What would waste a run, said before it starts: gradient steps on columns far from unit scale
     or above the data's stable bound (unless ``auto_rate``: the stable step by construction), and a
-    batch of second-order fits that are all the same model."""
+    batch of second-order fits that are all the same model. One pass over the data serves both
+    gradient-step checks (each column's weighted sum of squares)."""
     p = problem
     if p.solver == "gd":
         standardized = p.columns is not None and p.columns.standardized
-        found = [None if standardized else scale_warning(p.X)]
+        if standardized and auto_rate:
+            return []
+        curvatures = _curvatures(p.X, p.sample_weight, p.groups, True, p.n_models)  # the bias column: Σ s
+        D = p.X.shape[-1]
+        rows = curvatures[0, D] if p.shared_X else curvatures[:, D].sum()
+        squares = curvatures[:, :D].sum(axis=0) if not p.shared_X else curvatures[0, :D]
+        found = [None if standardized else scale_warning(p.X, rms=np.sqrt(squares / max(rows, 1e-300)))]
         if not auto_rate:
             lam = np.zeros(p.n_models) if p.l2 is None else p.l2.astype(np.float64)
-            found.append(rate_warning(p.X, p.sample_weight, p.groups, p.bias, lam, p.learning_rate.astype(np.float64)))
+            used = curvatures if p.bias else curvatures[:, :D]
+            found.append(rate_warning(used, lam, p.learning_rate.astype(np.float64)))
         return [message for message in found if message]
     if p.n_models > 1 and identical_models(p):
         return [f"the {p.n_models:,} models are identical: solver {p.solver!r} takes every model to the optimum of "

@@ -134,7 +134,7 @@ def test_warnings_name_the_problem_and_the_fix():
         fp.train(X, y, iterations=1, progress=False)
     texts = [str(w.message) for w in caught]
     assert any(t.startswith("2 feature column(s) are far from the scale gradient steps assume (|x| about 1): "
-                            "column 2 (largest |x| ") and "column 3 (largest |x| " in t and "standardize=True" in t
+                            "column 2 (root mean square ") and "column 3 (root mean square " in t and "standardize=True" in t
                for t in texts), texts
     assert any(t.startswith("learning_rate 1 is above the stable step of these data (1 of 1 models; model 0's "
                             "bound is 2/S = ") and "learning_rate='auto'" in t for t in texts), texts
@@ -173,7 +173,7 @@ def test_cli_on_a_raw_table(tmp_path):
     p = _cli("train", "--data", path, "--models", 2, "--iterations", 5, "--out", tmp_path / "a.npz")
     assert p.returncode == 0, p.stderr
     assert p.stderr.startswith("fastperceptron: warning: 2 feature column(s) are far from the scale gradient steps "
-                               "assume (|x| about 1): 'income' (largest |x| ")
+                               "assume (|x| about 1): 'income' (root mean square ")
     r = fp.load(tmp_path / "a.npz")
     np.testing.assert_allclose(r.learning_rate, _stable(X, None, 0), rtol=1e-12)
     p = _cli("train", "--data", path, "--models", 2, "--iterations", 50, "--rule", "logistic", "--bias",
