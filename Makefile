@@ -28,9 +28,10 @@ $(EXTRAS): $(CORE)
 train: $(CORE)
 	$(BIN)/fastperceptron train
 
-## test: the whole test suite (also what CI runs, through .ci/run)
+## test: the whole test suite and the README's examples (also what CI runs, through .ci/run), on
+## every core (pytest-xdist; a file's tests stay together: the README's blocks run in order)
 test: $(EXTRAS)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 ## bench: the pytest-benchmark cases (bench/), then the side-by-side table
 bench: $(EXTRAS)

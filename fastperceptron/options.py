@@ -72,7 +72,8 @@ only, in their original order (SPEC §6). X is then (N, D), y (N,) or (N, K) and
     Option("solver", "gd", "problem", """``"gd"`` (default: fixed-rate gradient steps, the tutorial's update), ``"newton"``
 (exact Newton steps with a line search: few iterations; for small D, its Hessian costs
 N·(D+1)² per model), ``"lbfgs"`` (limited-memory quasi-Newton: gradient work only; for
-larger D) or ``"auto"`` (Newton up to 16 parameters per output, else L-BFGS). The second-
+larger D) or ``"auto"`` (Newton up to 32 parameters per output — 16 for an ensemble on one shared
+table, where L-BFGS starts from the pooled optimum — else L-BFGS). The second-
 order solvers take each model to the minimum of its cross-entropy plus the L2 penalty
 (SPEC §7) on your own columns, whatever their units, stop each model when it has converged
 and record which did and why the others stopped in ``result.converged`` and

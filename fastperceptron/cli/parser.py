@@ -46,7 +46,7 @@ def _train(sub) -> None:
                    help="iterations (default 20,000 for gd, at most 100 for the solvers)")
     t.add_argument("--solver", choices=("gd", "newton", "lbfgs", "auto"), default="gd",
                    help="gd: the tutorial's gradient steps (default); newton / lbfgs: each model to its optimum "
-                        "(rule logistic); auto: newton for up to 16 parameters, else lbfgs")
+                        "(rule logistic); auto: newton for up to 32 parameters (16 for an ensemble on one table), else lbfgs")
     t.add_argument("--l2", type=float, nargs="+", metavar="L",
                    help="L2 penalty ½·L·‖W‖² (the bias is not penalised); several values give one per model")
     t.add_argument("--lr", type=rate, nargs="+", metavar="ETA",

@@ -11,7 +11,7 @@ and put in one shape.
 """
 
 from .make import make_problem
-from .model import DEFAULT_ITERATIONS, DTYPES, NEWTON_MAX_PARAMETERS, RULES, SOLVERS, Problem, default_tol
+from .model import DEFAULT_ITERATIONS, DTYPES, NEWTON_MAX_PARAMETERS, RULES, SOLVERS, Problem, auto_solver, default_tol
 
 __all__ = ["Problem", "make_problem", "RULES", "DTYPES", "SOLVERS", "DEFAULT_ITERATIONS", "NEWTON_MAX_PARAMETERS",
-           "default_tol"]
+           "auto_solver", "default_tol"]

@@ -22,7 +22,7 @@ from .checks import (check_finite, check_shape, count_models, model_axis_carrier
                      targets_per_model)
 from .columns import solver_shift, standardization
 from .groups import GroupLayout, group_layout
-from .model import DEFAULT_ITERATIONS, DTYPES, NEWTON_MAX_PARAMETERS, RULES, SOLVERS, Problem, default_tol
+from .model import DEFAULT_ITERATIONS, DTYPES, RULES, SOLVERS, Problem, auto_solver, default_tol
 from .steps import stable_step
 
 __all__ = ["make_problem"]
@@ -250,7 +250,8 @@ def _assemble(X, Y, sw, lr, lam, W0, seeds, n_models, layout, c: _Choices, trans
     lam = np.broadcast_to(lam, (n_models,)).copy()
     solver = c.solver
     if solver == "auto":
-        solver = "newton" if d + int(c.bias) <= NEWTON_MAX_PARAMETERS else "lbfgs"
+        ensemble = layout is None and X.ndim == 2 and Y.ndim == 2 and n_models > 1
+        solver = auto_solver(d + int(c.bias), ensemble)
     iterations = DEFAULT_ITERATIONS[solver] if c.iterations is None else c.iterations
     tol = default_tol(solver, c.dtype) if c.tol is None else c.tol
     explicit = W0 is not None

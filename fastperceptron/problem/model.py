@@ -9,18 +9,28 @@ import numpy as np
 from .columns import ColumnTransform
 from .groups import GroupLayout
 
-__all__ = ["Problem", "RULES", "DTYPES", "SOLVERS", "DEFAULT_ITERATIONS", "NEWTON_MAX_PARAMETERS", "default_tol"]
+__all__ = ["Problem", "RULES", "DTYPES", "SOLVERS", "DEFAULT_ITERATIONS", "NEWTON_MAX_PARAMETERS", "auto_solver",
+           "default_tol"]
 
 RULES = ("seed", "logistic")
 DTYPES = ("float64", "float32")
 #: "gd": the tutorial's fixed-rate gradient steps; "newton" and "lbfgs": the second-order solvers of
-#: SPEC §7 (fastperceptron/solvers/), for rule "logistic"; "auto" picks one of those two by D.
+#: SPEC §7 (fastperceptron/solvers/), for rule "logistic"; "auto" picks one of those two (auto_solver).
 SOLVERS = ("gd", "newton", "lbfgs", "auto")
 #: Iterations when none are asked: the tutorial's 20,000 gradient steps, or a cap on the solvers'.
 DEFAULT_ITERATIONS = {"gd": 20_000, "newton": 100, "lbfgs": 100}
 #: "auto" uses Newton up to this many parameters per output (D, plus one with a bias): its Hessian
-#: costs N·P² per model and evaluation, L-BFGS's gradient N·P (README, "Which solver").
-NEWTON_MAX_PARAMETERS = 16
+#: costs N·P² per model and evaluation, L-BFGS's gradient N·P (README, "Which solver"). An ensemble
+#: on one shared table gets L-BFGS beyond 16 (the pooled start makes it a few near-Newton steps:
+#: 7-8 iterations on a 20,000 × 50 table); any other batch beyond 32 (from scratch, L-BFGS needs
+#: 60-700 iterations on breast cancer's 30 correlated columns, Newton 9).
+NEWTON_MAX_PARAMETERS = {"ensemble": 16, "alone": 32}
+
+
+def auto_solver(parameters: int, ensemble: bool) -> str:
+    """"newton" or "lbfgs" for solver "auto", from the parameters per output and whether the batch is
+    an ensemble on one shared table (NEWTON_MAX_PARAMETERS)."""
+    return "newton" if parameters <= NEWTON_MAX_PARAMETERS["ensemble" if ensemble else "alone"] else "lbfgs"
 
 
 def default_tol(solver: str, dtype) -> float | None:

@@ -11,7 +11,7 @@
   learning rate (a sweep in one fit); predictions average the models' probabilities.
 
 Defaults differ from ``fp.train`` where scikit-learn users expect them to, so that a fit compares
-with ``LogisticRegression()``'s: ``solver="auto"`` (Newton for up to 15 features, L-BFGS beyond:
+with ``LogisticRegression()``'s: ``solver="auto"`` (Newton for up to 31 features, L-BFGS beyond:
 each model trained to its optimum, with ``converged_`` saying so) and ``C=1.0`` (the L2 penalty
 ½·‖w‖²/C on the summed loss, scikit-learn's convention; the intercept is not penalised), with
 ``rule="logistic"`` (cross-entropy) and ``bias=True``. Equal C gives equal coefficients, to the
@@ -172,7 +172,7 @@ class PerceptronClassifier(_Base):
 
     Parameters
     ----------
-    solver : "auto" (default: "newton" for up to 15 features, else "lbfgs"), "newton", "lbfgs"
+    solver : "auto" (default: "newton" for up to 31 features, else "lbfgs"), "newton", "lbfgs"
         (second-order, to the optimum; see ``fastperceptron.train``), or "gd" (gradient descent).
     C : inverse L2 strength, as ``LogisticRegression``'s: the penalty ½·‖w‖²/C on the summed loss
         (the intercept is not penalised); None: no penalty. Default 1.0.

@@ -218,7 +218,11 @@ def test_defaults_choice_and_float32():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(200, 20))
     y = _logistic(rng, X)
-    assert fp.train(X[:, :15], y, solver="auto", bias=True).params["solver"] == "newton"  # 16 parameters
+    assert fp.train(X[:, :15], y, solver="auto", bias=True, models=3, l2=[1, 2, 3]).params["solver"] == "newton"
+    assert fp.train(X[:, :16], y, solver="auto", bias=True, models=3, l2=[1, 2, 3]).params["solver"] == "lbfgs"
+    assert fp.train(X, y, solver="auto", bias=True).params["solver"] == "newton"  # alone: up to 32 parameters
+    X = np.hstack([X, rng.normal(size=(200, 20))])
+    y = _logistic(rng, X)
     r = fp.train(X, y, solver="auto", bias=True, l2=1.0)
     assert r.params["solver"] == "lbfgs" and r.converged.all() and r.iterations.max() <= 100
     r32 = fp.train(X, y, solver="lbfgs", bias=True, l2=1.0, dtype="float32")
