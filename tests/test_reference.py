@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import fastperceptron as fp
 from reference import loss_one, optimum_one, train_one
+from tolerance import assert_close
 
 
 @st.composite
@@ -48,6 +49,9 @@ def problems(draw):
         X=X, y=y, seeds=rng.integers(0, 10**6, size=B), sample_weight=s, learning_rate=lr,
         rule=draw(st.sampled_from(["seed", "logistic"])), bias=draw(st.booleans()),
         iterations=draw(st.integers(0, 40)),
+        # Early stopping: a tolerance in the range of the updates of these problems, so that some models
+        # stop early (and then the bias update, with K outputs, can be the one that decides).
+        tol=draw(st.sampled_from([None, None, 1e-4, 1e-3, 1e-2, 5e-2])),
     )
 
 
@@ -62,10 +66,10 @@ def check_against_reference(case, backend, rtol):
         sb = None if s is None else (s[b] if s.ndim == 2 else s)
         lrb = lr[b] if np.ndim(lr) else lr
         W, c, its = train_one(Xb, yb, W0[b], iterations=case["iterations"], lr=lrb, rule=case["rule"],
-                              bias=case["bias"], s=sb)
-        np.testing.assert_allclose(r.weights[b], W, rtol=rtol, atol=rtol * 1e-3)
+                              bias=case["bias"], s=sb, tol=case.get("tol"))
+        assert_close(r.weights[b], W, rtol, what=f"weights of model {b}")
         if case["bias"]:
-            np.testing.assert_allclose(r.bias[b], c, rtol=rtol, atol=rtol * 1e-3)
+            assert_close(r.bias[b], c, rtol, what=f"bias of model {b}")
         else:
             assert r.bias is None
         np.testing.assert_allclose(r.loss[b], loss_one(Xb, yb, W, c, sb), rtol=rtol, atol=1e-15)
@@ -79,7 +83,8 @@ AVAILABLE = [name for name, info in fp.backends().items() if info.available]
 @settings(max_examples=80, deadline=None)
 @given(case=problems())
 def test_backend_matches_reference(name, case):
-    """Random shapes, shared or per-model X/y/weights, K > 1, bias, both rules, masks, counts, rates."""
+    """Random shapes, shared or per-model X/y/weights, K > 1, bias, both rules, masks, counts, rates,
+    early stopping."""
     check_against_reference(case, name, rtol=1e-9)
 
 
@@ -104,6 +109,22 @@ def test_every_backend_matches_reference(backend, seed):
         iterations=300,
     )
     check_against_reference(case, backend, rtol=1e-9)
+
+
+def test_early_stopping_with_a_bias_and_two_outputs_matches_reference(backend):
+    """Early stopping (``tol``) with a bias and K = 2 on every backend, against the reference: the
+    models stop at different iterations, and for some of them the bias update is the largest update
+    of the last iterations (imbalanced labels on centred columns), so a stopping rule that leaves
+    the bias out stops them at another iteration."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(5, 30, 3))
+    X -= X.mean(axis=1, keepdims=True)
+    y = (rng.random((5, 30, 2)) < np.array([0.9, 0.6])).astype(float)
+    case = dict(X=X, y=y, seeds=np.arange(5), learning_rate=np.linspace(0.02, 0.06, 5), rule="logistic",
+                bias=True, iterations=400, tol=2e-3, sample_weight=None)
+    check_against_reference(case, backend, rtol=1e-9)
+    r = fp.train(backend=backend, **case)
+    assert len(set(r.iterations.tolist())) > 1 and r.iterations.min() < 400
 
 
 def _layout_cases(rng):
@@ -159,6 +180,5 @@ def test_every_registered_layout_matches_the_reference(layout):
             else:
                 W, c, _ = train_one(Xm, ym, W0[:, None], iterations=60, lr=0.02, rule="logistic", bias=True, s=s, l2=l2)
                 w, c, tolerance = W[:, 0], c[0], 1e-9
-            want = np.r_[w, c]
-            assert np.abs(got - want).max() <= tolerance * max(1.0, np.abs(want).max()), (case, j)
+            assert_close(got, np.r_[w, c], tolerance, what=f"{case}, model {j // K} output {j % K}")
     assert fitted, f"{layout} fits none of the reference's problems: add one it fits to _layout_cases"

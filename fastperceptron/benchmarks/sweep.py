@@ -9,7 +9,6 @@ transfer to and from the device included).
 
 from __future__ import annotations
 
-import platform
 import sys
 
 import numpy as np

@@ -13,14 +13,10 @@ import fastperceptron as fp
 from fastperceptron import planner
 from fastperceptron.backend import costs
 from fastperceptron.problem import make_problem
+from tolerance import FLOAT32, assert_close
 
 pytest.importorskip("numba", reason="the numba backend needs Numba: pip install numba")
 
-RTOL = 1e-9
-
-
-def _relative(a, b):
-    return np.abs(a - b).max() / max(np.abs(b).max(), 1e-300)
 
 
 def _problem(rng, N=300, D=7, K=1, B=5, y_per_model=False, weights=None):
@@ -55,11 +51,11 @@ def test_gemm_layout_matches_the_reference(rng, case):
     ref = fp.train(X, y, backend="numpy", **kw)
     got = fp.train(X, y, backend="numba:gemm", **kw)
     assert got.backend == "numba" and got.params["layout"] == "gemm"
-    assert _relative(got.weights, ref.weights) <= RTOL
+    assert_close(got.weights, ref.weights)
     if bias:
-        assert _relative(got.bias, ref.bias) <= RTOL
-    assert _relative(got.loss, ref.loss) <= RTOL
-    assert _relative(got.history, ref.history) <= RTOL
+        assert_close(got.bias, ref.bias)
+    assert_close(got.loss, ref.loss)
+    assert_close(got.history, ref.history)
 
 
 def test_gemm_layout_early_stopping_counts_like_the_reference(rng):
@@ -70,7 +66,7 @@ def test_gemm_layout_early_stopping_counts_like_the_reference(rng):
     got = fp.train(X, y, backend="numba:gemm", **kw)
     np.testing.assert_array_equal(got.iterations, ref.iterations)
     assert ref.iterations.min() < 400  # the test means something: some models stopped early
-    assert _relative(got.weights, ref.weights) <= RTOL
+    assert_close(got.weights, ref.weights)
 
 
 def test_gemm_layout_in_chunks_of_rows(rng, monkeypatch):
@@ -82,8 +78,8 @@ def test_gemm_layout_in_chunks_of_rows(rng, monkeypatch):
     monkeypatch.setattr(numba_gemm, "ROWS", 96)  # 11 chunks, the last one short
     got = fp.train(X, y, backend="numba:gemm", **kw)
     ref = fp.train(X, y, backend="numpy", **kw)
-    assert _relative(got.weights, ref.weights) <= RTOL
-    assert _relative(got.loss, ref.loss) <= RTOL
+    assert_close(got.weights, ref.weights)
+    assert_close(got.loss, ref.loss)
 
 
 @pytest.mark.parametrize("case", CASES[2:], ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
@@ -104,10 +100,10 @@ def test_gemm_layout_in_tiles_of_rows_and_columns(rng, monkeypatch, case):
     assert (len(chunks), runs) == (11, 3) and len(columns) > 1
     got = fp.train(X, y, backend="numba:gemm", **kw)
     ref = fp.train(X, y, backend="numpy", **kw)
-    assert _relative(got.weights, ref.weights) <= RTOL
+    assert_close(got.weights, ref.weights)
     if bias:
-        assert _relative(got.bias, ref.bias) <= RTOL
-    assert _relative(got.loss, ref.loss) <= RTOL
+        assert_close(got.bias, ref.bias)
+    assert_close(got.loss, ref.loss)
 
 
 @pytest.mark.parametrize("per_model", [True, False])
@@ -122,9 +118,9 @@ def test_gemm_layout_wide_and_narrow_passes(rng, models, per_model):
     kw = dict(models=models, rule="logistic", bias=True, sample_weight=s, learning_rate=0.01, iterations=30)
     got = fp.train(X, y, backend="numba:gemm", **kw)
     ref = fp.train(X, y, backend="numpy", **kw)
-    assert _relative(got.weights, ref.weights) <= RTOL
-    assert _relative(got.bias, ref.bias) <= RTOL
-    assert _relative(got.loss, ref.loss) <= RTOL
+    assert_close(got.weights, ref.weights)
+    assert_close(got.bias, ref.bias)
+    assert_close(got.loss, ref.loss)
 
 
 def test_gemm_tiles_come_from_the_shape_alone():
@@ -151,7 +147,7 @@ def test_gemm_layout_float32(rng):
     got = fp.train(X, y, backend="numba:gemm", **kw)
     ref = fp.train(X, y, backend="numpy", **kw)
     assert got.weights.dtype == np.float32
-    assert _relative(got.weights, ref.weights) <= 1e-4
+    assert_close(got.weights, ref.weights, FLOAT32)
     np.testing.assert_allclose(got.predict_proba(X[:20]), ref.predict_proba(X[:20]), atol=1e-5)
 
 
@@ -182,7 +178,7 @@ def test_gemm_layout_a_model_alone_equals_it_in_a_batch(rng):
     kw = dict(rule="logistic", bias=True, learning_rate=0.004, iterations=40, backend="numba:gemm")
     batch = fp.train(X, y, seeds=np.arange(200), **kw)
     alone = fp.train(X, y, seeds=[137], **kw)
-    assert _relative(alone.weights[0], batch.weights[137]) <= RTOL
+    assert_close(alone.weights[0], batch.weights[137])
 
 
 def test_gemm_layout_needs_shared_data(rng):
@@ -269,10 +265,10 @@ def test_rows_layout_matches_the_reference(rng, case):
     ref = fp.train(X, y, backend="numpy", **kw)
     got = fp.train(X, y, backend="numba:rows", **kw)
     assert (got.backend, got.params["layout"]) == ("numba", "rows")
-    assert _relative(got.weights, ref.weights) <= RTOL
+    assert_close(got.weights, ref.weights)
     if ref.bias is not None:
-        assert _relative(got.bias, ref.bias) <= RTOL
-    assert _relative(got.loss, ref.loss) <= RTOL
+        assert_close(got.bias, ref.bias)
+    assert_close(got.loss, ref.loss)
     np.testing.assert_array_equal(got.iterations, ref.iterations)
     again = fp.train(X, y, backend="numba:rows", threads=1, **kw)
     np.testing.assert_array_equal(again.weights, got.weights)  # the threads do not change a model's bits

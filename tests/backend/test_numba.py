@@ -10,6 +10,7 @@ import pytest
 import fastperceptron as fp
 from fastperceptron import registry as backends_module
 from fastperceptron.errors import KernelCompileError
+from tolerance import FLOAT32, FLOAT64, assert_close
 
 numba = pytest.importorskip("numba", reason="the numba backend needs Numba: pip install numba")
 
@@ -74,8 +75,8 @@ def test_saturated_sigmoid_in_float32_and_float64():
             a = fp.train(X, y, initial_weights=[[0.5]], iterations=5, dtype=dtype, backend="numba")
             b = fp.train(X, y, initial_weights=[[0.5]], iterations=5, dtype=dtype, backend="numpy")
         assert np.isfinite(a.weights).all() and np.isfinite(a.loss).all()
-        np.testing.assert_allclose(a.weights, b.weights, rtol=1e-6)
-        np.testing.assert_allclose(a.loss, b.loss, rtol=1e-6)
+        assert_close(a.weights, b.weights, FLOAT64 if dtype == "float64" else FLOAT32, what=dtype)
+        assert_close(a.loss, b.loss, FLOAT64 if dtype == "float64" else FLOAT32, what=dtype)
 
 
 def test_exp_is_accurate():
