@@ -12,7 +12,7 @@ EXTRAS := $(VENV)/.installed-test
 # UserWarning; the wheel's own build is checked for real packaging warnings in tests/test_packaging.py
 INSTALL := PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet
 
-.PHONY: train test bench demo info clean
+.PHONY: train test mutants bench demo info clean
 
 $(CORE): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fastperceptron needs Python >= 3.10: run make PYTHON=python3.11 ...")'
@@ -33,6 +33,16 @@ train: $(CORE)
 test: $(EXTRAS)
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
+## mutants: mutation testing of the plain layers with mutmut ([tool.mutmut] in pyproject.toml): each
+## small wrong change to the numpy reference, the groups layout, the solvers and the argument checks
+## must fail a test; prints the counts, then every mutant no test killed (`mutmut show NAME` shows one).
+## mutmut forks a worker per mutant from a process that has run the tests, and GNU OpenMP kills a
+## forked child that uses it (SIGTERM): Numba's fork-safe workqueue threading layer instead.
+mutants: $(EXTRAS)
+	$(INSTALL) -e '.[test,plot,mutation]'
+	NUMBA_THREADING_LAYER=workqueue $(BIN)/mutmut run
+	$(BIN)/mutmut results
+
 ## bench: the pytest-benchmark cases (bench/), then the side-by-side table
 bench: $(EXTRAS)
 	$(BIN)/python -m pytest bench --benchmark-only --benchmark-columns=min,median,max,rounds
@@ -44,4 +54,4 @@ info: $(CORE)
 	$(BIN)/fastperceptron info
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .benchmarks
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .benchmarks mutants

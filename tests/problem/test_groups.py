@@ -306,3 +306,69 @@ def test_string_labels_are_factorized_by_hashing_to_the_sorted_labels(monkeypatc
     labels, codes = factorize(g)
     expected, inverse = np.unique(g, return_inverse=True)
     assert labels.tolist() == expected.tolist() and codes.tolist() == inverse.tolist()
+
+
+def test_factorize_small_integers_with_gaps_and_every_kind_of_label():
+    """The bincount fast path (small non-negative integers) with gaps between the labels, negative
+    and large integers (np.unique), strings (a hash table): sorted labels, each row's code."""
+    from fastperceptron.problem.groups import Factorized, factorize
+
+    for g, labels in (([5, 2, 5, 9, 2], [2, 5, 9]), ([-3, 4, -3, 10**12], [-3, 4, 10**12]),
+                      (np.array([7, 0, 7], dtype=np.uint8), [0, 7]), ([True, False, True], [0, 1])):
+        got_labels, codes = factorize(g)
+        assert got_labels.tolist() == labels and got_labels.dtype == np.int64 and codes.dtype == np.int64
+        assert np.array_equal(got_labels[codes], np.asarray(g, dtype=np.int64))
+    labels, codes = factorize(np.array(["b", "a", "c", "a"]))
+    assert labels.tolist() == ["a", "b", "c"] and codes.tolist() == [1, 0, 2, 0] and codes.dtype == np.int64
+    done = Factorized(labels=np.array(["x", "y"]), codes=np.array([1, 0, 1], dtype=np.int32))
+    labels, codes = factorize(done, 3)
+    assert labels.tolist() == ["x", "y"] and codes.tolist() == [1, 0, 1] and codes.dtype == np.int64
+    with pytest.raises(ValueError, match=r"^groups has 3 labels but X has 4 rows; give one label per row$"):
+        factorize(done, 4)
+
+
+@pytest.mark.parametrize("library", ["pandas", "pyarrow", "numpy"])
+def test_string_labels_factorize_the_same_with_every_library(monkeypatch, library):
+    """pandas' hash table, else pyarrow's, else numpy's sort: the same labels and codes."""
+    import builtins
+
+    from fastperceptron.problem.groups import factorize
+
+    real = builtins.__import__
+    hidden = {"pandas": (), "pyarrow": ("pandas",), "numpy": ("pandas", "pyarrow")}[library]
+    if library != "numpy":
+        pytest.importorskip(library)
+
+    def fake(name, *args, **kwargs):
+        if name.split(".")[0] in hidden:
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    g = np.array(["west", "east", "north", "east", "Zulu", "éa", "west"])
+    labels, codes = factorize(g)
+    assert labels.tolist() == ["Zulu", "east", "north", "west", "éa"] and labels.dtype.kind == "U"
+    assert codes.tolist() == [3, 1, 2, 1, 0, 4, 3] and codes.dtype == np.int64
+
+
+def test_lookup_word_for_word():
+    from fastperceptron.problem.groups import Factorized, lookup
+
+    labels = np.array(["a", "b", "c"])
+    assert lookup(labels, ["c", "a"]).tolist() == [2, 0]
+    idx, missed = lookup(labels, Factorized(labels=np.array(["b", "z"]), codes=np.array([1, 0, 1])), unseen="mask")
+    assert idx[0] == idx[2] and idx[1] == 1 and missed.tolist() == [True, False, True]
+    assert lookup(labels, Factorized(labels=np.array(["b", "c"]), codes=np.array([1, 0]))).tolist() == [2, 1]
+    with pytest.raises(ValueError) as info:
+        lookup(labels, ["q", "r", "s", "t", "u", "v", "a"])
+    assert str(info.value) == (
+        "6 label(s) in groups were never seen in training ('q', 'r', 's', 't', 'u', ...); there is no model for them: "
+        "drop those rows, train with them, or give the batch a fallback model (train(..., fallback=True); CLI: train "
+        "--fallback) and predict with unseen='fallback' (CLI: predict --unseen fallback)")
+    with pytest.raises(ValueError, match=r"^5 label\(s\) in groups were never seen in training \('q', 'r', 's', 't', "
+                                         r"'u'\); "):
+        lookup(labels, ["q", "r", "s", "t", "u"])
+    with pytest.raises(TypeError, match="^groups are integers but the models were trained on labels that are strings$"):
+        lookup(labels, [1, 2])
+    with pytest.raises(TypeError, match="^groups are strings but the models were trained on labels that are integers$"):
+        lookup(np.array([1, 2]), ["a"])

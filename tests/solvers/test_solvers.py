@@ -357,3 +357,29 @@ def test_solvers_start_from_zero_not_from_the_seeds():
     warm = fp.train(X, y, solver="newton", bias=True, initial_weights=a.weights[0], progress=False)
     assert warm.iterations[0] < a.iterations[0]
     assert_close(warm.weights, a.weights, 1e-8)
+
+
+def test_the_unconverged_message_word_for_word():
+    """Every cause with its count and fix, the line-search iterations (three, then "..."), in the
+    order of STOP_REASONS; None when every model converged."""
+    from fastperceptron.solvers.outcome import unconverged_message
+
+    reasons = np.array(["converged", "iterations", "line-search", "line-search", "line-search", "line-search",
+                        "one-class", "separable", "interrupted"])
+    iterations = np.array([5, 100, 7, 9, 12, 40, 0, 61, 3])
+    assert unconverged_message(reasons, iterations, "newton", 1_000) == (
+        "8 of 9 models did not converge (solver 'newton'; result.stop_reason says why for each): "
+        "1 reached the iteration cap of 1,000: raise iterations; "
+        "4 stopped when no step of the line search lowered the loss further (at iteration 7, 9, 12, ...): "
+        "use solver='lbfgs', or scale the features (standardize=True); "
+        "1 have targets of one class only (e.g. a small group), so their unpenalised bias has no finite optimum: "
+        "they were not iterated, and got weights 0 and the bias log((Σs·y + ½)/(Σs·(1 − y) + ½)); train without "
+        "bias, or drop them; "
+        "1 have separable classes and no penalty, so their weights grow without bound (no finite optimum): set "
+        "l2 > 0 (a finite C in the scikit-learn estimators); "
+        "1 were interrupted")
+    three = unconverged_message(np.array(["line-search"] * 3), np.array([4, 2, 4]), "lbfgs", 10)
+    assert three == ("3 of 3 models did not converge (solver 'lbfgs'; result.stop_reason says why for each): 3 stopped "
+                     "when no step of the line search lowered the loss further (at iteration 2, 4): use "
+                     "solver='newton', or scale the features (standardize=True)")
+    assert unconverged_message(np.array(["converged"] * 2), np.array([3, 4]), "lbfgs", 10) is None
