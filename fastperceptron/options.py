@@ -4,7 +4,8 @@
 ``fastperceptron.dask.train``, the fallback model of a groups batch and the command line all take
 these keywords; :func:`bind` checks a call's keywords against them and fills in the defaults. Each
 option has a ``role``: "problem" (what is trained: read by ``fastperceptron.problem.make_problem``),
-"run" (how: the backend, threads, progress) or "groups" (a groups batch's fallback model).
+"run" (how: the backend, threads, progress), "groups" (a groups batch's fallback model) or "table"
+(which columns of a table: read by ``fastperceptron.io.frames.training_data``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ class Option:
 
 
 OPTIONS = (
+    Option("target", None, "table", """with X a table (pandas, polars — also a LazyFrame — or pyarrow): the name of the
+target column, or a list of names for K outputs (``y`` is then left out)."""),
+    Option("features", None, "table", """with X a table: the feature columns, in the models' order (default: every column
+not named by ``target``, ``groups`` or ``sample_weight``; each must hold numbers). The result
+keeps the names (``result.feature_names``) and ``predict_proba`` reads new tables by them."""),
     Option("seeds", None, "problem", """B non-negative ints, one per model. ``models=B`` means seeds 0..B-1. B may equally come
 from a 3-D X or y, a 3-D ``initial_weights``, a 2-D ``sample_weight`` or a 1-D
 ``learning_rate``; all that carry it must agree. Without any of them, B = 1 (seed 0)."""),
@@ -40,7 +46,7 @@ choose their steps by a line search."""),
 ``"logistic"`` (Δ = y - o, the gradient of the cross-entropy; the only rule of the other
 solvers, and their default)."""),
     Option("bias", False, "problem", "learn a bias c_b per output (starts at 0)."),
-    Option("sample_weight", None, "problem", """(N,) or (B, N), >= 0: 0/1 masks for ragged data padded to one N, integer counts
+    Option("sample_weight", None, "problem", """(N,) or (B, N), >= 0 (with X a table, also the name of a column): 0/1 masks for ragged data padded to one N, integer counts
 for bootstrap resamples, or any other weights."""),
     Option("init", "uniform", "problem", """``"uniform"`` (fast counter-based, in [-1, 1), a pure function of each model's seed) or
 ``"legacy"`` (the tutorial's ``np.random.seed(s)`` numbers, bit for bit)."""),
@@ -63,8 +69,8 @@ lasted two seconds."""),
 quarter of a second. Results never depend on it."""),
     Option("threads", None, "run", """CPU threads of the numba backend (default: all that Numba may use, which
 ``NUMBA_NUM_THREADS`` sets). Results never depend on it. Ignored by the other backends."""),
-    Option("groups", None, "problem", """(N,) one label per row of X (integers or strings; numpy, a list, a pandas Series or
-Categorical): one model per distinct label, in sorted label order, trained on its own rows
+    Option("groups", None, "problem", """(N,) one label per row of X (integers or strings; numpy, a list, a pandas or polars
+Series, a pandas Categorical; with X a table, also the name of its label column): one model per distinct label, in sorted label order, trained on its own rows
 only, in their original order (SPEC §6). X is then (N, D), y (N,) or (N, K) and
 ``sample_weight`` (N,); ``seeds``, ``learning_rate`` and ``initial_weights`` are per group
 (G,), or one value for all. ``result.groups`` holds the labels; predict a table with
@@ -105,7 +111,10 @@ NAMES = tuple(o.name for o in OPTIONS)
 _BY_NAME = {o.name: o for o in OPTIONS}
 
 
-def bind(function: str, given: dict, roles=("problem", "run", "groups")) -> dict:
+ALL = ("table", "problem", "run", "groups")
+
+
+def bind(function: str, given: dict, roles=ALL) -> dict:
     """``given`` with every option of ``roles`` filled in with its default; a keyword that is not
     one of them is a TypeError, as Python's own for an unknown keyword argument."""
     allowed = {o.name for o in OPTIONS if o.role in roles}
@@ -120,15 +129,16 @@ def problem_options(options: dict) -> dict:
     return {name: value for name, value in options.items() if _BY_NAME[name].role == "problem"}
 
 
-def signature(roles=("problem", "run", "groups")) -> inspect.Signature:
-    """``(X, y, *, <options of roles>)``, with their defaults."""
-    positional = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("X", "y")]
+def signature(roles=ALL) -> inspect.Signature:
+    """``(X, y=None, *, <options of roles>)``, with their defaults."""
+    positional = [inspect.Parameter("X", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+                  inspect.Parameter("y", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
     keywords = [inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default)
                 for o in OPTIONS if o.role in roles]
     return inspect.Signature(positional + keywords)
 
 
-def docstring(summary: str, before: str, after: str = "", roles=("problem", "run", "groups")) -> str:
+def docstring(summary: str, before: str, after: str = "", roles=ALL) -> str:
     """A numpy-style docstring: ``summary``, the Parameters section (``before``: the parameters
     that come first, already formatted; then every option of ``roles``), and ``after``."""
     lines = [summary, "", "Parameters", "----------", before.rstrip()]

@@ -139,7 +139,7 @@ def plan(problem: Problem, backend: str = "auto", threads: int | None = None, av
     return Plan(best.backend, best.name, reason, est)
 
 
-def explain(X, y, *, backend="auto", threads=None, **kwargs) -> Plan:
+def explain(X, y=None, *, backend="auto", threads=None, **kwargs) -> Plan:
     """What ``fp.train(X, y, backend=backend, **kwargs)`` would train with here, and why.
 
     Takes the arguments of :func:`fastperceptron.train` (they are checked the same way) and returns
@@ -147,12 +147,15 @@ def explain(X, y, *, backend="auto", threads=None, **kwargs) -> Plan:
     per iteration of every candidate (``plan.estimates``); ``print(plan)`` shows them. Nothing is
     trained.
     """
+    from .io.frames import training_data
     from .options import bind, problem_options
     from .problem import make_problem
     from .problem.checks import optional_positive_int
 
     optional_positive_int("threads", threads)
     options = bind("explain", kwargs)
+    X, y, options["groups"], options["sample_weight"], _ = training_data(
+        X, y, options["target"], options["features"], options["groups"], options["sample_weight"])
     if "iterations" not in kwargs:
         options["iterations"] = 0
     return plan(make_problem(X, y, **problem_options(options)), backend, threads)

@@ -7,32 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .ensemble import EnsembleSummary, summarize
 from .io import model as model_file
+from .io.frames import is_table, needed_columns, prediction_frame, prediction_inputs
 from .io.model import STOP_REASONS
 from .maths import sigmoid, sigmoid_inplace
+from .problem.groups import Factorized
 
 __all__ = ["TrainResult", "EnsembleSummary", "STOP_REASONS", "load"]
-
-
-@dataclass(frozen=True)
-class EnsembleSummary:
-    """The spread of an ensemble's probabilities over its models, for M rows and K outputs.
-
-    mean, std : (M, K) over the B models (std with ddof=0)
-    quantiles : (Q, M, K), at ``levels`` (Q,): quantiles[i] is the levels[i] quantile
-    """
-
-    mean: np.ndarray
-    std: np.ndarray
-    quantiles: np.ndarray
-    levels: np.ndarray
-
-    def quantile(self, level: float) -> np.ndarray:
-        """The (M, K) quantile at ``level``, one of ``levels``."""
-        hit = np.flatnonzero(np.isclose(self.levels, level))
-        if hit.size == 0:
-            raise ValueError(f"level {level!r} was not computed; this summary has levels {self.levels.tolist()}")
-        return self.quantiles[hit[0]]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -179,7 +161,7 @@ class TrainResult:
         check_finite("X", X, "remove or impute those values first")
         return X
 
-    def predict_proba(self, X, groups=None, unseen: str = "error") -> np.ndarray:
+    def predict_proba(self, X, groups=None, unseen: str = "error", *, as_frame: bool = False):
         """σ(X·W_b + c_b) for every model b: shape (B, M, K), computed in float64 on the host.
 
         With ``groups`` (M,) labels, for a batch trained with groups: each row by its own group's
@@ -187,17 +169,66 @@ class TrainResult:
         on fewer than ``min_rows`` rows and, with unseen="fallback", for labels never seen in
         training (unseen="error": such a label is a ValueError naming it). :meth:`route` says
         which rows the fallback served.
+
+        ``X`` may be a table (pandas, polars, pyarrow) when the models were trained on one: the
+        feature columns are read by name (:attr:`feature_names`, in any order; other columns are
+        ignored), and a groups batch reads each row's label from the column it was trained with
+        when the table has it (or from the column ``groups`` names). ``as_frame=True`` returns a
+        table of X's library: the group column (for a groups batch), then one column of
+        probabilities per output, named after the targets; it needs one model per row (a groups
+        batch, or one model: ``result[m]``).
         """
+        like = X if is_table(X) else None
+        column = groups if isinstance(groups, str) else self.metadata.get("group_by") or "group"
+        if like is not None:
+            X, groups = self._read_table(like, groups)
+        elif as_frame:
+            raise TypeError("as_frame=True returns a table of X's library: give X as a table (pandas, polars or "
+                            "pyarrow)")
         if groups is not None:
-            return self._predict_groups(X, groups, unseen)
-        self._refuse_groups("predict_proba(X)")
-        if unseen != "error":
-            raise ValueError("unseen= applies to predictions with groups=")
-        X = self._inputs(X)
-        Z = np.matmul(X, self.weights.astype(np.float64, copy=False))
-        if self.bias is not None:
-            Z += self.bias.astype(np.float64, copy=False)[:, None, :]
-        return sigmoid_inplace(Z)
+            P = self._predict_groups(X, groups, unseen)
+        else:
+            self._refuse_groups("predict_proba(X)")
+            if unseen != "error":
+                raise ValueError("unseen= applies to predictions with groups=")
+            X = self._inputs(X)
+            Z = np.matmul(X, self.weights.astype(np.float64, copy=False))
+            if self.bias is not None:
+                Z += self.bias.astype(np.float64, copy=False)[:, None, :]
+            P = sigmoid_inplace(Z)
+        return self._as_frame(like, P, groups, column) if as_frame else P
+
+    @property
+    def feature_names(self) -> list | None:
+        """The feature columns the models read, in order, when trained on a table (else None)."""
+        return self.metadata.get("feature_names")
+
+    @property
+    def target_names(self) -> list | None:
+        """The target columns (one per output), when trained on a table (else None)."""
+        return self.metadata.get("target_names")
+
+    def _read_table(self, frame, groups):
+        """(X, groups) of a table of new rows (see :meth:`predict_proba`)."""
+        group = groups if isinstance(groups, str) else None
+        trained_by = self.metadata.get("group_by")
+        if group is None and groups is None and self.groups is not None and trained_by in needed_columns(frame):
+            group = trained_by
+        X, labels = prediction_inputs(frame, self.feature_names, group)
+        return X, labels if group is not None else groups
+
+    def _as_frame(self, like, P, groups, column: str):
+        if P.ndim == 3:
+            if P.shape[0] != 1:
+                raise ValueError(f"as_frame=True gives one probability per row and output, but this batch has "
+                                 f"{self.n_models:,} models: select one (result[m]) or average them "
+                                 "(ensemble_proba)")
+            P = P[0]
+        names = self.target_names or [f"p{k}" for k in range(self.n_outputs)]
+        if groups is None:
+            return prediction_frame(like, P, names)
+        values = groups.labels[groups.codes] if isinstance(groups, Factorized) else np.asarray(groups)
+        return prediction_frame(like, P, names, column, values)
 
     # --- groups and their fallback model -------------------------------------------------------
     def route(self, groups, unseen: str = "error"):
@@ -306,23 +337,7 @@ class TrainResult:
         about 16 million probabilities at a time), so memory stays bounded for large B·M.
         """
         self._refuse_groups("ensemble_summary")
-        levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
-        if levels.ndim != 1 or not np.all((levels >= 0) & (levels <= 1)):
-            raise ValueError(f"quantiles must be levels in [0, 1], e.g. (0.05, 0.95); got {quantiles!r}")
-        X = self._inputs(X)
-        if X.ndim != 2:
-            raise ValueError(f"ensemble_summary takes X (M, {self.n_features}): the same rows for every model")
-        M, K = X.shape[0], self.n_outputs
-        step = rows or max(1, (1 << 24) // max(1, self.n_models * K))
-        mean, std = np.empty((M, K)), np.empty((M, K))
-        q = np.empty((levels.size, M, K))
-        for a in range(0, M, step):
-            P = self.predict_proba(X[a:a + step])  # (B, m, K)
-            mean[a:a + step] = P.mean(axis=0)
-            std[a:a + step] = P.std(axis=0)
-            # the models' axis last and contiguous: numpy partitions each row in place (1.4x faster)
-            q[:, a:a + step] = np.quantile(np.ascontiguousarray(P.transpose(1, 2, 0)), levels, axis=-1)
-        return EnsembleSummary(mean=mean, std=std, quantiles=q, levels=levels)
+        return summarize(self.predict_proba, self._inputs(X), self.n_models, self.n_outputs, quantiles, rows)
 
     # --- pictures -------------------------------------------------------------------------------
     def plot(self, kind: str = "auto", *, ax=None, path=None):

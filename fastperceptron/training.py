@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from . import memory
 from .errors import BackendUnavailableError, KernelCompileError, StabilityWarning, UnsupportedProblemError
+from .io.frames import training_data
 from .options import bind, docstring, problem_options, signature
 from .planner import candidates, plan
 from .problem import make_problem
@@ -37,8 +38,10 @@ _CHUNK_SECONDS = 0.25
 _FIRST_CHUNK = 8
 
 
-def train(X, y, **options) -> TrainResult:
+def train(X, y=None, **options) -> TrainResult:
     o = bind("train", options)
+    X, y, groups, weight, names = training_data(X, y, o["target"], o["features"], o["groups"], o["sample_weight"])
+    o.update(groups=groups, sample_weight=weight)
     _check_fallback(o, options)
     optional_positive_int("chunk_iterations", o["chunk_iterations"])
     optional_positive_int("threads", o["threads"])
@@ -55,12 +58,15 @@ def train(X, y, **options) -> TrainResult:
         raise MemoryError(memory.message(problem.n_models, _estimate_bytes(problem), f" on {run.name}", host=host)
                           ) from None
     result = run.result()
+    if names:
+        result = replace(result, metadata={**result.metadata, **names})
     warn_unconverged(result, stacklevel=2)
     if run.interrupted:
         warnings.warn(f"training interrupted after {run.done:,} of {problem.iterations:,} iterations; the result "
                       "holds the weights reached there and is marked complete=False", stacklevel=2)
     if o["fallback"] and result.complete:  # one more model on all rows, with the batch's other options
-        model = train(X, y, **{**options, "groups": None, "seeds": [0], "fallback": False, "min_rows": 0})
+        model = train(X, y, **{**options, "target": None, "features": None, "groups": None, "sample_weight": weight,
+                               "seeds": [0], "fallback": False, "min_rows": 0})
         result = replace(result.with_fallback(model, o["min_rows"]), seconds=result.seconds + model.seconds)
     return result
 
@@ -68,9 +74,12 @@ def train(X, y, **options) -> TrainResult:
 train.__signature__ = signature()
 train.__doc__ = docstring(
     "Train B independent sigmoid perceptrons at once and return them as a :class:`TrainResult`.",
-    """X : (N, D) array shared by all models, or (B, N, D), one dataset per model.
+    """X : (N, D) array shared by all models, or (B, N, D), one dataset per model; or a table (a
+    pandas or polars DataFrame, a polars LazyFrame, a pyarrow Table) whose columns are named by
+    ``target``, ``features``, ``groups`` and ``sample_weight``.
 y : targets in [0, 1]: (N,), (N, K), (B, N) or (B, N, K). A 2-D ``y`` whose first axis has
-    length N is read as (N, K); pass (B, N, 1) when that would be ambiguous.""",
+    length N is read as (N, K); pass (B, N, 1) when that would be ambiguous. With X a table:
+    left out (``target=`` names the column), a column name, or a series beside X's features.""",
     """Ctrl-C during training stops at the end of the current chunk and returns the models as they
 are there, with ``complete=False`` and a warning; a second Ctrl-C aborts at once. The keywords,
 their defaults and these docs are :mod:`fastperceptron.options`.""")

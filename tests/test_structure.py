@@ -14,7 +14,7 @@ KERNELS = ROOT / "kernels"
 #: the floors, lowest first: a module imports only from its own floor or below
 FLOORS = [
     ("leaves", ["version", "errors", "options", "maths", "machine", "init", "resample", "datasets", "memory"]),
-    ("data", ["problem", "io", "result", "plot", "export"]),
+    ("data", ["problem", "io", "ensemble", "result", "plot", "export"]),
     ("compute", ["reference", "solvers", "backend", "kernels"]),
     ("engine", ["registry", "planner", "training", "__init__"]),
     ("edges", ["sklearn", "dask", "cli", "benchmarks", "__main__"]),

@@ -140,9 +140,11 @@ def _demo(sub) -> None:
 
 def _info(sub) -> None:
     """info: versions, backends, the machine, what auto picks."""
-    i = sub.add_parser("info", help="versions, backends and why not, CPU threads, GPUs, what auto picks",
+    i = sub.add_parser("info", help="versions, backends and why not, CPU threads, GPUs, what auto picks; or a model",
                        description="Versions, backends, CPU and GPUs; then what backend='auto' picks for a problem "
-                                   "(--data, else the tutorial's data) and why.")
+                                   "(--data, else the tutorial's data) and why. With a model file: what it holds "
+                                   "(its models, columns, solver and outcome).")
+    i.add_argument("model", nargs="?", metavar="MODEL", help="a model file (.npz) to describe instead")
     i.add_argument("--data", metavar="FILE", help="explain auto's pick for this data (as train --data reads it)")
     i.add_argument("--target", nargs="+", metavar="COL", help="target column(s) of --data")
     i.add_argument("--group-by", metavar="COL", help="one model per value of this column of --data")

@@ -59,6 +59,9 @@ def cmd_info(args) -> int:
 
     import fastperceptron as fp
 
+    if args.model:
+        return _describe_model(args.model)
+
     print(f"fastperceptron {__version__}  (Python {platform.python_version()}, {platform.platform()})")
     for pkg in ("numpy", "tqdm", "numba", "cupy", "matplotlib", "onnx", "onnxruntime"):
         try:
@@ -90,6 +93,26 @@ def cmd_info(args) -> int:
         if info.reason:
             print(f"         why: {info.reason}")
     _explain_auto(args)
+    return 0
+
+
+def _describe_model(path) -> int:
+    """``info MODEL``: what a model file holds."""
+    import fastperceptron as fp
+
+    r = fp.load(path)
+    B, D, K = r.weights.shape
+    kind = f"{B:,} groups by {r.metadata.get('group_by')!r}" if r.groups is not None else f"{B:,}"
+    print(f"model file       {path}")
+    print(f"models           {kind}; D = {D} features, K = {K} output(s), bias {'yes' if r.bias is not None else 'no'}")
+    print(f"features         {', '.join(r.feature_names) if r.feature_names else f'{D} unnamed (trained on arrays)'}")
+    print(f"targets          {', '.join(r.target_names) if r.target_names else f'{K} unnamed'}")
+    print(f"trained          solver {r.params.get('solver')!r}, rule {r.params.get('rule')!r}, backend {r.backend} "
+          f"({r.dtype}), {r.seconds:.3g} s")
+    if r.converged is not None:
+        print(f"converged        {int(r.converged.sum()):,} of {B:,} models")
+    if r.fallback_weights is not None:
+        print(f"fallback         one model on all rows; serves groups trained on fewer than {r.min_rows} rows")
     return 0
 
 

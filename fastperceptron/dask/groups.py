@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from ..io.columns import Table, select
 from ..problem.groups import factorize, lookup
 from ..result import TrainResult
 from .common import combine, gather, train_shard
@@ -49,25 +50,16 @@ def _as_frame(X, y, groups, sample_weight):
     import dask.dataframe as dd
 
     if isinstance(X, dd.DataFrame):
-        if not isinstance(groups, str) or groups not in X.columns:
+        if not isinstance(groups, str):
             raise ValueError(f"with a Dask DataFrame, groups must name one of its columns ({list(X.columns)}); "
                              f"got {groups!r}")
-        if isinstance(y, str):
-            targets = [y]
-        elif isinstance(y, (list, tuple)) and all(isinstance(c, str) for c in y):
-            targets = list(y)
-        else:
+        if sample_weight is not None and not isinstance(sample_weight, str):
+            raise ValueError("with a Dask DataFrame, sample_weight must name its column of row weights")
+        if y is None or not (isinstance(y, str) or isinstance(y, (list, tuple)) and all(isinstance(c, str) for c in y)):
             raise ValueError("with a Dask DataFrame, y must name its target column(s) (a name or a list of names)")
-        weight = None
-        if sample_weight is not None:
-            if not isinstance(sample_weight, str):
-                raise ValueError("with a Dask DataFrame, sample_weight must name its column of row weights")
-            weight = sample_weight
-        missing = [c for c in targets + ([weight] if weight else []) if c not in X.columns]
-        if missing:
-            raise ValueError(f"no column(s) {missing} in the Dask DataFrame; columns: {list(X.columns)}")
-        features = [c for c in X.columns if c not in set(targets) | {groups, weight}]
-        return X, features, targets, groups, weight
+        table = Table(source="the Dask DataFrame", names=[str(c) for c in X.columns], columns={})
+        s = select(table, y, None, groups, sample_weight)  # the names checked as a table's are
+        return X, s.features, s.targets, s.group, s.weight
     if not all(isinstance(a, da.Array) for a in (X, y, groups)):
         raise TypeError("fastperceptron.dask.train with groups takes a Dask DataFrame (and column names) "
                         "or Dask arrays X (N, D), y (N,) or (N, K) and groups (N,)")
@@ -91,26 +83,25 @@ def _add_row_numbers(part, starts, partition_info=None):
 
 
 def _train_partition(part, features, targets, group_col, weight_col, labels, seeds, kwargs):
-    """One task: this shard's rows, back in table order, trained with groups."""
-    part = part.sort_values(_ROW, kind="stable")
-    g = part[group_col].to_numpy()
-    X = part[features].to_numpy(dtype=np.float64)
-    y = part[targets].to_numpy(dtype=np.float64)
-    local = np.unique(g)
+    """One task: this shard's rows, back in table order, trained with groups — read from the pandas
+    partition by column name, as ``fp.train`` reads any table."""
+    part = part.sort_values(_ROW, kind="stable").drop(columns=[_ROW])
+    local = np.unique(part[group_col].to_numpy())
     index = lookup(labels, local)  # this shard's groups among all of them (sorted the same way)
     kw = dict(kwargs)
     per_group_ndim = {"learning_rate": 1, "l2": 1, "initial_weights": 3}  # else one value for every group
     for name, ndim in per_group_ndim.items():
         if np.ndim(kw.get(name)) == ndim:
             kw[name] = np.asarray(kw[name])[index]
-    sw = part[weight_col].to_numpy(dtype=np.float64) if weight_col else None
-    return {"index": index, **train_shard(X, y, dict(kw, groups=g, seeds=seeds[index], sample_weight=sw))}
+    kw.update(target=targets, features=features, groups=group_col, sample_weight=weight_col, seeds=seeds[index])
+    return {"index": index, **train_shard(part, None, kw)}
 
 
 def train_groups(distributed, X, y, *, groups, client, workers, shards=None, seeds=None, sample_weight=None,
                  progress=None, **train_kwargs) -> TrainResult:
     """See :func:`fastperceptron.dask.train` (its ``groups`` case)."""
     import dask
+    import dask.dataframe as dd
 
     frame, features, targets, group_col, weight_col = _as_frame(X, y, groups, sample_weight)
     sizes = frame[group_col].value_counts(sort=False, dropna=False).compute()
@@ -136,6 +127,8 @@ def train_groups(distributed, X, y, *, groups, client, workers, shards=None, see
         raise RuntimeError("the shards did not return every group exactly once")
     result = combine(results, seeds, time.perf_counter() - start, order=order, groups=labels,
                      group_sizes=np.concatenate([r["group_sizes"] for r in results])[order])
+    if isinstance(X, dd.DataFrame):  # the names, kept as fp.train keeps a table's
+        result.metadata.update(feature_names=features, target_names=targets, group_by=group_col)
     return result
 
 

@@ -21,6 +21,8 @@ builders serve the scikit-learn converters of ``fastperceptron.sklearn.onnx``.
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import numpy as np
@@ -183,6 +185,10 @@ def build(result, outputs=("probabilities",), dtype=None, unseen: str = "nan"):
     model = helper.make_model(graph, opset_imports=opsets, producer_name="fastperceptron",
                               doc_string=f"{B:,} sigmoid perceptrons trained with fastperceptron ({result.backend})")
     model.ir_version = IR_VERSION
+    names = {key: json.dumps(result.metadata[key]) for key in ("feature_names", "target_names", "group_by")
+             if result.metadata.get(key) is not None}
+    if names:  # the columns of X and the outputs, in order (JSON), for whoever serves the graph
+        helper.set_model_props(model, names)
     onnx.checker.check_model(model)
     return model
 

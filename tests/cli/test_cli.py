@@ -339,7 +339,7 @@ def test_bad_cells_name_the_file_the_line_and_the_column(tmp_path, monkeypatch, 
         ("a,g,y\n1,x,0\n3,,1\n", {"group_by": "g"}, "t.csv, line 3, column 'g': an empty label (1 row(s) have none); "
                                                    "every row needs a label"),
         ("a,g,y\n1,4,0\n3,,1\n", {"group_by": "g"}, "t.csv, line 3, column 'g': an empty label"),
-        ("a,a,y\n1,2,0\n", {}, "t.csv: the column name(s) ['a'] appear more than once in the header"),
+        ("a,a,y\n1,2,0\n", {}, "t.csv: the column name(s) ['a'] appear more than once; give every column its own name"),
     ]
     for text, kw, message in cases:
         path.write_text(text)
@@ -347,7 +347,7 @@ def test_bad_cells_name_the_file_the_line_and_the_column(tmp_path, monkeypatch, 
             tables.load_data(path, None, kw.get("group_by"))
         assert message in str(info.value), (text, str(info.value))
     path.write_text("a,a,y\n1,2,0\n")
-    assert_clean_error(cli("train", "--data", path, check_rc=None), "appear more than once in the header")
+    assert_clean_error(cli("train", "--data", path, check_rc=None), "appear more than once; give every column its own name")
 
 
 def test_a_parquet_null_names_the_row(tmp_path):

@@ -149,6 +149,10 @@ def test_groups_from_a_dask_dataframe_equal_the_single_machine_result(client, rn
     np.testing.assert_array_equal(r.weights, ref.weights)  # the same rows, in the same order, same backend
     np.testing.assert_array_equal(r.bias, ref.bias)
     assert r.metadata["dask_shards"] == 3
+    # the partitions are read by name as fp.train reads a table: the names kept, the same messages
+    assert (r.feature_names, r.target_names, r.metadata["group_by"]) == (["a", "b"], ["sold"], "store")
+    with pytest.raises(ValueError, match=r"the Dask DataFrame: no column 'sould' \(target=\); its columns are "):
+        fpd.train(dd.from_pandas(df, npartitions=2), "sould", groups="store", client=client, **kw)
 
 
 def test_groups_from_dask_arrays(client, rng):

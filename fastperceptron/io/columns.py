@@ -1,0 +1,252 @@
+"""A table's columns as the arrays ``train`` reads: one reader for the command line's files, pandas,
+polars and Arrow tables and the partitions of a Dask DataFrame.
+
+A :class:`Table` holds a table's column names and its columns, each a numpy array (numbers), a
+narwhals Series (strings, factorized by the table library only if used as labels) or an
+:class:`Unsupported` marker. :func:`select` picks the feature, target, label and weight columns by
+name; :func:`arrays` turns them into ``X``, ``y``, ``groups`` and ``sample_weight``, checking every
+cell. Every problem is a :class:`TableError` naming the table, the row, the column and the fix, in
+the same words wherever the table came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import numpy as np
+
+__all__ = ["TableError", "Table", "Unsupported", "Selection", "select", "arrays", "inputs", "check_unique", "names_of",
+           "factorize_strings"]
+
+
+class TableError(ValueError):
+    """A table that cannot be used as asked; the message names the table, the column and the fix."""
+
+
+class Unsupported:
+    """A column of a type that is neither a number nor a label (dates, lists...)."""
+
+    def __init__(self, type_name: str, n: int):
+        self.type_name, self.n = type_name, n
+
+
+#: how a message names the arguments that pick columns: keywords of ``train``, or the CLI's flags
+KEYWORDS = {"target": "target=", "groups": "groups=", "features": "features=", "weight": "sample_weight="}
+FLAGS = {"target": "--target", "groups": "--group-by", "features": "--features", "weight": "--sample-weight"}
+
+
+@dataclass
+class Table:
+    """``names`` (in the table's order) and ``columns`` {name: column} of a table; ``source`` names
+    it in messages (a file, or e.g. "the polars DataFrame"); ``lines``: rows are told as a CSV
+    file's lines (the header is line 1); ``flags``: how messages name the column arguments."""
+
+    source: str
+    names: list
+    columns: dict
+    lines: bool = False
+    flags: dict = field(default_factory=lambda: dict(KEYWORDS))
+
+    @property
+    def n_rows(self) -> int:
+        first = next(iter(self.columns.values()), None)
+        return 0 if first is None else len(first) if not isinstance(first, Unsupported) else first.n
+
+    def where(self, row: int) -> str:
+        """How a user finds row ``row`` (0-based, after the header): a CSV's line, else the row."""
+        return f"line {row + 2}" if self.lines else f"row {row}"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The columns a model reads: features (its inputs, in order), targets (its K outputs), the
+    group label column and the row-weight column (or None)."""
+
+    features: list
+    targets: list
+    group: str | None = None
+    weight: str | None = None
+
+    def meta(self) -> dict:
+        """What a result keeps of the selection (``result.metadata``)."""
+        meta = {"feature_names": list(self.features), "target_names": list(self.targets)}
+        if self.group is not None:
+            meta["group_by"] = self.group
+        return meta
+
+
+def check_unique(source, names) -> None:
+    seen, twice = set(), []
+    for n in names:
+        if n in seen and n not in twice:
+            twice.append(n)
+        seen.add(n)
+    if twice:
+        raise TableError(f"{source}: the column name(s) {twice} appear more than once; give every column its own name")
+
+
+def names_of(value, what: str) -> list | None:
+    """A column argument as a list of names: None, one name, or a list of names."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise TypeError(f"{what} names column(s) of the table: a column name or a list of names, got {value!r}")
+
+
+def select(table: Table, targets, features=None, group=None, weight=None, with_targets: bool = True) -> Selection:
+    """The columns named by ``targets`` (one name or several; default: the last column that is no
+    other role's), ``features`` (default: every column that is no other role's), ``group`` and
+    ``weight``; a name the table lacks, or a column given two roles, is a TableError. Without
+    targets (``with_targets=False``: they come from elsewhere) every other column is a feature."""
+    f = table.flags
+    named = {"target": names_of(targets, f["target"]), "features": names_of(features, f["features"]),
+             "groups": names_of(group, f["groups"]), "weight": names_of(weight, f["weight"])}
+    for role, names in named.items():
+        missing = [n for n in names or [] if n not in table.names]
+        if missing:
+            raise TableError(f"{table.source}: no column {missing[0]!r} ({f[role]}); its columns are {table.names}")
+    taken = {}
+    for role, names in named.items():
+        for n in names or []:
+            if n in taken and taken[n] != role:
+                raise TableError(f"{table.source}: column {n!r} is given as both {f[taken[n]]} and {f[role]}; a column "
+                                 "has one role")
+            taken[n] = role
+    group = named["groups"][0] if named["groups"] else None
+    weight = named["weight"][0] if named["weight"] else None
+    rest = [n for n in table.names if n not in taken]
+    tnames = (named["target"] or rest[-1:]) if with_targets else []
+    fnames = named["features"] or [n for n in rest if n not in tnames]
+    if with_targets and not tnames:
+        raise TableError(f"{table.source}: no target column; name it with {f['target']}")
+    if not fnames:
+        raise TableError(f"{table.source}: no feature columns left once the target columns {tnames} are taken")
+    return Selection(features=fnames, targets=tnames, group=group, weight=weight)
+
+
+def arrays(table: Table, selection: Selection):
+    """(X (N, D), y (N, K), groups or None, sample_weight or None) of ``selection``, every cell checked."""
+    if table.n_rows == 0:
+        raise TableError(f"{table.source}: the table has no rows")
+    X = feature_matrix(table, selection.features)
+    y = np.column_stack([target(table, n) for n in selection.targets]) if selection.targets else None
+    groups = None if selection.group is None else labels(table, selection.group)
+    sw = None if selection.weight is None else numeric(table, selection.weight, "weight")
+    return X, y, groups, sw
+
+
+def inputs(table: Table, feature_names, group: str | None = None):
+    """(X, groups or None) of new rows for a model: its ``feature_names`` read by name (in the
+    model's order, whatever the table's; other columns ignored) and the label column ``group``."""
+    missing = [n for n in feature_names if n not in table.names]
+    if missing:
+        raise TableError(f"{table.source}: no column {missing[0]!r}, which the model reads (it was trained on "
+                         f"{list(feature_names)}); the table's columns are {table.names}")
+    if table.n_rows == 0:
+        raise TableError(f"{table.source}: the table has no rows")
+    return feature_matrix(table, feature_names), None if group is None else labels(table, group)
+
+
+def feature_matrix(table: Table, names) -> np.ndarray:
+    """The (N, D) float64 matrix of the columns ``names``, in that order (C order, one copy)."""
+    X = np.empty((table.n_rows, len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        X[:, j] = numeric(table, name, "feature")
+    return X
+
+
+def numeric(table: Table, name: str, role: str) -> np.ndarray:
+    """Column ``name`` as finite float64 numbers; otherwise a TableError naming the first bad cell."""
+    values = table.columns[name]
+    if isinstance(values, Unsupported):
+        raise TableError(f"{table.source}: column {name!r} has type {values.type_name}; {role} columns must be numbers")
+    if not isinstance(values, np.ndarray):  # a column of strings: show its first cell that is not a number
+        values = np.asarray(values.head(100_000).to_list(), dtype=object)
+    if values.dtype.kind not in "biuf":
+        where, example = 0, values[0]
+        for i, v in enumerate(values):  # the first cell that is not a number
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                where, example = i, v.item() if isinstance(v, np.generic) else v
+                break
+        labels_hint = f", or name it with {table.flags['groups']} if it labels groups" if role == "feature" else ""
+        raise TableError(
+            f"{table.source}, {table.where(where)}, column {name!r}: {example!r} is not a number; {role} columns must "
+            f"be numbers (encode or drop this column{labels_hint})")
+    values = values.astype(np.float64, copy=False)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        where = int(np.argmax(bad))
+        what = "an empty cell (or NaN)" if np.isnan(values[where]) else f"{float(values[where])!r}"
+        raise TableError(
+            f"{table.source}, {table.where(where)}, column {name!r}: {what}; {role} columns need a finite number in "
+            f"every row ({int(bad.sum()):,} row(s) lack one): drop or impute those rows first")
+    return values
+
+
+def target(table: Table, name: str) -> np.ndarray:
+    """A target column: numbers in [0, 1] (0/1 labels or probabilities), named where one is not."""
+    y = numeric(table, name, "target")
+    bad = (y < 0) | (y > 1)
+    if bad.any():
+        where = int(np.argmax(bad))
+        raise TableError(f"{table.source}, {table.where(where)}, column {name!r}: {float(y[where])!r} is not in [0, 1]; "
+                         "targets are 0/1 labels or probabilities (encode the classes as 0 and 1, or choose "
+                         f"another {table.flags['target']})")
+    return y
+
+
+def labels(table: Table, name: str):
+    """A group column as labels: numpy values, or for strings a ``Factorized`` (sorted labels and one
+    code per row) computed by the table library (Arrow's hash table where pyarrow is installed)."""
+    values = table.columns[name]
+    if isinstance(values, Unsupported):
+        raise TableError(f"{table.source}: column {name!r} has type {values.type_name}; group labels are integers "
+                         "or strings")
+    if isinstance(values, np.ndarray):
+        empty = (values == "") if values.dtype.kind == "U" else (
+            np.isnan(values) if values.dtype.kind == "f" else np.zeros(values.shape, bool))
+    else:
+        empty = (values.is_null() | (values == "")).to_numpy()
+        empty = np.asarray(empty, dtype=bool)
+    if empty.any():
+        raise TableError(f"{table.source}, {table.where(int(np.argmax(empty)))}, column {name!r}: an empty label "
+                         f"({int(empty.sum()):,} row(s) have none); every row needs a label (drop or fill those rows "
+                         "first)")
+    return values if isinstance(values, np.ndarray) else factorize_strings(values)
+
+
+def factorize_strings(series):
+    """The ``Factorized`` labels of a narwhals string Series: Arrow's dictionary encoding (a hash
+    table; zero-copy from polars and Arrow) where pyarrow is installed, else the table library's own
+    ``unique`` and ``replace_strict``. Only the G distinct labels are sorted."""
+    from ..problem.groups import Factorized
+
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:
+        pa = None
+    if pa is not None:
+        encoded = pc.dictionary_encode(series.to_arrow())
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.unify_dictionaries().combine_chunks()  # one dictionary, one array
+        dictionary = np.asarray(encoded.dictionary.to_pylist(), dtype=str)
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    else:
+        dictionary = np.asarray(series.unique().to_list(), dtype=str)
+        codes = np.asarray(series.replace_strict(dictionary.tolist(), list(range(len(dictionary))),
+                                                 return_dtype=_int64()).to_numpy(), dtype=np.int64)
+    order = np.argsort(dictionary, kind="stable")
+    rank = np.empty(len(dictionary), dtype=np.int64)
+    rank[order] = np.arange(len(dictionary))
+    return Factorized(labels=dictionary[order], codes=rank[codes])
+
+
+def _int64():
+    import narwhals as nw
+
+    return nw.Int64

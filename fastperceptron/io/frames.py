@@ -1,0 +1,216 @@
+"""Tables in and out: pandas, polars (eager or lazy) and pyarrow tables, read by column name.
+
+Every library goes through one compatibility layer, `narwhals <https://narwhals-dev.github.io/narwhals/>`_
+(a small pure-Python dependency of the core): no branch per library, and none of them is needed
+unless the user has it. Numeric columns become numpy arrays without a Python object per row (a
+zero-copy view where the library allows, then one copy into the (N, D) matrix); string columns
+stay in the library until used, and a label column is factorized by Arrow or the library itself
+(:func:`fastperceptron.io.columns.factorize_strings`). The checks and messages are those of
+:mod:`fastperceptron.io.columns`, shared with the command line's files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .columns import Table, TableError, Unsupported, arrays, check_unique, inputs, labels, select
+
+__all__ = ["is_table", "is_series", "table_of", "training_data", "prediction_inputs", "prediction_frame",
+           "describe"]
+
+
+def _narwhals():
+    import narwhals as nw
+
+    return nw
+
+
+def is_table(obj) -> bool:
+    """True for a DataFrame or LazyFrame that narwhals knows (pandas, polars, pyarrow, ...)."""
+    if obj is None or isinstance(obj, (np.ndarray, list, tuple, str)):
+        return False
+    nw = _narwhals()
+    return isinstance(nw.from_native(obj, pass_through=True), (nw.DataFrame, nw.LazyFrame))
+
+
+def is_series(obj) -> bool:
+    """True for a pandas, polars or Arrow series (column)."""
+    if obj is None or isinstance(obj, (np.ndarray, list, tuple, str)):
+        return False
+    nw = _narwhals()
+    return isinstance(nw.from_native(obj, series_only=True, pass_through=True), nw.Series)
+
+
+def library_of(obj) -> str:
+    """"pandas", "polars", "pyarrow", ... : the library of a table or series."""
+    nw = _narwhals()
+    return nw.get_native_namespace(nw.from_native(obj, allow_series=True)).__name__.split(".")[0]
+
+
+def describe(obj) -> str:
+    """How messages name a table: "the polars DataFrame", "the pandas DataFrame", "the pyarrow Table"."""
+    return f"the {library_of(obj)} {type(obj).__name__}"
+
+
+def table_of(obj, needed=None, source: str | None = None, lines: bool = False, flags=None) -> Table:
+    """A :class:`Table` of the DataFrame (or LazyFrame, collected with only the ``needed`` columns,
+    when given) ``obj``."""
+    nw = _narwhals()
+    source = source or describe(obj)
+    try:
+        frame = nw.from_native(obj)
+    except nw.exceptions.DuplicateError:
+        check_unique(source, [str(n) for n in getattr(obj, "column_names", None) or list(obj.columns)])
+        raise
+    names = [str(n) for n in frame.columns]
+    check_unique(source, names)
+    if isinstance(frame, nw.LazyFrame):
+        keep = [n for n in names if needed is None or n in set(needed)]
+        frame = frame.select(keep).collect()
+        names = keep
+    schema = frame.schema
+    columns = {str(n): _column(frame.get_column(n), schema[n], nw) for n in frame.columns}
+    return Table(source=source, names=names, columns=columns, lines=lines, **({"flags": flags} if flags else {}))
+
+
+def _column(series, dtype, nw):
+    """A numpy array for numbers (nulls as NaN: reported by row where used), the narwhals Series for
+    strings, else an :class:`Unsupported` marker."""
+    if dtype.is_numeric() or dtype == nw.Boolean:
+        if series.null_count():
+            series = series.cast(nw.Float64)
+        return np.asarray(series.to_numpy())
+    if dtype == nw.String:
+        return series
+    if dtype in (nw.Categorical, nw.Enum):
+        return series.cast(nw.String)
+    if dtype == nw.Object:
+        return np.asarray(series.to_numpy())
+    if dtype == nw.Unknown and series.null_count() == len(series):  # a column of empty cells only
+        return np.full(len(series), np.nan)
+    return Unsupported(str(dtype), len(series))
+
+
+def frame_like(like, data: dict):
+    """A DataFrame of ``like``'s library holding ``data`` {name: 1-D numpy array}."""
+    nw = _narwhals()
+    namespace = nw.get_native_namespace(nw.from_native(like, allow_series=True))
+    return nw.from_dict(data, backend=namespace).to_native()
+
+
+def needed_columns(obj) -> list[str]:
+    """The column names of a table (of a LazyFrame: from its schema, without collecting it)."""
+    frame = _narwhals().from_native(obj)
+    names = frame.collect_schema().names() if hasattr(frame, "collect_schema") else frame.columns
+    return [str(n) for n in names]
+
+
+def training_data(X, y, target=None, features=None, groups=None, sample_weight=None):
+    """``train``'s data from a table: (X, y, groups, sample_weight, metadata {feature_names,
+    target_names, group_by}) with every cell checked; arrays pass through unchanged (metadata {}).
+
+    ``X`` a table: ``target`` (or ``y`` given as a name) names the target column(s), ``features``
+    the feature columns (default: every other column), and ``groups`` and ``sample_weight`` may
+    name a column. Or, as in scikit-learn, ``y``, ``groups`` and ``sample_weight`` are series or
+    arrays beside a table of features.
+    """
+    if isinstance(y, str) or (isinstance(y, (list, tuple)) and y and all(isinstance(v, str) for v in y)):
+        if target is not None:
+            raise TypeError(f"y={y!r} and target={target!r} both name the target: give one")
+        target, y = y, None
+    if not is_table(X):
+        named = [k for k, v in (("target", target), ("features", features), ("groups", groups),
+                                ("sample_weight", sample_weight)) if isinstance(v, str) or (
+                                    k in ("target", "features") and v is not None)]
+        if named:
+            raise TypeError(f"{named[0]}= names a column of a table, but X is not a table (pandas, polars or pyarrow; got "
+                            f"{type(X).__name__}): pass the values as arrays (y, groups=, sample_weight=), or X "
+                            "as a table")
+        if y is None:
+            raise TypeError("train() needs the targets: y, or X as a table and target= naming its column(s)")
+        return _values(X), _values(y), _labels_of(groups), _values(sample_weight), {}
+    if y is None and target is None:
+        raise TypeError("X is a table: name its target column(s) with target= (e.g. target='y'), or pass y")
+    group = groups if isinstance(groups, str) else None
+    weight = sample_weight if isinstance(sample_weight, str) else None
+    probe = Table(source=describe(X), names=needed_columns(X), columns={})
+    selection = select(probe, target, features, group, weight, with_targets=y is None)
+    lazy = isinstance(_narwhals().from_native(X), _narwhals().LazyFrame)
+    used = selection.features + selection.targets + [n for n in (group, weight) if n]
+    X_, y_, g_, w_ = arrays(table_of(X, needed=used if lazy else None), selection)
+    meta = selection.meta()
+    if y is not None:
+        y_ = _values(y)
+        named = _names(y)
+        if named:
+            meta["target_names"] = named
+        else:
+            del meta["target_names"]
+    if group is None and groups is not None:
+        g_ = _labels_of(groups)
+        if _names(groups):
+            meta["group_by"] = _names(groups)[0]
+    if weight is None and sample_weight is not None:
+        w_ = _values(sample_weight)
+    return X_, y_, g_, w_, meta
+
+
+def _values(v):
+    """A series or table as its numpy values; anything else unchanged (checked by make_problem)."""
+    if v is None or isinstance(v, (np.ndarray, list, tuple, str, int, float)):
+        return v
+    nw = _narwhals()
+    native = nw.from_native(v, allow_series=True, pass_through=True)
+    if isinstance(native, nw.Series):
+        return np.asarray(native.to_numpy())
+    if isinstance(native, nw.DataFrame):
+        return np.asarray(native.to_numpy())
+    return v
+
+
+def _names(v) -> list | None:
+    """The name(s) of a series (or a table's columns), else None."""
+    if v is None or isinstance(v, (np.ndarray, list, tuple, str)):
+        return None
+    nw = _narwhals()
+    native = nw.from_native(v, allow_series=True, pass_through=True)
+    if isinstance(native, nw.Series):
+        return [str(native.name)] if native.name is not None else None
+    if isinstance(native, nw.DataFrame):
+        return [str(n) for n in native.columns]
+    return None
+
+
+def _labels_of(groups):
+    """Group labels given as a series: factorized by the table library (strings) or as numbers."""
+    if not is_series(groups):
+        return groups
+    nw = _narwhals()
+    s = nw.from_native(groups, series_only=True)
+    name = str(s.name) if s.name is not None else "groups"
+    table = Table(source=f"groups ({describe(groups)})", names=[name], columns={name: _column(s, s.dtype, nw)})
+    return labels(table, name)
+
+
+def prediction_inputs(frame, feature_names, group: str | None):
+    """(X, groups or None) of a table of new rows: the model's ``feature_names`` read by name, in any
+    order, other columns ignored; the label column ``group`` when given."""
+    source = describe(frame)
+    if not feature_names:
+        raise TableError(f"{source}: this model was trained on arrays, without column names, so it cannot read a "
+                         "table's columns by name: pass X as an array (M, D) with the training columns' order")
+    names = needed_columns(frame)
+    if group is not None and group not in names:
+        raise TableError(f"{source}: no column {group!r} with the group labels; its columns are {names} (or give "
+                         "groups=)")
+    table = table_of(frame, needed=list(feature_names) + ([group] if group else []))
+    return inputs(table, feature_names, group)
+
+
+def prediction_frame(like, P: np.ndarray, names, group: str | None = None, labels=None):
+    """The probabilities P (M, K) as a table of ``like``'s library: one column per output, named
+    ``names``, after the group column when there is one."""
+    data = {} if group is None else {group: labels}
+    for k, name in enumerate(names):
+        data[name] = P[:, k]
+    return frame_like(like, data)
