@@ -159,7 +159,9 @@ def build(result, outputs=("probabilities",), dtype=None, unseen: str = "nan"):
                          "export fewer models at a time (result[a:b]) or use dtype='float32'")
     elem = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
     g = Graph()
-    inputs = [helper.make_tensor_value_info("X", elem, ["M", D])]
+    names = result.metadata.get("feature_names")
+    order = f"the columns {', '.join(names)}, in this order" if names else f"{D} feature columns, in training order"
+    inputs = [helper.make_tensor_value_info("X", elem, ["M", D], doc_string=f"M rows of {order}")]
     if result.groups is not None:
         if outputs != ("probabilities",):
             raise ValueError("a groups batch serves each row by one model: its graph outputs 'probabilities' "

@@ -82,7 +82,9 @@ def _column(series, dtype, nw):
         return np.asarray(series.to_numpy())
     if dtype == nw.String:
         return series
-    if dtype in (nw.Categorical, nw.Enum):
+    if dtype in (nw.Categorical, nw.Enum):  # labels: strings stay strings, integer categories integers
+        if np.asarray(series.drop_nulls().unique().to_numpy()).dtype.kind in "iub":
+            return np.asarray(series.to_numpy())
         return series.cast(nw.String)
     if dtype == nw.Object:
         return np.asarray(series.to_numpy())

@@ -113,7 +113,8 @@ class _Base(ClassifierMixin, BaseEstimator):
         return tags
 
     def _validate_fit(self, X, y, sample_weight):
-        X, y = validate_data(self, X, y, multi_output=True, dtype=[np.float64, np.float32])
+        # C order: a DataFrame's columns become the same rows as an array's, so the same bits
+        X, y = validate_data(self, X, y, multi_output=True, dtype=[np.float64, np.float32], order="C")
         X = np.asarray(X, dtype=np.float64)
         Y = _encode_targets(self, y)
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -152,7 +153,7 @@ class _Base(ClassifierMixin, BaseEstimator):
     def _decision(self, X):
         """X·W_b + c_b for every model: (B, M, K)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], order="C")
         r = self.result_
         Z = np.matmul(np.asarray(X, dtype=np.float64), r.weights.astype(np.float64))
         if r.bias is not None:

@@ -181,8 +181,10 @@ def test_names_are_saved_loaded_shown_and_exported(data, tmp_path):
     assert "features         c, a" in info.stdout and "targets          y1" in info.stdout
     assert "4 groups by 'store'" in info.stdout
     pytest.importorskip("onnx")
-    props = {p.key: p.value for p in r.to_onnx().metadata_props}
+    graph = r.to_onnx()
+    props = {p.key: p.value for p in graph.metadata_props}
     assert props == {"feature_names": '["c", "a"]', "target_names": '["y1"]', "group_by": '"store"'}
+    assert graph.graph.input[0].doc_string == "M rows of the columns c, a, in this order"
 
 
 def test_a_lazy_frame_is_collected_with_only_the_needed_columns(data):
@@ -206,3 +208,20 @@ def test_the_command_line_and_a_frame_word_a_bad_cell_the_same(data, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert cli.returncode == 2 and tail in cli.stderr and "line 4" in cli.stderr
     assert tail in str(api.value) and "the pandas DataFrame, row 2" in str(api.value)
+
+
+def test_categorical_label_columns_keep_their_kind(data):
+    """A pandas Categorical of integers gives integer labels, of strings string labels (as the same
+    labels given as arrays); a polars Categorical likewise."""
+    pd = pytest.importorskip("pandas")
+    X, Y, store, w, columns = data
+    ints = np.arange(N) % 3 * 10
+    frame = pd.DataFrame({"a": X[:, 0], "y": Y[:, 0], "n": pd.Categorical(ints), "s": pd.Categorical(store)})
+    by_int = fp.train(frame.drop(columns="s"), target="y", groups="n", **FIT)
+    assert by_int.groups.tolist() == [0, 10, 20] and by_int.groups.dtype == np.int64
+    np.testing.assert_array_equal(by_int.weights, fp.train(X[:, :1], Y[:, 0], groups=ints, **FIT).weights)
+    by_str = fp.train(frame.drop(columns="n"), target="y", groups="s", **FIT)
+    assert by_str.groups.tolist() == sorted(set(store))
+    pl = pytest.importorskip("polars")
+    polars = pl.DataFrame({"a": X[:, 0], "y": Y[:, 0], "s": pl.Series(store, dtype=pl.Categorical)})
+    np.testing.assert_array_equal(fp.train(polars, target="y", groups="s", **FIT).weights, by_str.weights)

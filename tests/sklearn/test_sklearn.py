@@ -156,3 +156,21 @@ def test_pipeline_and_grid_search():
                         cv=3).fit(X, y)
     assert grid.best_score_ > 0.9 and set(grid.best_params_) == {"perceptronclassifier__iterations",
                                                                  "perceptronclassifier__bias"}
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_estimators_keep_the_feature_names_and_check_them(library):
+    """scikit-learn's own name handling: ``feature_names_in_`` from a DataFrame, and a frame whose
+    columns are renamed or reordered refused at predict time."""
+    lib = pytest.importorskip(library)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] > 0).astype(int)
+    frame = lib.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2]})
+    for est in (PerceptronClassifier(), PerceptronEnsembleClassifier(n_estimators=3, iterations=50)):
+        est.fit(frame, y)
+        assert list(est.feature_names_in_) == ["a", "b", "c"]
+        np.testing.assert_array_equal(est.predict_proba(frame), est.predict_proba(X))
+        shuffled = frame[["b", "a", "c"]] if library == "pandas" else frame.select(["b", "a", "c"])
+        with pytest.raises(ValueError, match="Feature names must be in the same order as they were in fit"):
+            est.predict(shuffled)
