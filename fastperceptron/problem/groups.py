@@ -82,7 +82,7 @@ def _labels_array(name: str, groups, n_rows: int | None) -> np.ndarray:
         if not np.isfinite(g).all():
             raise ValueError(f"{name} contains NaN or inf: every row needs a label (drop or fill those rows first)")
         if (g != np.round(g)).any():
-            raise TypeError(f"{name} must hold integers or strings; got non-integer floats (e.g. {g[g != np.round(g)][0]!r})")
+            raise TypeError(f"{name} must hold integers or strings; got non-integer floats (e.g. {g[g != np.round(g)][0].item()!r})")
         return g.astype(np.int64)
     if g.dtype.kind in "US":
         return g if g.dtype.kind == "U" else g.astype(str)

@@ -27,7 +27,7 @@ def _skewed(rng, G=23, D=4, K=1, labels="int"):
     return X, y, names[g]
 
 
-def _per_group_reference(X, y, g, *, iterations, lr, rule, bias, s=None, tol=None, W0=None):
+def _per_group_reference(X, y, g, *, iterations, lr, rule, bias, s=None, tol=None, W0=None, l2=None):
     """Train every group alone with the reference loop, forming the groups here and not through the
     library: model b is the b-th label in sorted order (SPEC §6), and its rows are those carrying that
     label, in their original order. Yields (b, label, W, c, iterations, loss) for each model."""
@@ -37,7 +37,7 @@ def _per_group_reference(X, y, g, *, iterations, lr, rule, bias, s=None, tol=Non
         rows = np.flatnonzero(np.asarray([v == label for v in g]))
         sb = None if s is None else s[rows]
         W, c, done = reference.train_one(X[rows], y[rows], W0[b], iterations=iterations, lr=lr, rule=rule, bias=bias,
-                                         s=sb, tol=tol)
+                                         s=sb, tol=tol, l2=0.0 if l2 is None else l2[b])
         yield b, label, W, c, done, reference.loss_one(X[rows], y[rows], W, c, sb)
 
 
@@ -46,6 +46,7 @@ CASES = [
     dict(rule="seed", bias=False),
     dict(rule="seed", bias=True, K=3, weights=True),
     dict(rule="logistic", bias=True, K=2, weights=True, tol=2e-3),
+    dict(rule="seed", bias=True, K=2, weights=True, l2=True),  # a penalty of each group's own
 ]
 
 
@@ -54,14 +55,17 @@ def test_every_backend_matches_each_group_trained_alone(backend, rng, case):
     X, y, g = _skewed(rng, K=case.get("K", 1))
     s = rng.random(len(g)) + 0.25 if case.get("weights") else None
     W0 = rng.uniform(-1, 1, size=(len(np.unique(g)), X.shape[1], y.shape[1]))
+    l2 = rng.uniform(0.5, 3.0, size=len(W0)) if case.get("l2") else None
     kw = dict(iterations=40, learning_rate=0.3, rule=case["rule"], bias=case["bias"], tol=case.get("tol"))
-    r = fp.train(X, y, groups=g, sample_weight=s, initial_weights=W0, backend=backend, record_every=10, **kw)
+    r = fp.train(X, y, groups=g, sample_weight=s, initial_weights=W0, backend=backend, record_every=10,
+                 l2=0.0 if l2 is None else l2, **kw)
     assert r.params["layout"] == "groups"
     assert r.weights.shape == (len(W0), X.shape[1], y.shape[1])
     assert r.history.shape == (len(W0), 4)
     stopped_early = 0
     for b, label, W, c, done, loss in _per_group_reference(
-            X, y, g, iterations=40, lr=0.3, rule=case["rule"], bias=case["bias"], s=s, tol=case.get("tol"), W0=W0):
+            X, y, g, iterations=40, lr=0.3, rule=case["rule"], bias=case["bias"], s=s, tol=case.get("tol"), W0=W0,
+            l2=l2):
         assert r.groups[b] == label
         assert_close(r.weights[b], W, what=f"weights of group {label}")
         if case["bias"]:
@@ -372,3 +376,61 @@ def test_lookup_word_for_word():
         lookup(labels, [1, 2])
     with pytest.raises(TypeError, match="^groups are strings but the models were trained on labels that are integers$"):
         lookup(np.array([1, 2]), ["a"])
+
+
+def test_labels_of_every_kind_and_their_errors_word_for_word():
+    from fastperceptron.problem.groups import factorize
+
+    cases = [
+        (np.array([b"b", b"a"]), ["a", "b"]),                      # bytes become str
+        (np.array([3, 1], dtype=object), [1, 3]),                  # Python ints in an object array
+        (np.array(["b", "a"], dtype=object), ["a", "b"]),
+        ([2.0, 5.0, 2.0], [2, 5]),                                 # integral floats
+        ([np.int32(4), 7, 4], [4, 7]),
+        (np.array([2**63 - 1, 0], dtype=np.uint64), [0, 2**63 - 1]),
+    ]
+    for g, labels in cases:
+        got, codes = factorize(g)
+        assert got.tolist() == labels, g
+        assert got.dtype == (np.int64 if isinstance(labels[0], int) else np.dtype("<U1")), g
+    errors = [
+        (np.array([2**63], dtype=np.uint64), ValueError, "groups: integer labels must be below 2**63"),
+        ([], ValueError, "groups is empty: there are no rows to train on"),
+        ([1.5, 2.0], TypeError, "groups must hold integers or strings; got non-integer floats (e.g. 1.5)"),
+        ([1.0, np.nan], ValueError, "groups contains NaN or inf: every row needs a label (drop or fill those rows "
+                                    "first)"),
+        (np.array(["a", None], dtype=object), ValueError, "groups has missing labels (None/NaN): every row needs a "
+                                                          "label (drop or fill those rows first)"),
+        (np.array(["a", 1], dtype=object), TypeError, "groups must hold integers or strings, not a mix; found int 1"),
+        (np.array([1 + 2j]), TypeError, "groups must hold integers or strings, got dtype complex128"),
+        (np.zeros((2, 2), dtype=int), ValueError, "groups must be 1-D, one label per row; got shape (2, 2)"),
+    ]
+    for g, kind, message in errors:
+        with pytest.raises(kind) as info:
+            factorize(g)
+        assert str(info.value) == message
+    with pytest.raises(TypeError, match=r"^labels must hold integers or strings, not a mix; found bool True$"):
+        factorize(np.array(["a", True], dtype=object), name="labels")
+
+
+def test_layout_of_more_groups_than_sixteen_bits_count():
+    """Past 65,536 groups the codes no longer fit the 16-bit radix sort: the layout stays exact."""
+    from fastperceptron.problem.groups import group_layout
+
+    rng = np.random.default_rng(0)
+    g = rng.permutation(np.repeat(np.arange(70_000), 2))
+    layout = group_layout(g, g.size)
+    assert layout.n_groups == 70_000 and (layout.sizes == 2).all()
+    sorted_labels = g[layout.order]
+    assert (sorted_labels == np.repeat(np.arange(70_000), 2)).all()
+    first, second = layout.order[0::2], layout.order[1::2]
+    assert (first < second).all()  # each group's rows in their original order
+    assert layout.group_ids().dtype == np.int64 and layout.group_ids()[-1] == 69_999
+
+
+def test_unseen_factorized_labels_are_named_as_groups():
+    from fastperceptron.problem.groups import Factorized, lookup
+
+    wanted = Factorized(labels=np.array(["a", "q"]), codes=np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"^1 label\(s\) in groups were never seen in training \('q'\)"):
+        lookup(np.array(["a", "b"]), wanted)

@@ -1,7 +1,7 @@
 """The solvers' paths, pinned: the iterates after 1, 2 and 4 iterations and the iterations each model
 needs, on fixed problems that reach every part of the solvers (raw columns of mixed scales, the
 ensemble's pooled start, per-model data, groups with a one-class group, K = 2, penalties per model,
-separable data).
+separable data, a warm start from given weights).
 
 The other solver tests check where the solvers arrive (the optimum, against an independent
 reference); these check the way there, which the optimum cannot show: a start point, a column scale,
@@ -44,12 +44,26 @@ def _problems():
     yg[g == 8] = 1.0  # one class: no finite optimum with an unpenalised bias
     Xs = rng.normal(size=(40, 2))
     ys = (Xs[:, 0] + 0.5 * Xs[:, 1] > 0).astype(np.float64)  # separable: without a penalty, no finite optimum
+    wg = rng.integers(1, 4, N).astype(np.float64)
+    yw = y.copy()
+    yw[g == 7] = 0.0
+    yw[np.flatnonzero(g == 7)[0]] = 1.0  # one positive row (weight 1): two classes, barely
+    wg[(g == 11) & (yw == 1)] = 0.0      # group 11's positives weigh nothing: one class by weight
+    wb = rng.random((3, 90)) + 0.5
     return {
         "raw columns, bootstrap weights, K=2": ((raw, y2), dict(sample_weight=sw, l2=1.0, bias=True)),
         "an ensemble on one table, l2 per model": ((raw, y), dict(l2=[0.1, 1.0, 10.0], bias=True)),
         "per-model data of mixed scales, no bias": ((Xb, yb[..., None]), dict(l2=[0.0, 0.5, 2.0])),
         "groups with a one-class group": ((raw, yg), dict(groups=g, l2=0.5, bias=True)),
         "separable, no penalty": ((Xs, ys), dict(models=2, bias=True)),
+        "groups with weights, no bias": ((raw, y), dict(groups=g, sample_weight=wg, l2=1.0)),
+        "groups with weights, one positive row, one class by weight": (
+            (raw, yw), dict(groups=g, sample_weight=wg, l2=0.5, bias=True)),
+        "per-model data with bias and weights, one target vector": (
+            (Xb, yb[0]), dict(sample_weight=wb, l2=[0.1, 1.0, 3.0], bias=True)),
+        "a warm start from given weights, raw columns": (
+            (raw, y), dict(initial_weights=np.array([[[1e-5], [0.02], [-0.5], [1e-6]], [[-2e-5], [0.0], [1.0], [0.0]]]),
+                           l2=[1.0, 3.0], bias=True)),
     }
 
 
