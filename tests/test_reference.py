@@ -141,8 +141,8 @@ def _layout_cases(rng):
     return [
         ("shared", dict(X=X, y=Y, sample_weight=sw, initial_weights=W, l2=0.3, **gd),
          [(X, Y[:, k], sw[b], W[b, :, k], 0.3) for b in range(4) for k in range(2)]),
-        ("per-model", dict(X=Xb, y=yb, initial_weights=W[:3, :, :1], **gd),
-         [(Xb[b], yb[b], None, W[b, :, 0], 0.0) for b in range(3)]),
+        ("per-model", dict(X=Xb, y=yb, initial_weights=W[:3, :, :1], l2=np.array([0.2, 0.5, 1.0]), **gd),
+         [(Xb[b], yb[b], None, W[b, :, 0], [0.2, 0.5, 1.0][b]) for b in range(3)]),
         ("groups", dict(X=X, y=Y[:, 0], groups=g, initial_weights=W[:3, :, :1], **gd),
          [(X[g == k], Y[g == k, 0], None, W[k, :, 0], 0.0) for k in range(3)]),
         ("solver shared", dict(X=X, y=Y, sample_weight=sw, solver="newton", l2=0.3, bias=True),
@@ -182,3 +182,18 @@ def test_every_registered_layout_matches_the_reference(layout):
                 w, c, tolerance = W[:, 0], c[0], 1e-9
             assert_close(got, np.r_[w, c], tolerance, what=f"{case}, model {j // K} output {j % K}")
     assert fitted, f"{layout} fits none of the reference's problems: add one it fits to _layout_cases"
+
+
+@pytest.mark.parametrize("grouped", [False, True], ids=["loop", "groups"])
+def test_an_update_equal_to_tol_does_not_stop_the_model(backend, grouped):
+    """SPEC §4: a model stops once the largest |update| of an iteration is *below* tol. From zero
+    weights the first update is the weights after one iteration, exactly: tol equal to it goes on,
+    tol one ulp above it stops after that iteration."""
+    X, y = fp.datasets.seed()
+    kw = dict(initial_weights=np.zeros((3, 1)), bias=True, rule="logistic", learning_rate=0.5, backend=backend)
+    if grouped:
+        kw["groups"] = np.array([0, 0, 0, 0])
+    one = fp.train(X, y, iterations=1, **kw)
+    u = max(np.abs(one.weights).max(), np.abs(one.bias).max())
+    assert fp.train(X, y, iterations=5, tol=u, **kw).iterations[0] > 1
+    assert fp.train(X, y, iterations=5, tol=float(np.nextafter(u, np.inf)), **kw).iterations[0] == 1

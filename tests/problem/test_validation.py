@@ -108,3 +108,94 @@ def test_predict_shapes():
     assert r.ensemble_proba(X).shape == (4, 1)
     assert r.predict(X).dtype == np.int8
     np.testing.assert_allclose(r.ensemble_proba(X), r.predict_proba(X).mean(axis=0))
+
+
+@pytest.mark.parametrize("name, value, shown", [
+    ("X", "X", "X"), ("y", None, "y"), ("sample_weight", "sw", "sample_weight"), ("learning_rate", 1e39, "learning_rate"),
+    ("initial_weights", "W0", "initial_weights"), ("l2", 1e39, "l2")])
+def test_values_too_large_for_float32_are_named_word_for_word(name, value, shown):
+    """Each argument cast to float32 is checked under its own name, without numpy's overflow warning."""
+    import warnings
+
+    from fastperceptron.problem import make_problem
+
+    Xb, y, sw, W0 = X.copy(), Y.astype(float).copy(), np.ones(4), np.zeros((3, 1))
+    kwargs = dict(dtype="float32", iterations=1)
+    if name == "X":
+        Xb[1, 2] = 1e39
+    elif name == "y":
+        pytest.skip("targets are checked to lie in [0, 1] before the cast")
+    elif name == "sample_weight":
+        sw[3] = 1e39
+    elif name == "initial_weights":
+        W0[2, 0] = -1e39
+    else:
+        kwargs[name] = value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError) as info:
+            make_problem(Xb, y, sample_weight=sw, initial_weights=W0, **kwargs)
+    where = {"X": "(1, 2)", "sample_weight": "(3,)", "initial_weights": "(0, 2, 0)", "learning_rate": "(0,)",
+             "l2": "(0,)"}[name]
+    assert str(info.value) == (f"{shown} contains NaN or inf (first at index {where}); the values are too large for "
+                               "float32; use dtype='float64'")
+
+
+def test_seeds_below_two_to_the_63():
+    from fastperceptron.problem import make_problem
+
+    make_problem(X, Y, seeds=np.array([2**63 - 1], dtype=np.uint64))
+    with pytest.raises(ValueError) as info:
+        make_problem(X, Y, seeds=np.array([2**63], dtype=np.uint64))
+    assert str(info.value) == "seeds must be below 2**63"
+
+
+def test_a_group_whose_weights_sum_to_zero_is_named_even_the_last():
+    from fastperceptron.problem import make_problem
+
+    g = np.array([1, 2, 2, 3])
+    make_problem(X, Y, groups=g, sample_weight=np.array([0.5, 0.0, 0.25, 0.75]))  # positive sums below 1 are fine
+    with pytest.raises(ValueError) as info:
+        make_problem(X, Y, groups=g, sample_weight=np.array([1.0, 1.0, 1.0, 0.0]))
+    assert str(info.value) == ("sample_weight of group 3 sums to 0: every group needs at least one row with positive "
+                               "weight (drop the group's rows, or give them weight)")
+    with pytest.raises(ValueError) as info:
+        make_problem(X, Y, sample_weight=np.array([[1.0, 0, 0, 0], [0, 0, 0, 0]]))
+    assert str(info.value) == "sample_weight of model 1 sums to 0: every model needs at least one sample with positive weight"
+
+
+def test_auto_picks_lbfgs_for_an_ensemble_of_two_on_one_table_past_16_parameters():
+    from fastperceptron.problem import make_problem
+
+    rng = np.random.default_rng(0)
+    Xw, y = rng.normal(size=(30, 20)), (rng.random(30) < 0.5).astype(float)
+    assert make_problem(Xw, y, solver="auto", models=2).solver == "lbfgs"
+    assert make_problem(Xw, y, solver="auto", models=1).solver == "newton"
+    assert make_problem(Xw[:, :10], y, solver="auto", models=2).solver == "newton"
+
+
+def test_legacy_init_with_several_outputs_is_the_tutorials_draw():
+    r = fp.train(X, np.column_stack([Y, 1 - Y]), seeds=[1, 7], init="legacy", iterations=0, backend="numpy")
+    for b, s in enumerate((1, 7)):
+        np.random.seed(s)
+        np.testing.assert_array_equal(r.weights[b], 2 * np.random.random((3, 2)) - 1)
+
+
+@pytest.mark.parametrize("solver", ["gd", "newton"])
+def test_initial_weights_are_on_the_users_columns_with_standardize(solver):
+    """With standardize=True the given weights are the raw columns' (mapped in and folded back out):
+    after no iteration they come back unchanged."""
+    rng = np.random.default_rng(1)
+    Xr = rng.normal(size=(40, 3)) * [1e4, 1.0, 1e-3] + [5e4, 2.0, 0.0]
+    y = (rng.random(40) < 0.5).astype(float)
+    W0 = np.array([[[1e-4], [0.5], [-200.0]]])
+    r = fp.train(Xr, y, initial_weights=W0, standardize=True, iterations=0, solver=solver, backend="numpy")
+    np.testing.assert_allclose(r.weights, W0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("value", [True, 0, -2, 1.5, "4"])
+def test_threads_and_chunks_are_positive_integers(value):
+    for name in ("threads", "chunk_iterations"):
+        with pytest.raises(ValueError) as info:
+            train(**{name: value})
+        assert str(info.value) == f"{name} must be a positive integer or None, got {value!r}"
