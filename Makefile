@@ -35,13 +35,13 @@ test: $(EXTRAS)
 
 ## mutants: mutation testing of the plain layers with mutmut ([tool.mutmut] in pyproject.toml): each
 ## small wrong change to the numpy reference, the groups layout, the solvers and the argument checks
-## must fail a test; prints the counts, then every mutant no test killed (`mutmut show NAME` shows one).
+## must fail a test; then bench/MUTANTS.md lists every mutant no test killed, with why (`mutmut show NAME`).
 ## mutmut forks a worker per mutant from a process that has run the tests, and GNU OpenMP kills a
 ## forked child that uses it (SIGTERM): Numba's fork-safe workqueue threading layer instead.
 mutants: $(EXTRAS)
 	$(INSTALL) -e '.[test,plot,mutation]'
 	NUMBA_THREADING_LAYER=workqueue $(BIN)/mutmut run
-	$(BIN)/mutmut results
+	$(BIN)/python bench/mutants_report.py
 
 ## bench: the pytest-benchmark cases (bench/), then the side-by-side table
 bench: $(EXTRAS)

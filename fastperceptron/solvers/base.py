@@ -34,7 +34,9 @@ A neuron has **converged** when (i) its largest gradient component in φ, divide
 sample weight (the gradient of the *mean* loss, scikit-learn's criterion), is at most ``tol``, and
 (ii) the step the solver would take from there moves no parameter by more than √tol·(1 + max|φ|).
 (ii) keeps separable data with l2 = 0 — whose loss and gradient shrink towards 0 while the weights
-grow without bound — from counting as converged. Newton also stops a neuron whose last full step
+grow without bound — from counting as converged; so does a last check of an unpenalised neuron that
+meets both, L(2θ) < L(θ) (at a minimum of a convex loss, doubling θ cannot lower it: the data are
+separable, and the neuron stops as such, unconverged). Newton also stops a neuron whose last full step
 (t = 1) met (ii) and led to a point that meets (i): its next step would be smaller still
 (quadratic convergence), so no further Hessian is formed. A converged neuron freezes. A neuron
 whose line search finds no acceptable step in ``MAX_HALVINGS`` halvings also stops (its loss
@@ -136,6 +138,7 @@ class SolverRun:
         self.active = ~self.single
         self.converged_ = xp.zeros(M, dtype=bool)
         self.stalled = xp.zeros(M, dtype=bool)   # the line search found no step that lowers L
+        self.separable_ = xp.zeros(M, dtype=bool)  # met the test, but L(2θ) < L(θ): separable, no optimum
         self.counts = xp.zeros(M, dtype=xp.int64)
         with np.errstate(over="ignore", under="ignore"):
             self.f, self.g = self.evaluate(self.phi, "fg", xp.arange(M))  # kept by the line searches
@@ -178,7 +181,12 @@ class SolverRun:
         small_d = xp.abs(d).max(axis=1) <= np.sqrt(self.tol) * (1.0 + xp.abs(phi).max(axis=1))
         active = self.active[nsel]
         done = active & small_g & small_d
-        self.converged_[nsel] = self.converged_[nsel] | done
+        ray = done & (self.l2[nsel] == 0)
+        if bool(ray.any()):  # unpenalised: a minimum, or separable data seen from far out along a ray?
+            doubled = self.evaluate(2 * phi, "f", nsel)[0]
+            ray &= doubled < self.f[nsel]  # L(2θ) < L(θ): no minimum at θ (convexity); none finite at all
+            self.separable_[nsel] = self.separable_[nsel] | ray
+        self.converged_[nsel] = self.converged_[nsel] | (done & ~ray)
         self.active[nsel] = active & ~done
 
     # --- iterations --------------------------------------------------------------------------------
@@ -244,7 +252,7 @@ class SolverRun:
         "converged". "separable": an output without penalty whose gradient met the test while its
         steps did not shrink — its weights grow without bound (no finite optimum)."""
         xp = self.xp
-        flat = self._gradient_met() & (self.l2 == 0) & ~self.converged_ & ~self.single
+        flat = (self._gradient_met() & (self.l2 == 0) & ~self.converged_ & ~self.single) | self.separable_
         code = xp.where(self.single, 0, xp.where(flat, 1, xp.where(self.stalled, 2, xp.where(self.active, 3, 4))))
         return np.asarray(_RANKED)[to_host(self._per_model(code).min(axis=1))]
 

@@ -107,3 +107,24 @@ def test_the_line_search_takes_the_first_halving_that_meets_armijo():
     assert run.stalled.tolist() == [False, False, False, True] and run.active.tolist() == [True, True, True, False]
     assert run.counts.tolist() == [1, 1, 1, 0]
     np.testing.assert_array_equal(run.phi[3], phi0[3])
+
+
+def test_separable_data_are_never_called_converged():
+    """Data found where L-BFGS met both convergence tests far out on separable data (weights ~7,000):
+    the last check, L(2θ) < L(θ), names them separable (no finite optimum), as Newton's steps do."""
+    import warnings
+    from pathlib import Path
+
+    import fastperceptron as fp
+
+    with np.load(Path(__file__).resolve().parent.parent / "data" / "separable.npz") as z:
+        X = z["X"]
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(float)
+    for solver in ("newton", "lbfgs"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            r = fp.train(X, y, solver=solver, bias=True, models=2, backend="numpy", progress=False)
+        assert r.stop_reason.tolist() == ["separable", "separable"] and not r.converged.any(), solver
+        assert any("2 have separable classes and no penalty" in str(w.message) for w in caught), solver
+        with_penalty = fp.train(X, y, solver=solver, bias=True, l2=1.0, backend="numpy", progress=False)
+        assert with_penalty.stop_reason.tolist() == ["converged"]
