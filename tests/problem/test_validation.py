@@ -199,3 +199,67 @@ def test_threads_and_chunks_are_positive_integers(value):
         with pytest.raises(ValueError) as info:
             train(**{name: value})
         assert str(info.value) == f"{name} must be a positive integer or None, got {value!r}"
+
+
+WORD_FOR_WORD = [
+    (dict(X=np.zeros(3)), ValueError, "X must be 2-D (N, D) or 3-D (B, N, D), got a 1-D array of shape (3,); use "
+     "X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"),
+    (dict(X=X[:, :, None, None]), ValueError, "X must be 2-D (N, D), shared by all models, or 3-D (B, N, D), one "
+     "dataset per model; got shape (4, 3, 1, 1)"),
+    (dict(X=np.where(X == 1, np.nan, X)), ValueError, "X contains NaN or inf (first at index (0, 2)); remove or impute "
+     "those values first"),
+    (dict(X=np.array([["a"] * 3] * 4)), TypeError, "X must contain only numbers, got dtype <U1; convert it first, e.g. "
+     "np.asarray(X, dtype=float)"),
+    (dict(y=np.zeros((1, 1, 4, 1, 1))), ValueError, "y must be (N,), (N, K), (B, N) or (B, N, K); got shape "
+     "(1, 1, 4, 1, 1)"),
+    (dict(y=np.array([0, 1, np.nan, 0])), ValueError, "y contains NaN or inf (first at index (2, 0)); targets must be "
+     "numbers in [0, 1]"),
+    (dict(sample_weight=np.array([1, np.nan, 1, 1])), ValueError, "sample_weight contains NaN or inf (first at index "
+     "(1,)); sample weights must be finite numbers >= 0"),
+    (dict(sample_weight=np.ones((1, 1, 4))), ValueError, "sample_weight must be (N,) shared by all models or (B, N); "
+     "got shape (1, 1, 4)"),
+    (dict(sample_weight=np.ones((2, 4)), groups=[1, 1, 2, 2]), ValueError, "sample_weight must be (N,), one weight per "
+     "row; got shape (2, 4)"),
+    (dict(sample_weight=np.array([1, -1, 1, 1])), ValueError, "sample_weight must be >= 0 (0/1 masks, counts, or other "
+     "non-negative weights)"),
+    (dict(learning_rate=[]), ValueError, "learning_rate is empty; give a scalar or one value per model"),
+    (dict(learning_rate=np.inf), ValueError, "learning_rate contains NaN or inf (first at index (0,)); learning rates "
+     "must be finite"),
+    (dict(l2=np.ones((2, 2))), ValueError, "l2 must be a scalar or 1-D (B,), one penalty per model; got shape (2, 2)"),
+    (dict(l2=[]), ValueError, "l2 must be a scalar or 1-D (B,), one penalty per model; got shape (0,)"),
+    (dict(l2=np.nan), ValueError, "l2 contains NaN or inf (first at index (0,)); the L2 penalty must be a finite number "
+     ">= 0"),
+    (dict(initial_weights=np.zeros(3)), ValueError, "initial_weights must be (D, K) for all models or (B, D, K); got "
+     "shape (3,)"),
+    (dict(initial_weights=np.full((3, 1), np.nan)), ValueError, "initial_weights contains NaN or inf (first at index "
+     "(0, 0)); initial weights must be finite"),
+    (dict(seeds=[0.5]), ValueError, "seeds must be a non-empty 1-D sequence of integers, got array([0.5])"),
+    (dict(seeds=[]), ValueError, "seeds must be a non-empty 1-D sequence of integers, got array([], dtype=float64)"),
+    (dict(seeds=[-1]), ValueError, "seeds must be non-negative integers, got -1"),
+    (dict(learning_rate=0.5, solver="newton"), ValueError, "learning_rate is the step of solver='gd'; solver='newton' "
+     "chooses its own steps by a line search: leave learning_rate out"),
+    (dict(tol=True), ValueError, "tol must be a positive finite number or None, got True"),
+    (dict(tol=np.nan), ValueError, "tol must be a positive finite number or None, got nan"),
+    (dict(tol="1e-3"), ValueError, "tol must be a positive finite number or None, got '1e-3'"),
+    (dict(models=3, seeds=[1, 2]), ValueError, "inconsistent number of models B: seeds says 2, models says 3; all of "
+     "them must agree"),
+]
+
+
+@pytest.mark.parametrize("kw, exc, message", WORD_FOR_WORD, ids=[str(i) for i in range(len(WORD_FOR_WORD))])
+def test_argument_errors_word_for_word(kw, exc, message):
+    from fastperceptron.problem import make_problem
+
+    args = dict(X=X, y=Y)
+    args.update(kw)
+    with pytest.raises(exc) as info:
+        make_problem(args.pop("X"), args.pop("y"), **args)
+    assert str(info.value) == message
+
+
+def test_each_solver_gets_its_default_rule():
+    from fastperceptron.problem import make_problem
+
+    assert make_problem(X, Y).rule == "seed"
+    for solver in ("newton", "lbfgs", "auto"):
+        assert make_problem(X, Y, solver=solver).rule == "logistic"
