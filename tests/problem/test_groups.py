@@ -402,6 +402,10 @@ def test_labels_of_every_kind_and_their_errors_word_for_word():
         (np.array(["a", None], dtype=object), ValueError, "groups has missing labels (None/NaN): every row needs a "
                                                           "label (drop or fill those rows first)"),
         (np.array(["a", 1], dtype=object), TypeError, "groups must hold integers or strings, not a mix; found int 1"),
+        (np.array(["a", 2.5], dtype=object), TypeError, "groups must hold integers or strings, not a mix; found float "
+                                                         "2.5"),
+        (np.array(["a", np.nan], dtype=object), ValueError, "groups has missing labels (None/NaN): every row needs a "
+                                                            "label (drop or fill those rows first)"),
         (np.array([1 + 2j]), TypeError, "groups must hold integers or strings, got dtype complex128"),
         (np.zeros((2, 2), dtype=int), ValueError, "groups must be 1-D, one label per row; got shape (2, 2)"),
     ]

@@ -61,6 +61,9 @@ def _problems():
             (raw, yw), dict(groups=g, sample_weight=wg, l2=0.5, bias=True)),
         "per-model data with bias and weights, one target vector": (
             (Xb, yb[0]), dict(sample_weight=wb, l2=[0.1, 1.0, 3.0], bias=True)),
+        "shared X, per-model targets and weights": ((raw, np.stack([y, y2[:, 1], 1 - y])), dict(
+            sample_weight=sw + 1.0, l2=[0.5, 1.0, 2.0], bias=True)),
+        "groups without a bias": ((raw, y), dict(groups=g, l2=2.0)),
         "a warm start from given weights, raw columns": (
             (raw, y), dict(initial_weights=np.array([[[1e-5], [0.02], [-0.5], [1e-6]], [[-2e-5], [0.0], [1.0], [0.0]]]),
                            l2=[1.0, 3.0], bias=True)),
