@@ -9,7 +9,7 @@ import numpy as np
 
 from .ensemble import EnsembleSummary, summarize
 from .io import model as model_file
-from .io.frames import is_table, needed_columns, prediction_frame, prediction_inputs
+from .io.frames import is_table, column_names, prediction_frame, prediction_inputs
 from .io.model import STOP_REASONS
 from .maths import sigmoid, sigmoid_inplace
 from .problem.groups import Factorized
@@ -212,7 +212,7 @@ class TrainResult:
         """(X, groups) of a table of new rows (see :meth:`predict_proba`)."""
         group = groups if isinstance(groups, str) else None
         trained_by = self.metadata.get("group_by")
-        if group is None and groups is None and self.groups is not None and trained_by in needed_columns(frame):
+        if group is None and groups is None and self.groups is not None and trained_by in column_names(frame):
             group = trained_by
         X, labels = prediction_inputs(frame, self.feature_names, group)
         return X, labels if group is not None else groups

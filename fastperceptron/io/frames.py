@@ -100,7 +100,7 @@ def frame_like(like, data: dict):
     return nw.from_dict(data, backend=namespace).to_native()
 
 
-def needed_columns(obj) -> list[str]:
+def column_names(obj) -> list[str]:
     """The column names of a table (of a LazyFrame: from its schema, without collecting it)."""
     frame = _narwhals().from_native(obj)
     names = frame.collect_schema().names() if hasattr(frame, "collect_schema") else frame.columns
@@ -135,7 +135,7 @@ def training_data(X, y, target=None, features=None, groups=None, sample_weight=N
         raise TypeError("X is a table: name its target column(s) with target= (e.g. target='y'), or pass y")
     group = groups if isinstance(groups, str) else None
     weight = sample_weight if isinstance(sample_weight, str) else None
-    probe = Table(source=describe(X), names=needed_columns(X), columns={})
+    probe = Table(source=describe(X), names=column_names(X), columns={})
     selection = select(probe, target, features, group, weight, with_targets=y is None)
     lazy = isinstance(_narwhals().from_native(X), _narwhals().LazyFrame)
     used = selection.features + selection.targets + [n for n in (group, weight) if n]
@@ -201,7 +201,7 @@ def prediction_inputs(frame, feature_names, group: str | None):
     if not feature_names:
         raise TableError(f"{source}: this model was trained on arrays, without column names, so it cannot read a "
                          "table's columns by name: pass X as an array (M, D) with the training columns' order")
-    names = needed_columns(frame)
+    names = column_names(frame)
     if group is not None and group not in names:
         raise TableError(f"{source}: no column {group!r} with the group labels; its columns are {names} (or give "
                          "groups=)")

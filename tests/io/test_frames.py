@@ -187,7 +187,7 @@ def test_names_are_saved_loaded_shown_and_exported(data, tmp_path):
     assert graph.graph.input[0].doc_string == "M rows of the columns c, a, in this order"
 
 
-def test_a_lazy_frame_is_collected_with_only_the_needed_columns(data):
+def test_a_lazy_frame_is_collected_with_only_the_column_names(data):
     pl = pytest.importorskip("polars")
     X, Y, store, w, columns = data
     lazy = pl.DataFrame(columns).lazy().with_columns(pl.col("a").alias("unused_text").cast(pl.String))
