@@ -210,8 +210,7 @@ def labels(table: Table, name: str):
         empty = (values == "") if values.dtype.kind == "U" else (
             np.isnan(values) if values.dtype.kind == "f" else np.zeros(values.shape, bool))
     else:
-        empty = (values.is_null() | (values == "")).to_numpy()
-        empty = np.asarray(empty, dtype=bool)
+        empty = np.asarray((values.is_null() | (values == "")).to_numpy(), dtype=bool)
     if empty.any():
         raise TableError(f"{table.source}, {table.where(int(np.argmax(empty)))}, column {name!r}: an empty label "
                          f"({int(empty.sum()):,} row(s) have none); every row needs a label (drop or fill those rows "

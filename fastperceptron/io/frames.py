@@ -53,8 +53,8 @@ def describe(obj) -> str:
 
 
 def table_of(obj, needed=None, source: str | None = None, lines: bool = False, flags=None) -> Table:
-    """A :class:`Table` of the DataFrame (or LazyFrame, collected with only the ``needed`` columns,
-    when given) ``obj``."""
+    """A :class:`Table` of the DataFrame or LazyFrame ``obj``: only its ``needed`` columns when given
+    (a LazyFrame is collected with those only)."""
     nw = _narwhals()
     source = source or describe(obj)
     try:
@@ -64,10 +64,11 @@ def table_of(obj, needed=None, source: str | None = None, lines: bool = False, f
         raise
     names = [str(n) for n in frame.columns]
     check_unique(source, names)
+    if needed is not None:  # only the columns used: a lazy frame collects only those, an eager one converts only those
+        names = [n for n in names if n in set(needed)]
+        frame = frame.select(names)
     if isinstance(frame, nw.LazyFrame):
-        keep = [n for n in names if needed is None or n in set(needed)]
-        frame = frame.select(keep).collect()
-        names = keep
+        frame = frame.collect()
     schema = frame.schema
     columns = {str(n): _column(frame.get_column(n), schema[n], nw) for n in frame.columns}
     return Table(source=source, names=names, columns=columns, lines=lines, **({"flags": flags} if flags else {}))
@@ -137,9 +138,8 @@ def training_data(X, y, target=None, features=None, groups=None, sample_weight=N
     weight = sample_weight if isinstance(sample_weight, str) else None
     probe = Table(source=describe(X), names=column_names(X), columns={})
     selection = select(probe, target, features, group, weight, with_targets=y is None)
-    lazy = isinstance(_narwhals().from_native(X), _narwhals().LazyFrame)
     used = selection.features + selection.targets + [n for n in (group, weight) if n]
-    X_, y_, g_, w_ = arrays(table_of(X, needed=used if lazy else None), selection)
+    X_, y_, g_, w_ = arrays(table_of(X, needed=used), selection)
     meta = selection.meta()
     if y is not None:
         y_ = _values(y)
