@@ -41,7 +41,9 @@ def check_client(distributed, client) -> None:
 def workers_of(distributed, client) -> dict:
     """The cluster's workers; an error saying what to do when it has none or cannot be reached."""
     try:
-        workers = client.scheduler_info().get("workers", {})
+        # Asked of the scheduler itself: client.scheduler_info() returns the client's cached identity,
+        # which its periodic refresh overwrites with one listing no workers (a race seen in CI).
+        workers = client.sync(client.scheduler.identity, n_workers=-1).get("workers", {})
     except (OSError, distributed.comm.CommClosedError) as exc:
         raise RuntimeError(f"cannot reach the Dask scheduler ({exc}); is the cluster running?") from None
     if not workers:
