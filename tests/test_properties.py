@@ -211,7 +211,7 @@ def test_an_allocation_failing_while_the_batch_is_built_is_explained(seed_data, 
 def test_a_slow_backend_setup_says_what_it_is_doing(seed_data, monkeypatch, capsys):
     """A first run compiles the kernels (~10 s) before the progress bar can move: a line says so
     while it happens, and another when it is over; a quick set-up (a cache load) says nothing."""
-    import fastperceptron.training as training
+    import fastperceptron.runner as training
 
     X, y = seed_data
     real_start = training._start

@@ -11,7 +11,8 @@ and put in one shape.
 """
 
 from .make import make_problem
-from .model import DEFAULT_ITERATIONS, DTYPES, NEWTON_MAX_PARAMETERS, RULES, SOLVERS, Problem, auto_solver, default_tol
+from .model import (DEFAULT_ITERATIONS, DTYPES, NEWTON_MAX_PARAMETERS, RULES, SOLVERS, Prior, Problem, auto_solver,
+                    default_tol)
 
-__all__ = ["Problem", "make_problem", "RULES", "DTYPES", "SOLVERS", "DEFAULT_ITERATIONS", "NEWTON_MAX_PARAMETERS",
+__all__ = ["Problem", "Prior", "make_problem", "RULES", "DTYPES", "SOLVERS", "DEFAULT_ITERATIONS", "NEWTON_MAX_PARAMETERS",
            "auto_solver", "default_tol"]

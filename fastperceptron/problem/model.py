@@ -9,7 +9,7 @@ import numpy as np
 from .columns import ColumnTransform
 from .groups import GroupLayout
 
-__all__ = ["Problem", "RULES", "DTYPES", "SOLVERS", "DEFAULT_ITERATIONS", "NEWTON_MAX_PARAMETERS", "auto_solver",
+__all__ = ["Problem", "Prior", "RULES", "DTYPES", "SOLVERS", "DEFAULT_ITERATIONS", "NEWTON_MAX_PARAMETERS", "auto_solver",
            "default_tol"]
 
 RULES = ("seed", "logistic")
@@ -39,6 +39,16 @@ def default_tol(solver: str, dtype) -> float | None:
     if solver == "gd":
         return None
     return 1e-10 if np.dtype(dtype) == np.float64 else 1e-5
+
+
+@dataclass(frozen=True)
+class Prior:
+    """SPEC §8's pull toward a parent: neuron (b, k) adds ½·shrink[b, k]·‖θ − anchor[b, k]‖² to its
+    loss, θ = (w, c) on the user's columns, the bias included (``fastperceptron.pooling`` sets it;
+    the second-order solvers apply it, on every backend)."""
+
+    anchor: np.ndarray  # (B, K, P) float64: the parent's θ of every neuron
+    shrink: np.ndarray  # (B, K) float64 >= 0
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,8 @@ class Problem:
     #: the columns' shift and scale applied to X (``fastperceptron.problem.columns``), folded back into the
     #: trained weights; None when X is the user's own
     columns: ColumnTransform | None = None
+    #: SPEC §8's penalty toward each model's parent (partial pooling), or None
+    prior: Prior | None = None
 
     @property
     def n_parameters(self) -> int:

@@ -29,5 +29,5 @@ _RUNS = {"newton": NewtonRun, "lbfgs": LbfgsRun}
 def start(problem, objective, xp=np, solve=None) -> SolverRun:
     """The run of ``problem.solver`` ("newton" or "lbfgs") on ``objective`` (arrays of ``xp``);
     ``solve``: a backend's batched Cholesky solve (default :func:`cholesky_solve` on ``xp``)."""
-    pooled = None if problem.init == "explicit" else pooled_start(problem)
+    pooled = None if problem.init == "explicit" or problem.prior is not None else pooled_start(problem)
     return _RUNS[problem.solver](problem, objective, xp, solve, pooled)

@@ -52,6 +52,7 @@ import numpy as np
 
 from ..maths import to_host
 from ..problem import Problem
+from .prior import PriorPenalty
 from .start import Scaling, one_class_bias, one_class_neurons, start_point, target_sums
 
 __all__ = ["SolverRun", "cholesky_solve", "MAX_HALVINGS"]
@@ -114,10 +115,15 @@ class SolverRun:
         self.eps = float(np.finfo(dt).eps)
         scaling = Scaling(p)
         pos, neg = target_sums(p)
+        self.prior = None if p.prior is None else PriorPenalty(p, xp)  # SPEC §8: toward a parent
         single = one_class_neurons(p, pos, neg).reshape(-1)              # (M,): no finite optimum
+        if self.prior is not None:
+            single &= self.prior.rho_host == 0  # pulled toward its parent, the bias has an optimum
         phi = start_point(p, pos, neg)
         self.H0 = None  # L-BFGS's initial inverse Hessian of output k, (K, P, P), when pooled
-        if p.init == "explicit":  # a warm start: the given weights, the bias at the targets' log-odds
+        if self.prior is not None:  # at the parent's model: the optimum as shrink → ∞
+            phi = scaling.to_phi(self.prior.start.copy(), np.arange(M))
+        elif p.init == "explicit":  # a warm start: the given weights, the bias at the targets' log-odds
             theta = scaling.to_theta(phi, np.arange(M))
             theta[:, :D] = p.W0.transpose(0, 2, 1).reshape(M, D)
             phi = scaling.to_phi(theta, np.arange(M))
@@ -131,6 +137,9 @@ class SolverRun:
         self.phi = xp.asarray(phi.astype(dt))
         lam = np.zeros(B, dtype=dt) if p.l2 is None else p.l2
         self.l2 = xp.asarray(np.repeat(lam, K).astype(dt))                       # (M,)
+        self.unpenalised = self.l2 == 0  # no finite optimum on separable data
+        if self.prior is not None:
+            self.unpenalised &= self.prior.rho == 0
         self.penalised = xp.asarray((np.arange(self.P) < D).astype(dt))          # (P,): the bias is not
         self.total = xp.asarray(np.repeat(p.loss_denominator() / K, K))         # Σ s per neuron
         self.tol = float(p.tol)
@@ -156,14 +165,19 @@ class SolverRun:
         lam = self.l2[neurons]
         w = theta * self.penalised
         f = out[0] + 0.5 * lam * (w * w).sum(axis=1)
+        g = None if need == "f" else out[1] + lam[:, None] * w
+        H = None
+        if need not in ("f", "fg"):
+            H = out[2]
+            idx = xp.arange(D)
+            H[:, idx, idx] += lam[:, None]
+        if self.prior is not None:
+            f, g, H = self.prior.add(f, g, H, theta, neurons)
         if need == "f":
             return (f,)
-        g = self.scaling.gradient(out[1] + lam[:, None] * w, neurons)
+        g = self.scaling.gradient(g, neurons)
         if need == "fg":
             return f, g
-        H = out[2]
-        idx = xp.arange(D)
-        H[:, idx, idx] += lam[:, None]
         return f, g, self.scaling.hessian(H, neurons)
 
     def _whole_models(self, mask):
@@ -181,7 +195,7 @@ class SolverRun:
         small_d = xp.abs(d).max(axis=1) <= np.sqrt(self.tol) * (1.0 + xp.abs(phi).max(axis=1))
         active = self.active[nsel]
         done = active & small_g & small_d
-        ray = done & (self.l2[nsel] == 0)
+        ray = done & self.unpenalised[nsel]
         if bool(ray.any()):  # unpenalised: a minimum, or separable data seen from far out along a ray?
             doubled = self.evaluate(2 * phi, "f", nsel)[0]
             ray &= doubled < self.f[nsel]  # L(2θ) < L(θ): no minimum at θ (convexity); none finite at all
@@ -252,7 +266,7 @@ class SolverRun:
         "converged". "separable": an output without penalty whose gradient met the test while its
         steps did not shrink — its weights grow without bound (no finite optimum)."""
         xp = self.xp
-        flat = (self._gradient_met() & (self.l2 == 0) & ~self.converged_ & ~self.single) | self.separable_
+        flat = (self._gradient_met() & self.unpenalised & ~self.converged_ & ~self.single) | self.separable_
         code = xp.where(self.single, 0, xp.where(flat, 1, xp.where(self.stalled, 2, xp.where(self.active, 3, 4))))
         return np.asarray(_RANKED)[to_host(self._per_model(code).min(axis=1))]
 

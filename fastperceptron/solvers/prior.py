@@ -1,0 +1,65 @@
+"""SPEC §8's penalty toward a parent model, ½·ρ·‖θ_user − a‖², for the second-order solvers.
+
+The run's objective is evaluated at θ, the parameters on the problem's columns; those may be the
+user's columns shifted and scaled (``fastperceptron.problem.columns``: x' = (x − m)/s), and the
+penalty is on the user's θ_user = A·θ with
+
+    w_user = w / s ,   c_user = c − Σ_d (m_d / s_d)·w_d ,
+
+so it adds ½·ρ·‖A·θ − a‖² to L, ρ·Aᵀ(A·θ − a) to its gradient and ρ·AᵀA to its Hessian (the bias
+included: a group whose targets are of one class has a finite optimum once ρ > 0). A is the
+identity when the columns are the user's own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..problem import Problem
+
+__all__ = ["PriorPenalty"]
+
+
+def _user_map(problem: Problem) -> np.ndarray:
+    """A (P, P) float64: the problem's θ to the user's."""
+    D, P = problem.W0.shape[1], problem.n_parameters
+    A = np.eye(P)
+    t = problem.columns
+    if t is None:
+        return A
+    if t.offset.shape[0] != 1:
+        raise ValueError("a prior needs one column transform for all models (the rows of groups)")
+    A[:D, :D] = np.diag(1.0 / t.scale[0])
+    if P > D:
+        A[D, :D] = -t.offset[0] / t.scale[0]
+    return A
+
+
+class PriorPenalty:
+    """The penalty of the module docstring for the M = B·K neurons of ``problem``, on ``xp``."""
+
+    def __init__(self, problem: Problem, xp=np):
+        prior = problem.prior
+        B, D, K = problem.W0.shape
+        P = problem.n_parameters
+        A = _user_map(problem)
+        dt = problem.dtype
+        self.xp = xp
+        self.A = xp.asarray(A.astype(dt))
+        self.AtA = xp.asarray((A.T @ A).astype(dt))
+        anchor = np.asarray(prior.anchor, dtype=np.float64).reshape(B * K, P)
+        self.anchor = xp.asarray(anchor.astype(dt))
+        self.rho = xp.asarray(np.asarray(prior.shrink, dtype=np.float64).reshape(B * K).astype(dt))
+        self.start = np.linalg.solve(A, anchor.T).T.astype(dt)  # the anchor on the problem's columns, (M, P)
+        self.rho_host = np.asarray(prior.shrink, dtype=np.float64).reshape(B * K)
+
+    def add(self, f, g, H, theta, neurons):
+        """L, ∇L and ∇²L (in θ; g and H may be None) of ``neurons`` at ``theta``, with the penalty."""
+        rho = self.rho[neurons]
+        u = theta @ self.A.T - self.anchor[neurons]
+        f = f + 0.5 * rho * (u * u).sum(axis=1)
+        if g is not None:
+            g = g + rho[:, None] * (u @ self.A)
+        if H is not None:
+            H += rho[:, None, None] * self.AtA[None]
+        return f, g, H
