@@ -4,7 +4,8 @@
 ``fastperceptron.dask.train``, the fallback model of a groups batch and the command line all take
 these keywords; :func:`bind` checks a call's keywords against them and fills in the defaults. Each
 option has a ``role``: "problem" (what is trained: read by ``fastperceptron.problem.make_problem``),
-"run" (how: the backend, threads, progress), "groups" (a groups batch's fallback model) or "table"
+"run" (how: the backend, threads, progress), "groups" (a groups batch's fallback model), "pooling"
+(partial pooling over a hierarchy: :mod:`fastperceptron.pooling`) or "table"
 (which columns of a table: read by ``fastperceptron.io.frames.training_data``).
 """
 
@@ -96,6 +97,18 @@ scikit-lego's ``GroupedPredictor`` falls back to a global model). Attach one tra
 otherwise with ``result.with_fallback(model, min_rows)``."""),
     Option("min_rows", 0, "groups",
            "groups with fewer training rows are served by the fallback model (default 0: none)."),
+    Option("shrink", None, "pooling", """partial pooling (SPEC §8): each group's model minimises its rows' loss plus
+½·shrink·‖θ − θ_parent‖² (θ = (w, c), the bias included), pulled toward its parent's model —
+with ``groups=[outer, …, inner]`` the level above, with one level the global model (itself
+penalised toward 0 by ``l2``). One number, one per level (outermost first), or ``"cv"``: chosen
+per level by ``cv``-fold cross-validation over ``shrink_grid``. 0 is the unpooled per-group fit,
+a large value the parent's. Default: None — no pooling for one level of groups, ``"cv"`` for a
+hierarchy. Needs solver "newton", "lbfgs" or "auto" (the default with shrink). A path never
+seen in training is predicted by its deepest seen ancestor (``predict_proba(..., unseen=)``)."""),
+    Option("shrink_grid", None, "pooling", """the values ``shrink="cv"`` tries (default: 15 values, half a decade apart,
+10⁻³ … 10⁴), all trained in one batch per level."""),
+    Option("cv", 5, "pooling", "the number of folds of ``shrink=\"cv\"`` (rows split within each group)."),
+    Option("seed", 0, "pooling", "the seed of ``shrink=\"cv\"``'s folds: the same seed, the same folds."),
     Option("standardize", False, "problem", """train on centred and scaled columns — each column's mean and standard deviation
 over the training rows, weighted by ``sample_weight`` (its mean over models when each model
 has its own; over all rows for groups; per model for one dataset per model; without a bias
@@ -111,7 +124,7 @@ NAMES = tuple(o.name for o in OPTIONS)
 _BY_NAME = {o.name: o for o in OPTIONS}
 
 
-ALL = ("table", "problem", "run", "groups")
+ALL = ("table", "problem", "run", "groups", "pooling")
 
 
 def bind(function: str, given: dict, roles=ALL) -> dict:

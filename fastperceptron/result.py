@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import serving
 from .ensemble import EnsembleSummary, summarize
 from .io import model as model_file
 from .io.frames import is_table, column_names, prediction_frame, prediction_inputs
 from .io.model import STOP_REASONS
 from .maths import sigmoid, sigmoid_inplace
+from .problem.hierarchy import Pooling, is_levels
 from .problem.groups import Factorized
 
 __all__ = ["TrainResult", "EnsembleSummary", "STOP_REASONS", "load"]
@@ -53,6 +55,9 @@ class TrainResult:
     fallback_weights : (D, K), fallback_bias : (K,) or None: a groups batch's fallback model, one
         model trained on all rows (``train(..., fallback=True)`` or :meth:`with_fallback`), or None
     min_rows : groups with fewer training rows than this are served by the fallback model
+    pooling : a pooled batch's hierarchy and the models of the levels above its groups
+        (:class:`fastperceptron.pooling.hierarchy.Pooling`: ``train(..., groups=[outer, inner],
+        shrink=...)``, SPEC §8), or None; ``groups`` then holds the innermost paths ("outer/inner")
     """
 
     weights: np.ndarray
@@ -77,6 +82,7 @@ class TrainResult:
     fallback_weights: np.ndarray | None = None
     fallback_bias: np.ndarray | None = None
     min_rows: int = 0
+    pooling: Pooling | None = None
 
     # --- sizes ----------------------------------------------------------------------------------
     @property
@@ -132,6 +138,7 @@ class TrainResult:
             l2=take(self.l2),
             converged=take(self.converged),
             stop_reason=take(self.stop_reason),
+            pooling=None,  # a subset of the paths is no longer the hierarchy's innermost level
         )
 
     def group(self, labels) -> "TrainResult":
@@ -161,14 +168,19 @@ class TrainResult:
         check_finite("X", X, "remove or impute those values first")
         return X
 
-    def predict_proba(self, X, groups=None, unseen: str = "error", *, as_frame: bool = False):
+    def predict_proba(self, X, groups=None, unseen: str | None = None, *, as_frame: bool = False):
         """σ(X·W_b + c_b) for every model b: shape (B, M, K), computed in float64 on the host.
 
         With ``groups`` (M,) labels, for a batch trained with groups: each row by its own group's
         model, shape (M, K) — or by the fallback model, when the batch has one, for groups trained
         on fewer than ``min_rows`` rows and, with unseen="fallback", for labels never seen in
-        training (unseen="error": such a label is a ValueError naming it). :meth:`route` says
-        which rows the fallback served.
+        training (unseen="error", the default: such a label is a ValueError naming it). :meth:`route`
+        says which rows the fallback served.
+
+        A pooled batch (:attr:`pooling`) takes ``groups`` as one label array per level, outermost
+        first (``groups=[region, store]``); a path never seen in training is served by its deepest
+        seen ancestor (unseen="parent", the default, SPEC §8) or refused (unseen="error");
+        :meth:`served_by` says which level answered each row.
 
         ``X`` may be a table (pandas, polars, pyarrow) when the models were trained on one: the
         feature columns are read by name (:attr:`feature_names`, in any order; other columns are
@@ -189,7 +201,7 @@ class TrainResult:
             P = self._predict_groups(X, groups, unseen)
         else:
             self._refuse_groups("predict_proba(X)")
-            if unseen != "error":
+            if unseen is not None:
                 raise ValueError("unseen= applies to predictions with groups=")
             X = self._inputs(X)
             Z = np.matmul(X, self.weights.astype(np.float64, copy=False))
@@ -227,34 +239,31 @@ class TrainResult:
         names = self.target_names or [f"p{k}" for k in range(self.n_outputs)]
         if groups is None:
             return prediction_frame(like, P, names)
+        if is_levels(groups):
+            labels = [g.labels[g.codes] if isinstance(g, Factorized) else np.asarray(g) for g in groups]
+            return prediction_frame(like, P, names, list(column), labels)
         values = groups.labels[groups.codes] if isinstance(groups, Factorized) else np.asarray(groups)
         return prediction_frame(like, P, names, column, values)
 
     # --- groups and their fallback model -------------------------------------------------------
-    def route(self, groups, unseen: str = "error"):
+    def route(self, groups, unseen: str | None = None):
         """Which model serves each row of a groups batch: (idx (M,), by_fallback (M,) bool).
 
         idx[m] is the group model of row m, or ``n_models`` (the fallback model) where
         by_fallback[m]: the row's group was trained on fewer than ``min_rows`` rows, or, with
         unseen="fallback", its label was never seen in training (unseen="error": a ValueError
-        naming the label)."""
-        from .problem.groups import lookup
+        naming the label). A pooled batch: idx indexes its innermost paths, then levels 0 .. L − 1,
+        and the mask marks the rows served by an ancestor (see :meth:`served_by`)."""
+        return serving.route(self, groups, unseen)
 
-        if self.groups is None:
-            raise ValueError("groups= given, but this batch was not trained with groups; leave it out")
-        if unseen not in ("error", "fallback"):
-            raise ValueError(f"unseen must be 'error' or 'fallback', got {unseen!r}")
-        if unseen == "fallback" and self.fallback_weights is None:
-            raise ValueError("unseen='fallback' needs a fallback model: train with fallback=True, or attach one "
-                             "with result.with_fallback(model)")
-        if unseen == "fallback":
-            idx, missed = lookup(self.groups, groups, "groups", unseen="mask")
-        else:
-            idx, missed = lookup(self.groups, groups, "groups"), None
-        by_fallback = np.zeros(idx.shape[0], dtype=bool) if missed is None else missed
-        if self.fallback_weights is not None and self.min_rows > 0:
-            by_fallback |= self.group_sizes[idx] < self.min_rows  # (an unseen label's idx is in range)
-        return np.where(by_fallback, self.n_models, idx), by_fallback
+    def served_by(self, groups, unseen: str = "parent") -> np.ndarray:
+        """For a pooled batch: the level whose model serves each row of ``groups`` (one label array
+        per level, outermost first), (M,) int64 — L for the row's own path, l < L for its deepest
+        seen ancestor (0: the global model); the levels' names are ``pooling.hierarchy.names``."""
+        if self.pooling is None:
+            raise ValueError("served_by says which level of a pooled batch serves a row: this batch was not trained "
+                             "with shrink= or groups=[...]; see route() for a fallback model")
+        return self.pooling.hierarchy.route(groups, unseen)[0]
 
     def served_by_fallback(self, groups, unseen: str = "error") -> np.ndarray:
         """(M,) True for the rows the fallback model serves (see :meth:`route`)."""
@@ -278,18 +287,10 @@ class TrainResult:
                        fallback_bias=None if model.bias is None else model.bias[0].copy(), min_rows=min_rows)
 
     def _table(self):
-        """Weights (G + 1, D, K) and biases (G + 1, K) or None: the groups' models, then the
-        fallback (zero weights when there is none)."""
-        B, D, K = self.weights.shape
-        fw = np.zeros((D, K)) if self.fallback_weights is None else self.fallback_weights
-        W = np.concatenate([self.weights.astype(np.float64), fw[None].astype(np.float64)])
-        if self.bias is None and self.fallback_bias is None:
-            return W, None
-        c = np.zeros((B, K)) if self.bias is None else self.bias.astype(np.float64)
-        fc = np.zeros(K) if self.fallback_bias is None else self.fallback_bias.astype(np.float64)
-        return W, np.concatenate([c, fc[None]])
+        """Weights (·, D, K) and biases (·, K) or None of every model :meth:`route` may pick."""
+        return serving.model_table(self)
 
-    def _predict_groups(self, X, groups, unseen: str = "error", rows: int = 1 << 16) -> np.ndarray:
+    def _predict_groups(self, X, groups, unseen: str | None = None, rows: int = 1 << 16) -> np.ndarray:
         X = self._inputs(X)
         if X.ndim != 2:
             raise ValueError(f"with groups, X must be (M, {self.n_features}); got shape {X.shape}")
@@ -306,7 +307,7 @@ class TrainResult:
             out[a:a + rows] = sigmoid(Z)
         return out
 
-    def predict(self, X, threshold: float = 0.5, groups=None, unseen: str = "error") -> np.ndarray:
+    def predict(self, X, threshold: float = 0.5, groups=None, unseen: str | None = None) -> np.ndarray:
         """0/1 predictions: 1 where the probability is >= threshold. Shape (B, M, K), or (M, K)
         with ``groups``."""
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)) or not (

@@ -12,6 +12,8 @@ import numpy as np
 
 from .io.frames import training_data
 from .options import bind, docstring, problem_options, signature
+from .pooling.fit import train_pooled
+from .problem.hierarchy import is_levels
 from .problem import make_problem
 from .problem.checks import nonneg_int, optional_positive_int
 from .result import TrainResult
@@ -28,6 +30,11 @@ def train(X, y=None, **options) -> TrainResult:
     _check_fallback(o, options)
     optional_positive_int("chunk_iterations", o["chunk_iterations"])
     optional_positive_int("threads", o["threads"])
+    if is_levels(groups) or o["shrink"] is not None:
+        return _pooled(X, y, groups, weight, names, o, options)
+    for name in ("shrink_grid", "cv", "seed"):
+        if options.get(name) is not None:
+            raise ValueError(f"{name}= applies to shrink='cv' (partial pooling): give shrink='cv' and groups=")
     problem = make_problem(X, y, **problem_options(o))
     result = run_problem(problem, o)
     if names:
@@ -52,6 +59,23 @@ y : targets in [0, 1]: (N,), (N, K), (B, N) or (B, N, K). A 2-D ``y`` whose firs
     """Ctrl-C during training stops at the end of the current chunk and returns the models as they
 are there, with ``complete=False`` and a warning; a second Ctrl-C aborts at once. The keywords,
 their defaults and these docs are :mod:`fastperceptron.options`.""")
+
+
+def _pooled(X, y, groups, weight, names, o, given) -> TrainResult:
+    """A hierarchy of groups, or groups with ``shrink``: :mod:`fastperceptron.pooling`."""
+    if groups is None:
+        raise ValueError("shrink pulls each group's model toward its parent's: give groups= (one label array, or "
+                         "one per level of a hierarchy, outermost first)")
+    levels = list(groups) if is_levels(groups) else [groups]
+    if o["shrink"] is None:
+        o = {**o, "shrink": "cv"}
+    by = names.get("group_by")
+    level_names = [by] if isinstance(by, str) else by
+    result = train_pooled(X, y, levels, weight, o, given, level_names)
+    if names:
+        result = replace(result, metadata={**result.metadata, **names})
+    warn_unconverged(result, stacklevel=3)
+    return result
 
 
 def _check_fallback(o: dict, given: dict) -> None:

@@ -5,6 +5,8 @@ and put in one shape.
 - :mod:`.make`: :func:`make_problem`, the argument checks in steps (:mod:`.checks` holds the
   checks every argument goes through);
 - :mod:`.groups`: labels, one model per group, the rows sorted by group;
+- :mod:`.hierarchy`: a hierarchy of groups (paths, their parents, the routing of new rows) for
+  partial pooling (SPEC §8);
 - :mod:`.columns`: column transforms folded back into the models (``standardize=True``, the
   solvers' shift);
 - :mod:`.steps`: the stable step ``learning_rate="auto"`` and the warnings about unstable steps.

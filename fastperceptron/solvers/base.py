@@ -191,7 +191,10 @@ class SolverRun:
         """Freeze the neurons ``nsel`` (at ``phi``, gradient g, next step d) that meet the
         criterion of the module docstring."""
         xp = self.xp
-        small_g = xp.abs(g).max(axis=1) <= self.tol * self.total[nsel]
+        bound = self.tol * self.total[nsel]
+        if self.prior is not None:  # no finer than the rounding of the penalty's gradient it cancels
+            bound = bound + self.prior.rounding(self.scaling.to_theta(phi, nsel), nsel, self.scaling)
+        small_g = xp.abs(g).max(axis=1) <= bound
         small_d = xp.abs(d).max(axis=1) <= np.sqrt(self.tol) * (1.0 + xp.abs(phi).max(axis=1))
         active = self.active[nsel]
         done = active & small_g & small_d

@@ -2,7 +2,8 @@
 with t = 1, ½, ¼, … the first step that does not increase L (beyond its rounding error, 8ε|L|).
 μ = ε^¾ · mean(diag H) keeps the factorisation finite on a singular Hessian (a constant column, a
 group of one row, separable data); where even that fails, μ grows 100-fold until it succeeds. It
-changes the step, never the optimum. A neuron also stops after a full step (t = 1) no longer than
+changes the step, never the optimum. A neuron pulled toward a parent (SPEC §8, ρ > 0) has a positive
+definite Hessian and starts with μ = 0. A neuron also stops after a full step (t = 1) no longer than
 the convergence test's to a point whose gradient meets it: the next step (quadratic convergence)
 would be far smaller, so no further Hessian is formed."""
 
@@ -25,13 +26,16 @@ class NewtonRun(SolverRun):
         H = self.evaluate(phi, "gh", nsel)[-1]
         idx = xp.arange(self.P)
         diag = H[:, idx, idx]
-        mu = self.eps ** 0.75 * xp.maximum(diag.mean(axis=1), np.finfo(np.float64).tiny)
+        mu0 = self.eps ** 0.75 * xp.maximum(diag.mean(axis=1), np.finfo(np.float64).tiny)
+        # A pull toward a parent (ρ > 0) makes H positive definite, but its bias term, on columns far
+        # from 0, spreads H's diagonal over orders of magnitude: μ would swamp its small directions.
+        mu = mu0 if self.prior is None else xp.where(self.prior.rho[nsel] > 0, 0.0, mu0)
         d, ok = self.solve(H, g, mu)
         for _ in range(20):  # a Hessian singular beyond μ: regularise more, those neurons only
             bad = xp.flatnonzero(~ok)
             if bad.size == 0:
                 break
-            mu[bad] *= 100.0
+            mu[bad] = xp.where(mu[bad] == 0, mu0[bad], 100.0 * mu[bad])
             d_bad, ok_bad = self.solve(H[bad], g[bad], mu[bad])
             d[bad], ok[bad] = d_bad, ok_bad
         d = xp.where(ok[:, None], d, 0.0)

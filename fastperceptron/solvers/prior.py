@@ -9,6 +9,11 @@ penalty is on the user's θ_user = A·θ with
 so it adds ½·ρ·‖A·θ − a‖² to L, ρ·Aᵀ(A·θ − a) to its gradient and ρ·AᵀA to its Hessian (the bias
 included: a group whose targets are of one class has a finite optimum once ρ > 0). A is the
 identity when the columns are the user's own.
+
+At the optimum the loss's gradient cancels the penalty's. On columns far from 0 both are huge —
+the bias at x = 0 is then c_user ≈ −m·w, and ρ·Aᵀ(A·θ − a) carries m — so the convergence test
+on the gradient allows for their rounding (:meth:`PriorPenalty.rounding`), negligible when the
+columns are near 0.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class PriorPenalty:
         dt = problem.dtype
         self.xp = xp
         self.A = xp.asarray(A.astype(dt))
+        self.absA = xp.abs(self.A)
+        self.eps = float(np.finfo(dt).eps)
         self.AtA = xp.asarray((A.T @ A).astype(dt))
         anchor = np.asarray(prior.anchor, dtype=np.float64).reshape(B * K, P)
         self.anchor = xp.asarray(anchor.astype(dt))
@@ -63,3 +70,11 @@ class PriorPenalty:
         if H is not None:
             H += rho[:, None, None] * self.AtA[None]
         return f, g, H
+
+    def rounding(self, theta, neurons, scaling):
+        """(len(neurons),): 64·ε·max |Tᵀ|·ρ·|A|ᵀ·(|A|·|θ| + |a|), a bound on the rounding of the penalty's
+        gradient in φ (A·θ − a is a difference of terms that large)."""
+        xp = self.xp
+        u = xp.abs(theta) @ self.absA.T + xp.abs(self.anchor[neurons])
+        size = self.rho[neurons][:, None] * (u @ self.absA)
+        return 64 * self.eps * scaling.gradient_size(size, neurons).max(axis=1)

@@ -191,6 +191,16 @@ class Scaling:
             out[:, :D] += b * g[:, D:D + 1]
         return out
 
+    def gradient_size(self, g, neurons):
+        """|Tᵀ|·g for g >= 0: a bound on the size of Tᵀ·g's terms."""
+        a, b = self._ab(neurons)
+        out = g.copy()
+        D = self.D
+        out[:, :D] = abs(a) * g[:, :D]
+        if b is not None:
+            out[:, :D] += abs(b) * g[:, D:D + 1]
+        return out
+
     def hessian(self, H, neurons):
         """Tᵀ·H·T, in place on H (M, P, P)."""
         a, b = self._ab(neurons)

@@ -1,0 +1,96 @@
+"""``shrink="cv"``: each level's ρ chosen by K-fold cross-validation (SPEC §8), level by level from the top.
+
+The rows are split into ``cv`` folds within each innermost group (a random permutation of the
+group's rows, dealt round-robin: reproducible by ``seed``; a group of fewer rows than folds is held
+out in only some folds). For fold f, every model is fitted on the rows outside f, so nothing a
+held-out row is scored by has seen it:
+
+1. level 0: one model per fold — one batch of ``cv`` models (``groups`` = the fold, the rows
+   outside it repeated once per fold);
+2. level l: one model per (fold, path) and grid value — one batch whose groups are the (fold, path)
+   pairs and whose outputs are the targets repeated once per grid value, output (k, r) pulled by
+   ρ = grid[r] toward the (fold, parent)'s model; each starts at that parent model (the optimum as
+   ρ → ∞). Every held-out row is scored by its (fold, path)'s model — by the fold's parent model
+   where its path has no rows outside the fold — and the level's ρ is the grid value of least
+   held-out log-loss, summed over rows (sample-weighted) and outputs; its models of that ρ are the
+   next level's parents.
+
+The chosen ρ are then used by the final fit on all rows (:func:`.fit.train_pooled`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..problem.checks import nonneg_int
+from .levels import fit_level, theta_of
+
+__all__ = ["choose", "folds_of", "held_out_loss"]
+
+_ROWS = 1 << 15  # rows scored at a time
+
+
+def folds_of(codes: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """The fold of every row (N,): each group's rows (``codes``, its innermost path) shuffled and
+    dealt round-robin over the folds."""
+    rng = np.random.default_rng(seed)
+    order = np.lexsort((rng.random(codes.shape[0]), codes))  # by group, shuffled within
+    starts = np.searchsorted(codes[order], codes[order], side="left")
+    fold = np.empty(codes.shape[0], dtype=np.int64)
+    fold[order] = (np.arange(codes.shape[0]) - starts) % n_folds
+    return fold
+
+
+def held_out_loss(X, Y, theta) -> np.ndarray:
+    """−[y·log σ(z) + (1 − y)·log(1 − σ(z))] of every row and output: X (N, D), Y (N, K), theta
+    (N, K, P) each row's model (P = D, or D + 1 with the bias)."""
+    D = X.shape[1]
+    z = np.einsum("nd,nkd->nk", X, theta[:, :, :D])
+    if theta.shape[2] > D:
+        z += theta[:, :, D]
+    return np.logaddexp(0.0, z) - Y * z
+
+
+def choose(X, y, sw, hierarchy, rows, grid: np.ndarray, o: dict):
+    """(ρ (L,), cv_loss (L, R), seconds): see the module docstring."""
+    n_folds = nonneg_int("cv", o["cv"], minimum=2)
+    seed = nonneg_int("seed", 0 if o["seed"] is None else o["seed"])
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(y, dtype=np.float64)
+    Y = Y[:, None] if Y.ndim == 1 else Y
+    s = np.ones(X.shape[0]) if sw is None else np.asarray(sw, dtype=np.float64)
+    fold = folds_of(rows[-1].codes, n_folds, seed)
+    train_rows = [np.flatnonzero(fold != f) for f in range(n_folds)]
+    rep = np.concatenate(train_rows)
+    rep_fold = np.repeat(np.arange(n_folds), [r.shape[0] for r in train_rows])
+    Xr, Yr, sr = X[rep], Y[rep], None if sw is None else s[rep]
+    first = fit_level(Xr, Yr, sr, rep_fold, None, None, o, l2=o["l2"])
+    seconds = first.seconds
+    parents = theta_of(first)[:, None]          # (F, 1, K, P): each fold's model of the level above
+    R, K = grid.shape[0], Y.shape[1]
+    rho = np.empty(hierarchy.n_levels)
+    losses = np.empty((hierarchy.n_levels, R))
+    for j in range(hierarchy.n_levels):
+        G = hierarchy.paths[j].shape[0]
+        up = hierarchy.parent[j]
+        ids = rep_fold * G + rows[j].codes[rep]
+        present = np.unique(ids)
+        f_of, g_of = present // G, present % G
+        anchor = np.repeat(parents[f_of, up[g_of]], R, axis=1)      # (U, K·R, P), output k·R + r
+        result = fit_level(Xr, np.repeat(Yr, R, axis=1), sr, ids, anchor, np.tile(grid, K)[None], o)
+        seconds += result.seconds
+        theta = theta_of(result)                                   # (U, K·R, P)
+        # every (fold, path): its model where it has training rows, else its (fold, parent)'s
+        fold_models = np.repeat(parents[:, up], R, axis=2)          # (F, G, K·R, P)
+        fold_models[f_of, g_of] = theta
+        total = np.zeros(R)
+        for a in range(0, X.shape[0], _ROWS):  # each row by its held-out model, (rows, K·R, P) at a time
+            b = slice(a, a + _ROWS)
+            per_row = fold_models[fold[b], rows[j].codes[b]]
+            loss = held_out_loss(X[b], np.repeat(Y[b], R, axis=1), per_row).reshape(-1, K, R).sum(axis=1)
+            total += s[b] @ loss
+        losses[j] = total / s.sum()
+        best = int(np.argmin(losses[j]))
+        rho[j] = grid[best]
+        parents = fold_models[:, :, best::R]                        # (F, G, K, P) at the chosen ρ
+    return rho, losses, seconds

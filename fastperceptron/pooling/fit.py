@@ -1,0 +1,122 @@
+"""The pooled fit (SPEC §8): the levels of a hierarchy fitted top-down, each model pulled toward its
+parent's, with the shrinkage given or chosen by cross-validation (:mod:`.cv`).
+
+Level 0 is one model on all rows, penalised toward 0 by ``l2`` as in §7. Each group of level l
+minimises its rows' loss plus ½·ρ_l·‖θ − θ_parent‖² (θ = (w, c), the bias included), θ_parent being
+its parent's fitted model; the groups of a level are one batch (``groups=`` with a
+:class:`~fastperceptron.problem.Prior`), run by :func:`fastperceptron.runner.run_problem` on the
+chosen backend, each model starting at its parent's (the optimum as ρ → ∞).
+
+With ``standardize=True`` the columns are standardised once, over all rows, before any level is
+fitted, so every level's penalty is on the same standardised coordinates; the models are folded
+back onto the user's columns at the end.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import replace
+
+import numpy as np
+
+from ..options import problem_options
+from ..problem import make_problem
+from ..problem.columns import standardization
+from ..problem.hierarchy import Pooling, build
+from ..result import TrainResult
+from .cv import choose
+from .levels import fit_level, theta_of
+
+__all__ = ["train_pooled", "DEFAULT_GRID"]
+
+#: the default ``shrink_grid`` of ``shrink="cv"``: 15 values, half a decade apart, 10⁻³ .. 10⁴
+DEFAULT_GRID = np.logspace(-3, 4, 15)
+
+
+def _shrink(value, n_levels: int):
+    """``shrink`` as "cv" or (L,) float64 >= 0."""
+    if isinstance(value, str):
+        if value != "cv":
+            raise ValueError(f"shrink must be a number >= 0, one per level, or 'cv', got {value!r}")
+        return value
+    rho = np.asarray(value, dtype=object).reshape(-1)
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in rho):
+        raise TypeError(f"shrink must be a number >= 0, one per level, or 'cv', got {value!r}")
+    rho = rho.astype(np.float64)
+    if rho.size not in (1, n_levels):
+        raise ValueError(f"shrink has {rho.size} values for {n_levels} levels: give one, or one per level "
+                         "(outermost first)")
+    if not np.isfinite(rho).all() or (rho < 0).any():
+        raise ValueError(f"shrink must be finite and >= 0 (0: no pooling), got {value!r}")
+    return np.broadcast_to(rho, (n_levels,)).copy()
+
+
+def _check(o: dict, given: dict) -> dict:
+    """The options of a pooled fit: a second-order solver, no fallback (the parents serve)."""
+    o = dict(o)
+    if "solver" not in given:
+        o["solver"] = "auto"
+    if o["solver"] == "gd":
+        raise ValueError("shrink pulls each model toward its parent's at the optimum of SPEC §8, which gradient "
+                         "steps do not reach: use solver='newton', 'lbfgs' or 'auto' (the default with shrink)")
+    if o["fallback"] or o["min_rows"]:
+        raise ValueError("a pooled batch serves unseen and small groups by their parents (predict with "
+                         "unseen='parent'): leave fallback and min_rows out")
+    for name in ("seeds", "models", "initial_weights"):
+        if given.get(name) is not None:
+            raise ValueError(f"{name}= does not apply to a pooled batch: its models start at their parents'")
+    return o
+
+
+def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None) -> TrainResult:
+    """``train`` with a hierarchy of groups and/or ``shrink``: see the module docstring."""
+    o = _check(o, given)
+    X = np.asarray(X) if not hasattr(X, "shape") else X
+    n = X.shape[0] if getattr(X, "ndim", 0) == 2 else None
+    if n is None:
+        make_problem(X, y, **{**problem_options(o), "groups": None})  # X's shape error, worded once
+        raise ValueError(f"with groups, X must be 2-D (N, D); got shape {np.shape(X)}")
+    names = list(names) if names else [f"level{j + 1}" for j in range(len(levels))]
+    hierarchy, rows = build(levels, n, names)
+    transform = None
+    if o["standardize"]:
+        X64 = np.asarray(X, dtype=np.float64)
+        sw64 = None if sw is None else np.asarray(sw, dtype=np.float64)
+        transform = standardization(X64, sw64, bool(o["bias"]))
+        X = transform.apply(X64)
+    shrink = _shrink(o["shrink"], hierarchy.n_levels)
+    grid = cv_loss = None
+    seconds = 0.0
+    if isinstance(shrink, str):
+        grid = _grid(o["shrink_grid"])
+        shrink, cv_loss, seconds = choose(X, y, sw, hierarchy, rows, grid, o)
+    results = [fit_level(X, y, sw, None, None, None, o, l2=o["l2"])]
+    thetas = [theta_of(results[0])]
+    for j in range(hierarchy.n_levels):
+        anchor = thetas[-1][hierarchy.parent[j]]
+        results.append(fit_level(X, y, sw, rows[j], anchor, shrink[j], o))
+        thetas.append(theta_of(results[-1]))
+    return _result(results, hierarchy, shrink, grid, cv_loss, transform, seconds, o)
+
+
+def _grid(value) -> np.ndarray:
+    grid = DEFAULT_GRID if value is None else np.asarray(value, dtype=np.float64).reshape(-1)
+    if grid.size < 2 or not np.isfinite(grid).all() or (grid < 0).any():
+        raise ValueError(f"shrink_grid must hold at least two finite values >= 0, got {value!r}")
+    return np.unique(grid)
+
+
+def _result(results, hierarchy, shrink, grid, cv_loss, transform, cv_seconds, o) -> TrainResult:
+    """The innermost level's result, keeping the levels above in ``pooling``."""
+    fold = (lambda r: (r.weights, r.bias)) if transform is None else (lambda r: transform.fold(r.weights, r.bias))
+    levels = [fold(r) for r in results]
+    inner = results[-1]
+    W, c = levels[-1]
+    pooling = Pooling(hierarchy=hierarchy, weights=tuple(w for w, _ in levels[:-1]),
+                      bias=None if c is None else tuple(b for _, b in levels[:-1]), shrink=shrink, grid=grid,
+                      cv_loss=cv_loss)
+    params = {**inner.params, "standardize": bool(o["standardize"]), "shrink": shrink.tolist(),
+              "levels": list(hierarchy.names), "cv": int(o["cv"]) if grid is not None else None}
+    return replace(inner, weights=W, bias=c, params=params, pooling=pooling,
+                   seconds=sum(r.seconds for r in results) + cv_seconds,
+                   setup_seconds=sum(r.setup_seconds for r in results))

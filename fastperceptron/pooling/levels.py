@@ -1,0 +1,39 @@
+"""One level of a pooled fit as one batch: a model per group, each pulled toward its parent's
+(:class:`~fastperceptron.problem.Prior`), run on the chosen backend by
+:func:`fastperceptron.runner.run_problem`; and the models as θ = (w, c)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import numpy as np
+
+from ..errors import ConvergenceWarning
+from ..options import problem_options
+from ..problem import Prior, make_problem
+from ..result import TrainResult
+from ..runner import run_problem
+
+__all__ = ["fit_level", "theta_of"]
+
+
+def theta_of(result: TrainResult) -> np.ndarray:
+    """The models of ``result`` as θ = (w, c): (B, K, P) float64."""
+    W = result.weights.astype(np.float64).transpose(0, 2, 1)
+    if result.bias is None:
+        return np.ascontiguousarray(W)
+    return np.concatenate([W, result.bias.astype(np.float64)[:, :, None]], axis=2)
+
+
+def fit_level(X, y, sw, groups, anchor, shrink, o: dict, l2=0.0) -> TrainResult:
+    """One batch: a model per label of ``groups`` (or one model without), each pulled toward
+    ``anchor`` (B, K, P) by ``shrink`` (B, K) (None: no pull), ``l2`` toward 0."""
+    options = {**problem_options(o), "groups": groups, "sample_weight": sw, "l2": l2, "standardize": False,
+               "seeds": None, "models": None, "initial_weights": None}
+    problem = make_problem(X, y, **options)
+    if anchor is not None:
+        problem = replace(problem, prior=Prior(anchor=anchor, shrink=np.broadcast_to(shrink, anchor.shape[:2])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return run_problem(problem, o, stacklevel=4)

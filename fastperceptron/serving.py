@@ -1,0 +1,54 @@
+"""Which model serves each row of a groups batch — its group's, a fallback's, or for a pooled batch
+its path's or its deepest seen ancestor's — and the table of those models (``TrainResult.route``,
+``predict_proba(X, groups=)``, the ONNX graph)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .problem.groups import lookup
+
+__all__ = ["route", "model_table"]
+
+
+def route(result, groups, unseen):
+    """``TrainResult.route``: (idx (M,) into :func:`model_table`, served by a fallback or ancestor (M,))."""
+    if result.groups is None:
+        raise ValueError("groups= given, but this batch was not trained with groups; leave it out")
+    if result.pooling is not None:  # the innermost paths, then the levels above (see _table)
+        level, index = result.pooling.hierarchy.route(groups, "parent" if unseen is None else unseen)
+        sizes = [result.n_models] + [w.shape[0] for w in result.pooling.weights]
+        start = np.cumsum([0] + sizes)[[*range(1, len(sizes)), 0]]  # level l's first row: l = 0 .. L
+        return start[level] + index, level < result.pooling.hierarchy.n_levels
+    unseen = "error" if unseen is None else unseen
+    if unseen not in ("error", "fallback"):
+        raise ValueError(f"unseen must be 'error' or 'fallback', got {unseen!r}")
+    if unseen == "fallback" and result.fallback_weights is None:
+        raise ValueError("unseen='fallback' needs a fallback model: train with fallback=True, or attach one "
+                         "with result.with_fallback(model)")
+    if unseen == "fallback":
+        idx, missed = lookup(result.groups, groups, "groups", unseen="mask")
+    else:
+        idx, missed = lookup(result.groups, groups, "groups"), None
+    by_fallback = np.zeros(idx.shape[0], dtype=bool) if missed is None else missed
+    if result.fallback_weights is not None and result.min_rows > 0:
+        by_fallback |= result.group_sizes[idx] < result.min_rows  # (an unseen label's idx is in range)
+    return np.where(by_fallback, result.n_models, idx), by_fallback
+
+
+def model_table(result):
+    """Weights (G + 1, D, K) and biases (G + 1, K) or None: the groups' models, then the fallback
+    (zero weights when there is none); for a pooled batch the innermost paths, then levels 0 .. L − 1."""
+    B, D, K = result.weights.shape
+    if result.pooling is not None:  # the innermost paths, then levels 0 .. L − 1
+        W = np.concatenate([result.weights, *result.pooling.weights]).astype(np.float64)
+        if result.bias is None:
+            return W, None
+        return W, np.concatenate([result.bias, *result.pooling.bias]).astype(np.float64)
+    fw = np.zeros((D, K)) if result.fallback_weights is None else result.fallback_weights
+    W = np.concatenate([result.weights.astype(np.float64), fw[None].astype(np.float64)])
+    if result.bias is None and result.fallback_bias is None:
+        return W, None
+    c = np.zeros((B, K)) if result.bias is None else result.bias.astype(np.float64)
+    fc = np.zeros(K) if result.fallback_bias is None else result.fallback_bias.astype(np.float64)
+    return W, np.concatenate([c, fc[None]])

@@ -1,0 +1,196 @@
+"""Partial pooling over a hierarchy (SPEC §8): the pooled optimum against an independent per-group
+Newton (tests/reference.py), on every backend; the limits ρ → 0 and ρ → ∞; the cross-validated
+choice against a plain loop over folds and grid; the routing of unseen paths."""
+
+import numpy as np
+import pytest
+
+import fastperceptron as fp
+from fastperceptron.pooling.cv import folds_of
+from reference import optimum_one, pooled_one
+
+
+def _table(rng, n=900, regions=3, stores=24, d=2):
+    """Rows of a hierarchical truth: a global model, moved per region, moved again per store."""
+    region = rng.integers(0, regions, n)
+    store = rng.integers(0, stores, n)  # store labels reused across regions: paths tell them apart
+    X = rng.normal(size=(n, d))
+    theta = (rng.normal(size=d + 1) + 0.8 * rng.normal(size=(regions, d + 1))[region]
+             + 0.5 * rng.normal(size=(regions * stores, d + 1))[region * stores + store])
+    z = (X * theta[:, :d]).sum(axis=1) + theta[:, d]
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(float)
+    return X, y, region, store
+
+
+def _paths(region, store):
+    return np.char.add(np.char.add(region.astype(str), "/"), store.astype(str))
+
+
+def _reference(X, y, region, store, shrink, l2=1.0):
+    """Every level's θ by the independent Newton: level 0 with l2, then each path toward its parent."""
+    w, c = optimum_one(X, y, l2=l2)
+    top = np.r_[w, c]
+    by_region = {r: pooled_one(X[region == r], y[region == r], top, shrink[0]) for r in np.unique(region)}
+    paths = _paths(region, store)
+    by_path = {}
+    for p in np.unique(paths):
+        rows = paths == p
+        by_path[p] = pooled_one(X[rows], y[rows], by_region[region[rows][0]], shrink[1])
+    return top, by_region, by_path
+
+
+def _theta(weights, bias):
+    return np.concatenate([weights[:, :, 0], bias], axis=1)
+
+
+def test_the_pooled_optimum_equals_an_independent_per_group_newton(backend, rng):
+    X, y, region, store = _table(rng)
+    shrink = [4.0, 15.0]
+    r = fp.train(X, y, groups=[region, store], shrink=shrink, bias=True, l2=1.0, backend=backend, solver="newton")
+    top, by_region, by_path = _reference(X, y, region, store, shrink)
+    assert r.groups.tolist() == sorted(by_path)
+    ours = _theta(r.weights, r.bias)
+    ref = np.array([by_path[p] for p in r.groups])
+    np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=1e-8 * np.abs(ref).max())
+    np.testing.assert_allclose(_theta(r.pooling.weights[0], r.pooling.bias[0])[0], top, rtol=1e-8, atol=1e-10)
+    regions = _theta(r.pooling.weights[1], r.pooling.bias[1])
+    assert r.pooling.hierarchy.paths[0].tolist() == ["0", "1", "2"]
+    np.testing.assert_allclose(regions, np.array([by_region[k] for k in range(3)]), rtol=1e-8, atol=1e-10)
+    assert (r.stop_reason == "converged").all()
+    assert r.params["shrink"] == shrink
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "auto"])
+def test_every_solver_reaches_the_same_optimum(rng, solver):
+    X, y, region, store = _table(rng, n=600)
+    a = fp.train(X, y, groups=[region, store], shrink=[2.0, 8.0], bias=True, backend="numpy", solver="newton")
+    b = fp.train(X, y, groups=[region, store], shrink=[2.0, 8.0], bias=True, backend="numba", solver=solver)
+    np.testing.assert_allclose(b.weights, a.weights, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(b.bias, a.bias, rtol=1e-7, atol=1e-9)
+
+
+def test_shrink_zero_is_the_unpooled_fit_and_a_huge_shrink_the_parent(rng):
+    X, y, region, store = _table(rng, n=1200, stores=6)
+    paths = _paths(region, store)
+    free = fp.train(X, y, groups=paths, bias=True, solver="newton", backend="numpy")
+    r0 = fp.train(X, y, groups=[region, store], shrink=0.0, bias=True, solver="newton", backend="numpy")
+    assert r0.groups.tolist() == free.groups.tolist()
+    np.testing.assert_allclose(r0.weights, free.weights, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(r0.bias, free.bias, rtol=1e-8, atol=1e-10)
+    big = fp.train(X, y, groups=[region, store], shrink=1e13, bias=True, solver="newton", backend="numpy")
+    top = _theta(big.pooling.weights[0], big.pooling.bias[0])[0]
+    np.testing.assert_allclose(_theta(big.weights, big.bias), np.broadcast_to(top, (big.n_models, 3)),
+                               rtol=1e-8, atol=1e-10)
+    # one level: the parent is the global model
+    one = fp.train(X, y, groups=paths, shrink=1e13, bias=True, solver="newton", backend="numpy")
+    np.testing.assert_allclose(_theta(one.weights, one.bias), np.broadcast_to(top, (one.n_models, 3)), rtol=1e-8,
+                               atol=1e-10)
+
+
+def test_a_one_class_group_is_pulled_to_a_finite_model(rng):
+    X, y, region, store = _table(rng, n=300, stores=4)
+    y[(region == 0) & (store == 0)] = 1.0
+    r = fp.train(X, y, groups=[region, store], shrink=[1.0, 1.0], bias=True, solver="newton", backend="numpy")
+    assert (r.stop_reason == "converged").all() and np.isfinite(r.bias).all()
+
+
+def test_the_cv_choice_equals_a_plain_loop_over_folds_and_grid(rng):
+    X, y, region, store = _table(rng, n=700, regions=2, stores=10)
+    grid = [0.3, 3.0, 30.0]
+    r = fp.train(X, y, groups=[region, store], shrink="cv", shrink_grid=grid, cv=3, seed=7, bias=True, l2=1.0,
+                 solver="newton", backend="numpy")
+    paths = _paths(region, store)
+    inner = np.unique(paths, return_inverse=True)[1]
+    fold = folds_of(inner, 3, 7)
+    chosen, losses = [], []
+    parents = []  # per fold: {label of the level above: θ}
+    for f in range(3):
+        keep = fold != f
+        w, c = optimum_one(X[keep], y[keep], l2=1.0)
+        parents.append({"": np.r_[w, c]})
+    for level, (labels, up) in enumerate([(region.astype(str), np.full(len(y), "")), (paths, region.astype(str))]):
+        loss = np.zeros(len(grid))
+        fitted = [[{} for _ in grid] for _ in range(3)]
+        for f in range(3):
+            keep = fold != f
+            for label in np.unique(labels):
+                rows = keep & (labels == label)
+                anchor = parents[f][up[labels == label][0]]
+                for k, rho in enumerate(grid):
+                    fitted[f][k][label] = pooled_one(X[rows], y[rows], anchor, rho) if rows.any() else anchor
+            for k in range(len(grid)):
+                for n in np.flatnonzero(~keep):
+                    t = fitted[f][k][labels[n]]
+                    z = X[n] @ t[:2] + t[2]
+                    loss[k] += np.logaddexp(0, z) - y[n] * z
+        losses.append(loss / len(y))
+        best = int(np.argmin(loss))
+        chosen.append(grid[best])
+        parents = [fitted[f][best] for f in range(3)]
+    np.testing.assert_allclose(r.pooling.cv_loss, np.array(losses), rtol=1e-9)
+    assert r.params["shrink"] == chosen
+    assert r.pooling.grid.tolist() == grid
+    again = fp.train(X, y, groups=[region, store], shrink="cv", shrink_grid=grid, cv=3, seed=7, bias=True, l2=1.0,
+                     solver="newton", backend="numba")
+    np.testing.assert_allclose(again.pooling.cv_loss, r.pooling.cv_loss, rtol=1e-9)
+
+
+def test_folds_split_each_group_evenly():
+    codes = np.repeat(np.arange(4), [1, 5, 10, 3])
+    fold = folds_of(codes, 3, seed=0)
+    for g in range(4):
+        counts = np.bincount(fold[codes == g], minlength=3)
+        assert counts.max() - counts.min() <= 1
+    assert np.array_equal(fold, folds_of(codes, 3, seed=0))
+    assert not np.array_equal(folds_of(np.zeros(60, dtype=int), 3, 0), folds_of(np.zeros(60, dtype=int), 3, 1))
+
+
+def test_unseen_paths_are_served_by_their_deepest_seen_ancestor(rng):
+    X, y, region, store = _table(rng, n=600, regions=2, stores=5)
+    r = fp.train(X, y, groups=[region, store], shrink=[1.0, 5.0], bias=True, solver="newton", backend="numpy")
+    Xn = rng.normal(size=(4, 2))
+    new_region = np.array([0, 1, 0, 7])
+    new_store = np.array([3, 2, 99, 3])
+    assert r.served_by([new_region, new_store]).tolist() == [2, 2, 1, 0]
+    P = r.predict_proba(Xn, groups=[new_region, new_store])
+    def own(t):
+        return 1 / (1 + np.exp(-(Xn @ t[:2] + t[2])))
+    inner = _theta(r.weights, r.bias)
+    regions = _theta(r.pooling.weights[1], r.pooling.bias[1])
+    top = _theta(r.pooling.weights[0], r.pooling.bias[0])[0]
+    expect = [own(inner[r.groups.tolist().index("0/3")])[0], own(inner[r.groups.tolist().index("1/2")])[1],
+              own(regions[0])[2], own(top)[3]]
+    np.testing.assert_allclose(P[:, 0], expect, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"^2 path\(s\) in groups were never seen in training \('0/99', '7/3'\); "
+                                         r"predict with unseen='parent'"):
+        r.predict_proba(Xn, groups=[new_region, new_store], unseen="error")
+    with pytest.raises(ValueError, match="unseen must be 'parent' or 'error' for a pooled batch"):
+        r.predict_proba(Xn, groups=[new_region, new_store], unseen="fallback")
+    with pytest.raises(ValueError, match=r"groups must be a list of 2 label arrays, one per level"):
+        r.predict_proba(Xn, groups=new_store)
+
+
+def test_pooling_errors_name_the_fix(rng):
+    X, y, region, store = _table(rng, n=200, stores=3)
+    with pytest.raises(ValueError, match=r"shrink must be finite and >= 0 \(0: no pooling\), got -1"):
+        fp.train(X, y, groups=[region, store], shrink=-1, bias=True)
+    with pytest.raises(ValueError, match=r"shrink has 3 values for 2 levels: give one, or one per level"):
+        fp.train(X, y, groups=[region, store], shrink=[1, 2, 3], bias=True)
+    with pytest.raises(ValueError, match=r"shrink must be a number >= 0, one per level, or 'cv', got 'CV'"):
+        fp.train(X, y, groups=[region, store], shrink="CV", bias=True)
+    with pytest.raises(ValueError, match=r"use solver='newton', 'lbfgs' or 'auto' \(the default with shrink\)"):
+        fp.train(X, y, groups=[region, store], shrink=1.0, solver="gd")
+    with pytest.raises(ValueError, match=r"shrink pulls each group's model toward its parent's: give groups="):
+        fp.train(X, y, shrink=1.0)
+    with pytest.raises(ValueError, match=r"leave fallback and min_rows out"):
+        fp.train(X, y, groups=[region, store], shrink=1.0, fallback=True)
+    with pytest.raises(ValueError, match=r"shrink_grid= applies to shrink='cv'"):
+        fp.train(X, y, groups=store, shrink_grid=[1, 2])
+    with pytest.raises(ValueError, match=r"shrink_grid must hold at least two finite values >= 0"):
+        fp.train(X, y, groups=[region, store], shrink="cv", shrink_grid=[1.0])
+    outer, inner = np.array(["a/b", "a"] * 100), np.array(["c", "b/c"] * 100)
+    with pytest.raises(ValueError, match=r"^groups\[1\]: 'b/c' contains '/', which joins the labels of a path, so two "
+                                         "paths read the same: replace it in the label columns"):
+        fp.train(X, y, groups=[outer, inner], shrink=1.0)
+    with pytest.raises(ValueError, match=r"groups\[1\] has 3 labels but X has 200 rows"):
+        fp.train(X, y, groups=[region, store[:3]], shrink=1.0)
