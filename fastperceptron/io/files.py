@@ -8,7 +8,8 @@ unicode: no pickle), ``group_sizes``, ``l2``, ``converged`` (bool) and ``stop_re
 uint8 array) with the format name and version, hyperparameters, backend, dtype, timing, library
 versions and the user's metadata. Version 2 adds a groups batch's fallback model
 (``fallback_weights``, ``fallback_bias``, and ``min_rows`` in the metadata); only files holding one
-are written as version 2, so that older readers refuse them instead of dropping the fallback. Files are written to a temporary file in the same folder,
+are written as version 2, so that older readers refuse them instead of dropping the fallback;
+version 3 adds a pooled batch's hierarchy and parents (``pooling_*``, :mod:`.model`), likewise. Files are written to a temporary file in the same folder,
 flushed to disk and renamed over the target, so a crash never leaves a half-written model.
 """
 
@@ -31,7 +32,7 @@ from ..errors import ModelFileError
 __all__ = ["write_model", "read_model", "check_target", "atomic_write", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "fastperceptron-model"
-FORMAT_VERSION = 2  # 2: a groups batch's fallback model; a file without one is still written as 1
+FORMAT_VERSION = 3  # 2: a groups batch's fallback model; 3: a pooled batch's hierarchy; others are written as 1
 
 
 def _json_default(obj):

@@ -10,6 +10,10 @@ and the metadata: format name and version, hyperparameters, backend, dtype, timi
 versions and the user's metadata. Version 2 adds a groups batch's fallback model
 (``fallback_weights``, ``fallback_bias``, and ``min_rows`` in the metadata); only files holding one
 are written as version 2, so that older readers refuse them instead of dropping the fallback.
+Version 3 adds a pooled batch's hierarchy and the models of its upper levels (SPEC §8): arrays
+``pooling_shrink`` (L,), ``pooling_paths_l``, ``pooling_parent_l``, ``pooling_sizes_l`` (level l + 1's
+paths), ``pooling_weights_l`` and ``pooling_bias_l`` (level l's models, l = 0 .. L − 1), optionally
+``pooling_grid`` and ``pooling_cv_loss``, and the levels' names in the metadata.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError
+from ..problem.hierarchy import Hierarchy, Pooling
 from .files import FORMAT_VERSION, read_model, write_model
 
 __all__ = ["write", "read", "STOP_REASONS"]
@@ -49,8 +54,46 @@ def write(fields: dict, path) -> Path:
         arrays["groups"] = np.asarray(groups, dtype=str if groups.dtype.kind == "U" else np.int64)
     else:
         arrays.pop("group_sizes", None)
-    version = FORMAT_VERSION if fields["fallback_weights"] is not None else 1  # older readers read the rest
+    version = 2 if fields["fallback_weights"] is not None else 1  # older readers read the rest
+    if fields["pooling"] is not None:
+        arrays.update(_pooling_arrays(fields["pooling"]))
+        meta["pooling_levels"] = list(fields["pooling"].hierarchy.names)
+        version = 3
     return write_model(path, arrays, meta, version)
+
+
+def _pooling_arrays(pooling: Pooling) -> dict:
+    h = pooling.hierarchy
+    out = {"pooling_shrink": np.asarray(pooling.shrink, dtype=np.float64)}
+    for j in range(h.n_levels):
+        out[f"pooling_paths_{j}"] = np.asarray(h.paths[j], dtype=str)
+        out[f"pooling_parent_{j}"] = h.parent[j]
+        out[f"pooling_sizes_{j}"] = h.sizes[j]
+        out[f"pooling_weights_{j}"] = pooling.weights[j]
+        if pooling.bias is not None:
+            out[f"pooling_bias_{j}"] = pooling.bias[j]
+    if pooling.grid is not None:
+        out["pooling_grid"], out["pooling_cv_loss"] = pooling.grid, pooling.cv_loss
+    return out
+
+
+def _pooling(arrays: dict, meta: dict) -> Pooling | None:
+    """The pooled batch's hierarchy and upper levels of a version-3 file, or None."""
+    if "pooling_shrink" not in arrays:
+        return None
+    names = meta.get("pooling_levels")
+    shrink = arrays["pooling_shrink"]
+    L = shrink.shape[0]
+    if not isinstance(names, list) or len(names) != L:
+        raise ValueError(f"'pooling_levels' must name the {L} levels")
+    get = lambda name: arrays[name]  # noqa: E731  a missing array is a KeyError, reported as corrupt
+    hierarchy = Hierarchy(names=tuple(str(n) for n in names), paths=tuple(get(f"pooling_paths_{j}") for j in range(L)),
+                          parent=tuple(get(f"pooling_parent_{j}") for j in range(L)),
+                          sizes=tuple(get(f"pooling_sizes_{j}") for j in range(L)))
+    with_bias = "pooling_bias_0" in arrays
+    return Pooling(hierarchy=hierarchy, weights=tuple(get(f"pooling_weights_{j}") for j in range(L)),
+                   bias=tuple(get(f"pooling_bias_{j}") for j in range(L)) if with_bias else None, shrink=shrink,
+                   grid=arrays.get("pooling_grid"), cv_loss=arrays.get("pooling_cv_loss"))
 
 
 def read(path) -> dict:
@@ -63,7 +106,7 @@ def read(path) -> dict:
     _check_arrays(arrays, path)
     try:
         fields = _fields(arrays, meta)
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
         raise ModelFileError(f"{str(path)!r} is corrupt: its metadata cannot be read ({type(exc).__name__}: "
                              f"{exc})") from None
     _check_consistent(fields, path)
@@ -103,6 +146,7 @@ def _fields(arrays: dict, meta: dict) -> dict:
         fallback_weights=arrays.get("fallback_weights"),
         fallback_bias=arrays.get("fallback_bias"),
         min_rows=operator.index(meta.get("min_rows", 0)),
+        pooling=_pooling(arrays, meta),
     )
 
 
@@ -150,6 +194,29 @@ def _check_consistent(f: dict, path: Path) -> None:
         if f["fallback_bias"] is not None:
             expected["fallback_bias"] = weights.shape[2:]
     bad = [n for n, shape in expected.items() if f[n].shape != shape]
+    if f["pooling"] is not None:
+        bad += _pooling_problems(f["pooling"], f["groups"], weights.shape[1:], f["bias"] is not None)
     history = f["history"]
     if B < 0 or bad or (history is not None and (history.ndim != 2 or history.shape[0] != B)):
         raise ModelFileError(f"{str(path)!r} is corrupt: array shapes disagree ({bad or 'weights/history'})")
+
+
+def _pooling_problems(p: Pooling, groups, DK: tuple, with_bias: bool) -> list:
+    """What does not fit in a pooled batch's hierarchy: the innermost paths are the groups, level l's
+    models one per path of level l (one at level 0), parents in range, parameters finite."""
+    h = p.hierarchy
+    counts = [1] + [paths.shape[0] for paths in h.paths]
+    bad = []
+    if groups is None or h.paths[-1].shape != groups.shape or (h.paths[-1] != groups.astype(str)).any():
+        bad.append("pooling_paths (the innermost paths are the groups)")
+    for j in range(h.n_levels):
+        if p.weights[j].shape != (counts[j],) + DK or not np.isfinite(p.weights[j]).all():
+            bad.append(f"pooling_weights_{j}")
+        if with_bias != (p.bias is not None) or (with_bias and (
+                p.bias[j].shape != (counts[j], DK[1]) or not np.isfinite(p.bias[j]).all())):
+            bad.append(f"pooling_bias_{j}")
+        up = h.parent[j]
+        if up.shape != (counts[j + 1],) or h.sizes[j].shape != up.shape or (up.size and (
+                up.min() < 0 or up.max() >= counts[j])):
+            bad.append(f"pooling_parent_{j}")
+    return bad

@@ -109,8 +109,8 @@ def _rewrite_metadata(path, change):
 
 def test_newer_format(result, tmp_path):
     path = result.save(tmp_path / "m.npz")
-    _rewrite_metadata(path, lambda m: m.update(format_version=3))
-    with pytest.raises(fp.ModelFileError, match=r"model format 3 .* upgrade with pip install -U fastperceptron"):
+    _rewrite_metadata(path, lambda m: m.update(format_version=4))
+    with pytest.raises(fp.ModelFileError, match=r"model format 4 .* upgrade with pip install -U fastperceptron"):
         fp.load(path)
 
 

@@ -194,3 +194,27 @@ def test_pooling_errors_name_the_fix(rng):
         fp.train(X, y, groups=[outer, inner], shrink=1.0)
     with pytest.raises(ValueError, match=r"groups\[1\] has 3 labels but X has 200 rows"):
         fp.train(X, y, groups=[region, store[:3]], shrink=1.0)
+
+
+def test_a_pooled_batch_saves_and_loads_with_its_hierarchy(rng, tmp_path):
+    X, y, region, store = _table(rng, n=500, regions=2, stores=4)
+    r = fp.train(X, y, groups=[region, store], shrink="cv", shrink_grid=[0.1, 1.0, 10.0], cv=3, bias=True,
+                 backend="numpy")
+    back = fp.load(r.save(tmp_path / "pooled"))
+    new = [np.array([0, 1, 5]), np.array([2, 9, 0])]
+    np.testing.assert_array_equal(back.predict_proba(X[:3], groups=new), r.predict_proba(X[:3], groups=new))
+    assert back.served_by(new).tolist() == [2, 1, 0]
+    assert back.pooling.hierarchy.names == ("level1", "level2")
+    np.testing.assert_array_equal(back.pooling.cv_loss, r.pooling.cv_loss)
+    assert back.params["shrink"] == r.params["shrink"]
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "pooled.npz") as z:  # format 3: refused by a reader of formats 1-2
+        names = z.namelist()
+        assert b'"format_version": 3' in z.read("metadata.npy")
+    assert "pooling_paths_1.npy" in names and "pooling_weights_0.npy" in names
+    # a corrupt hierarchy is refused, naming what does not fit
+    arrays = dict(np.load(tmp_path / "pooled.npz"))
+    arrays["pooling_parent_1"] = arrays["pooling_parent_1"] + 5
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(fp.ModelFileError, match=r"array shapes disagree \(\['pooling_parent_1'\]\)"):
+        fp.load(tmp_path / "bad.npz")
