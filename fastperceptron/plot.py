@@ -12,8 +12,10 @@ without pyplot: no global state, no window, displayed by Jupyter like any figure
   learning rate, else L2), every model a point and the median a line; with the iterations each
   used on a second axis when they differ (``tol``, the solvers);
 * ``"groups"``: a batch trained with ``groups=``: each group's loss against its number of rows;
-* ``"auto"``: chosen from what the result holds, in this order: groups, a sweep, learning curves,
-  the loss distribution (:func:`choose`).
+* ``"shrink"``: a pooled batch whose shrinkage was chosen by cross-validation (``shrink="cv"``):
+  each level's held-out log-loss against ρ, the chosen ρ marked;
+* ``"auto"``: chosen from what the result holds, in this order: the CV curves of a pooled batch,
+  groups, a sweep, learning curves, the loss distribution (:func:`choose`).
 
 Every figure's title says how many models on which backend; axes carry their quantity and unit.
 """
@@ -24,7 +26,7 @@ import numpy as np
 
 __all__ = ["plot", "choose", "save", "target", "KINDS"]
 
-KINDS = ("auto", "loss", "weights", "curves", "sweep", "groups")
+KINDS = ("auto", "loss", "weights", "curves", "sweep", "groups", "shrink")
 LOSS_LABEL = "final loss (weighted mean squared error)"
 MAX_PANELS = 16  # "weights": panels drawn; the rest are named in the last panel
 
@@ -39,6 +41,8 @@ def require_matplotlib():
 
 def choose(result) -> str:
     """The kind ``"auto"`` draws for ``result`` (see the module docstring)."""
+    if result.pooling is not None and result.pooling.cv_loss is not None:
+        return "shrink"
     if result.groups is not None:
         return "groups"
     if _swept(result) is not None:
@@ -74,7 +78,7 @@ def plot(result, kind: str = "auto", *, ax=None, path=None):
             ax = fig.add_subplot()
         else:
             fig = ax.figure
-        {"loss": _loss, "curves": _curves, "sweep": _sweep, "groups": _groups}[kind](ax, result)
+        {"loss": _loss, "curves": _curves, "sweep": _sweep, "groups": _groups, "shrink": _shrink}[kind](ax, result)
     if path is not None:
         save(fig, path)
     return fig
@@ -272,3 +276,21 @@ def _groups(ax, result) -> None:
     ax.set_ylabel(LOSS_LABEL)
     ax.legend(loc="best", frameon=False)
     ax.set_title(_title(result, "loss by group size"))
+
+
+def _shrink(ax, result) -> None:
+    """Each level's cross-validated held-out log-loss against ρ; the chosen ρ marked."""
+    p = result.pooling
+    if p is None or p.cv_loss is None:
+        raise ValueError("kind='shrink' draws the cross-validation of a pooled batch: train with groups= and "
+                         "shrink='cv'")
+    grid = np.where(p.grid > 0, p.grid, np.nan)
+    for j, name in enumerate(p.hierarchy.names):
+        line, = ax.plot(grid, p.cv_loss[j], marker="o", markersize=3, label=f"level {j + 1}: {name}")
+        best = int(np.argmin(p.cv_loss[j]))
+        ax.plot([p.grid[best]], [p.cv_loss[j, best]], marker="*", markersize=12, color=line.get_color())
+    ax.set_xscale("log")
+    ax.set_xlabel("shrinkage ρ toward the parent's model")
+    ax.set_ylabel("held-out log-loss per row (cross-validated)")
+    ax.legend(title="★ chosen")
+    ax.set_title(_title(result, "partial pooling"))

@@ -191,7 +191,8 @@ class TrainResult:
         batch, or one model: ``result[m]``).
         """
         like = X if is_table(X) else None
-        column = groups if isinstance(groups, str) else self.metadata.get("group_by") or "group"
+        column = groups if isinstance(groups, str) or (isinstance(groups, list) and groups and all(
+            isinstance(g, str) for g in groups)) else self.metadata.get("group_by") or "group"
         if like is not None:
             X, groups = self._read_table(like, groups)
         elif as_frame:
@@ -222,9 +223,13 @@ class TrainResult:
 
     def _read_table(self, frame, groups):
         """(X, groups) of a table of new rows (see :meth:`predict_proba`)."""
-        group = groups if isinstance(groups, str) else None
+        names = column_names(frame)
+        named = isinstance(groups, str) or (isinstance(groups, list) and groups and all(g in names for g in groups
+                                                                                        if isinstance(g, str)))
+        group = groups if named else None
         trained_by = self.metadata.get("group_by")
-        if group is None and groups is None and self.groups is not None and trained_by in column_names(frame):
+        by = trained_by if isinstance(trained_by, list) else [trained_by]
+        if group is None and groups is None and self.groups is not None and all(b in names for b in by):
             group = trained_by
         X, labels = prediction_inputs(frame, self.feature_names, group)
         return X, labels if group is not None else groups

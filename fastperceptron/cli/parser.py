@@ -33,7 +33,16 @@ def _train(sub) -> None:
                        description="Train a batch of perceptrons. Without --data: the tutorial's data.")
     t.add_argument("--data", metavar="FILE",
                    help="a table (CSV with a header, or Parquet), a 2-D .npy, or a .npz with arrays X and y")
-    t.add_argument("--group-by", metavar="COL", help="train one model per distinct value of this column of --data")
+    t.add_argument("--group-by", metavar="COL",
+                   help="train one model per distinct value of this column of --data; several columns joined by "
+                        "commas (region,store) are a hierarchy, outermost first, for partial pooling (--shrink)")
+    t.add_argument("--shrink", nargs="+", metavar="RHO",
+                   help="partial pooling (SPEC §8): pull each group's model toward its parent's by ½·RHO·‖θ − θ_parent‖²; "
+                        "one value, one per level, or cv (chosen by cross-validation; the default for a hierarchy)")
+    t.add_argument("--shrink-grid", type=float, nargs="+", metavar="RHO",
+                   help="the values --shrink cv tries (default: 15 from 1e-3 to 1e4)")
+    t.add_argument("--cv", type=positive(int), default=5, metavar="K", help="folds of --shrink cv (default 5)")
+    t.add_argument("--cv-seed", type=int, default=0, metavar="S", help="seed of --shrink cv's folds (default 0)")
     t.add_argument("--target", nargs="+", metavar="COL",
                    help="target column name(s) or position(s) in a CSV/.npy (default: the last column)")
     g = t.add_mutually_exclusive_group()
@@ -44,8 +53,8 @@ def _train(sub) -> None:
     g.add_argument("--seeds", nargs="+", metavar="S", help="seeds, as integers or START:STOP ranges")
     t.add_argument("--iterations", type=int, metavar="T",
                    help="iterations (default 20,000 for gd, at most 100 for the solvers)")
-    t.add_argument("--solver", choices=("gd", "newton", "lbfgs", "auto"), default="gd",
-                   help="gd: the tutorial's gradient steps (default); newton / lbfgs: each model to its optimum "
+    t.add_argument("--solver", choices=("gd", "newton", "lbfgs", "auto"),
+                   help="gd: the tutorial's gradient steps (default; auto with --shrink or a hierarchy); newton / lbfgs: each model to its optimum "
                         "(rule logistic); auto: newton for up to 32 parameters (16 for an ensemble on one table), else lbfgs")
     t.add_argument("--l2", type=float, nargs="+", metavar="L",
                    help="L2 penalty ½·L·‖W‖² (the bias is not penalised); several values give one per model")
@@ -84,12 +93,15 @@ def _predict(sub) -> None:
     p.add_argument("model", metavar="MODEL", help="a file written by train --out")
     p.add_argument("--data", metavar="FILE", help="inputs: a table (CSV with a header, or Parquet) or a 2-D .npy")
     p.add_argument("--group-by", metavar="COL",
-                   help="the group column of --data (default: the one the model was trained with)")
+                   help="the group column of --data, or a pooled model's columns joined by commas (default: the "
+                        "one(s) the model was trained with)")
     p.add_argument("--input", type=float, nargs="+", metavar="X", help="one input given on the command line")
     p.add_argument("--per-model", action="store_true", help="every model's probabilities, not the ensemble mean")
-    p.add_argument("--unseen", choices=("error", "fallback"), default="error",
+    p.add_argument("--unseen", choices=("error", "fallback", "parent"),
                    help="groups: a label never seen in training is an error (default) or served by the fallback "
-                        "model (train --fallback); the output then has a 0/1 column 'fallback'")
+                        "model (train --fallback; the output then has a 0/1 column 'fallback'); a pooled model: a "
+                        "path never seen is served by its deepest seen ancestor (parent, the default) or an error; "
+                        "the output then has a column 'level' (0: the global model)")
     p.add_argument("--summary", action="store_true",
                    help="how much the models agree: per row and output the mean, std and --quantiles over models")
     p.add_argument("--quantiles", type=float, nargs="+", default=[0.05, 0.95], metavar="Q",

@@ -32,6 +32,8 @@ def _predict_inputs(args, result):
     if (args.data is None) == (args.input is None):
         raise CLIError("give exactly one of --data FILE or --input X1 X2 ...")
     group_by = args.group_by or result.metadata.get("group_by") if result.groups is not None else args.group_by
+    if isinstance(group_by, list):
+        group_by = ",".join(group_by)
     if group_by and result.groups is None:
         raise CLIError("--group-by given, but the model was not trained with groups; leave it out")
     if args.input is not None:
@@ -44,6 +46,33 @@ def _predict_inputs(args, result):
     return X, groups
 
 
+def _print_groups(r, X, groups, unseen) -> int:
+    """One CSV row per input: its group (a pooled batch: each level's label), the probabilities, and
+    which fallback (0/1) or level (0: the global model) served it."""
+    from ..problem.groups import Factorized
+
+    if r.pooling is None and unseen == "parent":
+        raise CLIError("--unseen parent serves a path by its ancestors: the model was not trained with --shrink")
+    if r.pooling is not None and unseen == "fallback":
+        raise CLIError("a pooled model serves unseen paths by their ancestors: --unseen parent (the default) or error")
+    P = r.predict_proba(X, groups=groups, unseen=unseen)
+    names = r.metadata.get("target_names") or [f"p{k}" for k in range(r.n_outputs)]
+    levels = groups if isinstance(groups, list) else [groups]
+    levels = [g.labels[g.codes] if isinstance(g, Factorized) else np.asarray(g) for g in levels]
+    if r.pooling is not None:
+        served, tag = r.served_by(groups, unseen or "parent"), "level"
+        heads = list(r.pooling.hierarchy.names)
+    else:
+        served, tag = (None, None) if r.fallback_weights is None else (r.served_by_fallback(groups, unseen or "error"),
+                                                                      "fallback")
+        heads = ["group"]
+    print(",".join(heads + names) + ("" if served is None else f",{tag}"))
+    for m, row in enumerate(P):
+        cells = [str(g[m]) for g in levels] + [f"{v:.8f}" for v in row]
+        print(",".join(cells) + ("" if served is None else f",{int(served[m])}"))
+    return 0
+
+
 def cmd_predict(args) -> int:
     import fastperceptron as fp
 
@@ -54,18 +83,8 @@ def cmd_predict(args) -> int:
                        "per group: each row gets its own group's model; leave out " + flag)
     X, groups = _predict_inputs(args, r)
     if groups is not None:
-        P = r.predict_proba(X, groups=groups, unseen=args.unseen)
-        names = r.metadata.get("target_names") or [f"p{k}" for k in range(r.n_outputs)]
-        served = None if r.fallback_weights is None else r.served_by_fallback(groups, args.unseen)
-        print("group," + ",".join(names) + ("" if served is None else ",fallback"))
-        from ..problem.groups import Factorized
-
-        if isinstance(groups, Factorized):
-            groups = groups.labels[groups.codes]
-        for m, (label, row) in enumerate(zip(groups, P)):
-            print(f"{label}," + ",".join(f"{v:.8f}" for v in row) + ("" if served is None else f",{int(served[m])}"))
-        return 0
-    if args.unseen != "error":
+        return _print_groups(r, X, groups, args.unseen)
+    if args.unseen is not None:
         raise CLIError("--unseen applies to a model trained with groups")
     if args.summary:
         if args.per_model:

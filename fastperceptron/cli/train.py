@@ -39,6 +39,8 @@ def cmd_train(args) -> int:
     if args.plot:  # nor a missing matplotlib, a bad figure name or a kind this run cannot draw
         _check_plot(args)
     X, y, groups, meta = _training_data(args)
+    if args.solver is None:
+        args.solver = "auto" if args.shrink or isinstance(groups, list) else "gd"
     kwargs = _train_arguments(args, X, groups, meta)
     with _warnings_as_they_come():
         if args.scheduler:
@@ -49,6 +51,12 @@ def cmd_train(args) -> int:
             r = fp.train(X, y, **kwargs)
     note = meta.pop("note", None)
     r.metadata.update(meta)
+    if r.pooling is not None and meta.get("group_by"):  # the levels by their columns' names
+        from dataclasses import replace
+
+        by = meta["group_by"]
+        named = replace(r.pooling.hierarchy, names=tuple(by if isinstance(by, list) else [by]))
+        r = replace(r, pooling=replace(r.pooling, hierarchy=named))
     _report(r, args, meta)
     if note:
         print(f"note             {note}")
@@ -109,7 +117,26 @@ def _train_arguments(args, X, groups, meta) -> dict:
         kwargs.update(fallback=args.fallback, min_rows=args.min_rows)
     elif args.fallback or args.min_rows:
         raise CLIError("--fallback and --min-rows serve groups: give --group-by COLUMN as well")
+    kwargs.update(_pooling_arguments(args, groups))
     return kwargs
+
+
+def _pooling_arguments(args, groups) -> dict:
+    """--shrink, --shrink-grid, --cv and --cv-seed as fp.train's keywords."""
+    if not args.shrink and not isinstance(groups, list):
+        if args.shrink_grid or args.cv != 5 or args.cv_seed:
+            raise CLIError("--shrink-grid, --cv and --cv-seed choose --shrink cv: give --shrink cv and --group-by")
+        return {}
+    shrink = args.shrink or ["cv"]
+    if shrink == ["cv"]:
+        value = "cv"
+    else:
+        try:
+            value = [float(v) for v in shrink]
+        except ValueError:
+            raise CLIError(f"--shrink takes numbers >= 0 (one, or one per level) or cv, got {' '.join(shrink)}") from None
+        value = value[0] if len(value) == 1 else value
+    return dict(shrink=value, shrink_grid=args.shrink_grid, cv=args.cv, seed=args.cv_seed, models=None)
 
 
 class _warnings_as_they_come:
@@ -151,9 +178,12 @@ def _report(r, args, meta) -> None:
     setup = (f"  ({r.setup_seconds:.2f} s of it preparing the backend: data layout, kernel compile or load)"
              if r.setup_seconds >= 0.1 else "")
     print(f"time             {r.seconds:.3f} s{setup}")
-    print(f"throughput       {its / training / 1e6:,.2f} million model-iterations/s")
+    if r.pooling is None:
+        print(f"throughput       {its / training / 1e6:,.2f} million model-iterations/s")
     print(f"loss             min {q[0]:.4g}   median {q[1]:.4g}   max {q[2]:.4g}")
-    if r.groups is not None:
+    if r.pooling is not None:
+        _report_pooling(r)
+    elif r.groups is not None:
         sizes = np.quantile(r.group_sizes, [0, 0.5, 1])
         print(f"groups           {r.n_models:,} by {meta['group_by']!r} ({int(r.group_sizes.sum()):,} rows; "
               f"rows per group min {sizes[0]:,.0f}, median {sizes[1]:,.0f}, max {sizes[2]:,.0f})")
@@ -171,6 +201,19 @@ def _report(r, args, meta) -> None:
     if r.n_features == 3 and not args.data:
         p = r.ensemble_proba(fp.datasets.NEW_SITUATION)[0]
         print(f"new situation    [1, 0, 0] -> {' '.join(f'{v:.8f}' for v in p)} (ensemble mean)")
+
+
+def _report_pooling(r) -> None:
+    """The levels of a pooled batch, the shrinkage of each and, when chosen by CV, its held-out loss."""
+    h, p = r.pooling.hierarchy, r.pooling
+    for j, name in enumerate(h.names):
+        sizes = np.quantile(h.sizes[j], [0, 0.5, 1])
+        chosen = f"shrink {p.shrink[j]:.4g}"
+        if p.cv_loss is not None:
+            chosen += f" (cv: held-out log-loss {p.cv_loss[j].min():.4f}; {p.cv_loss[j].max():.4f} at the worst of " \
+                      f"{p.grid.size} values)"
+        print(f"level {j + 1}          {h.paths[j].size:,} {name!r} groups, rows min {sizes[0]:,.0f} median "
+              f"{sizes[1]:,.0f} max {sizes[2]:,.0f}; {chosen}")
 
 
 def _train_on_dask(scheduler: str, X, y, kwargs):
@@ -220,7 +263,8 @@ def _check_plot(args) -> None:
     needs = {"curves": (args.record_every, "--record-every K (the loss history)"),
              "sweep": ((args.lr and len(args.lr) > 1) or (args.l2 and len(args.l2) > 1),
                        "several --lr (or --l2) values, one per model"),
-             "groups": (args.group_by, "--group-by COLUMN")}
+             "groups": (args.group_by, "--group-by COLUMN"),
+             "shrink": (args.shrink or (args.group_by and "," in args.group_by), "--shrink cv and --group-by")}
     if args.plot_kind in needs and not needs[args.plot_kind][0]:
         raise CLIError(f"--plot-kind {args.plot_kind} needs {needs[args.plot_kind][1]}")
 

@@ -63,7 +63,7 @@ class Selection:
 
     features: list
     targets: list
-    group: str | None = None
+    group: str | list | None = None  # one label column, or a list of them: a hierarchy, outermost first
     weight: str | None = None
 
     def meta(self) -> dict:
@@ -114,7 +114,7 @@ def select(table: Table, targets, features=None, group=None, weight=None, with_t
                 raise TableError(f"{table.source}: column {n!r} is given as both {f[taken[n]]} and {f[role]}; a column "
                                  "has one role")
             taken[n] = role
-    group = named["groups"][0] if named["groups"] else None
+    group = group if isinstance(group, list) else named["groups"][0] if named["groups"] else None
     weight = named["weight"][0] if named["weight"] else None
     rest = [n for n in table.names if n not in taken]
     tnames = (named["target"] or rest[-1:]) if with_targets else []
@@ -132,7 +132,7 @@ def arrays(table: Table, selection: Selection):
         raise TableError(f"{table.source}: the table has no rows")
     X = feature_matrix(table, selection.features)
     y = np.column_stack([target(table, n) for n in selection.targets]) if selection.targets else None
-    groups = None if selection.group is None else labels(table, selection.group)
+    groups = _group_labels(table, selection.group)
     sw = None if selection.weight is None else numeric(table, selection.weight, "weight")
     return X, y, groups, sw
 
@@ -146,7 +146,14 @@ def inputs(table: Table, feature_names, group: str | None = None):
                          f"{list(feature_names)}); the table's columns are {table.names}")
     if table.n_rows == 0:
         raise TableError(f"{table.source}: the table has no rows")
-    return feature_matrix(table, feature_names), None if group is None else labels(table, group)
+    return feature_matrix(table, feature_names), _group_labels(table, group)
+
+
+def _group_labels(table: Table, group):
+    """The labels of a group column, of each column of a list (a hierarchy), or None."""
+    if group is None:
+        return None
+    return [labels(table, g) for g in group] if isinstance(group, list) else labels(table, group)
 
 
 def feature_matrix(table: Table, names) -> np.ndarray:

@@ -134,11 +134,13 @@ def training_data(X, y, target=None, features=None, groups=None, sample_weight=N
         return _values(X), _values(y), _labels_of(groups), _values(sample_weight), {}
     if y is None and target is None:
         raise TypeError("X is a table: name its target column(s) with target= (e.g. target='y'), or pass y")
-    group = groups if isinstance(groups, str) else None
+    names = column_names(X)
+    group = groups if isinstance(groups, str) or _column_list(groups, names) else None
     weight = sample_weight if isinstance(sample_weight, str) else None
-    probe = Table(source=describe(X), names=column_names(X), columns={})
+    probe = Table(source=describe(X), names=names, columns={})
     selection = select(probe, target, features, group, weight, with_targets=y is None)
-    used = selection.features + selection.targets + [n for n in (group, weight) if n]
+    group_columns = group if isinstance(group, list) else [group] if group else []
+    used = selection.features + selection.targets + group_columns + ([weight] if weight else [])
     X_, y_, g_, w_ = arrays(table_of(X, needed=used), selection)
     meta = selection.meta()
     if y is not None:
@@ -149,12 +151,23 @@ def training_data(X, y, target=None, features=None, groups=None, sample_weight=N
         else:
             del meta["target_names"]
     if group is None and groups is not None:
-        g_ = _labels_of(groups)
-        if _names(groups):
-            meta["group_by"] = _names(groups)[0]
+        if isinstance(groups, (list, tuple)) and groups and all(is_series(g) for g in groups):  # levels as series
+            g_ = [_labels_of(g) for g in groups]
+            if all(_names(g) for g in groups):
+                meta["group_by"] = [_names(g)[0] for g in groups]
+        else:
+            g_ = _labels_of(groups)
+            if _names(groups):
+                meta["group_by"] = _names(groups)[0]
     if weight is None and sample_weight is not None:
         w_ = _values(sample_weight)
     return X_, y_, g_, w_, meta
+
+
+def _column_list(groups, names) -> bool:
+    """True when ``groups`` is a list of the table's column names (a hierarchy's levels)."""
+    return (isinstance(groups, (list, tuple)) and bool(groups) and all(isinstance(g, str) for g in groups)
+            and all(g in names for g in groups))
 
 
 def _values(v):
@@ -202,17 +215,19 @@ def prediction_inputs(frame, feature_names, group: str | None):
         raise TableError(f"{source}: this model was trained on arrays, without column names, so it cannot read a "
                          "table's columns by name: pass X as an array (M, D) with the training columns' order")
     names = column_names(frame)
-    if group is not None and group not in names:
-        raise TableError(f"{source}: no column {group!r} with the group labels; its columns are {names} (or give "
-                         "groups=)")
-    table = table_of(frame, needed=list(feature_names) + ([group] if group else []))
+    wanted = [] if group is None else group if isinstance(group, list) else [group]
+    for g in wanted:
+        if g not in names:
+            raise TableError(f"{source}: no column {g!r} with the group labels; its columns are {names} (or give "
+                             "groups=)")
+    table = table_of(frame, needed=list(feature_names) + wanted)
     return inputs(table, feature_names, group)
 
 
 def prediction_frame(like, P: np.ndarray, names, group: str | None = None, labels=None):
     """The probabilities P (M, K) as a table of ``like``'s library: one column per output, named
     ``names``, after the group column when there is one."""
-    data = {} if group is None else {group: labels}
+    data = {} if group is None else dict(zip(group, labels)) if isinstance(group, list) else {group: labels}
     for k, name in enumerate(names):
         data[name] = P[:, k]
     return frame_like(like, data)

@@ -58,7 +58,7 @@ def write(fields: dict, path) -> Path:
     if fields["pooling"] is not None:
         arrays.update(_pooling_arrays(fields["pooling"]))
         meta["pooling_levels"] = list(fields["pooling"].hierarchy.names)
-        version = 3
+        version = FORMAT_VERSION
     return write_model(path, arrays, meta, version)
 
 

@@ -101,6 +101,21 @@ def _pick(spec: list[str] | None, names: list[str], flag: str) -> list[str]:
     return out
 
 
+def _group_columns(group_by, names: list[str], where: str = ""):
+    """``--group-by``: one column (a name or position), or several joined by commas — a hierarchy,
+    outermost first (a list); None when not given."""
+    if group_by is None:
+        return None
+    if group_by in names:
+        return group_by
+    if where:  # new rows: the columns by name
+        missing = [s for s in group_by.split(",") if s and s not in names]
+        if missing:
+            raise TableError(f"{where}no column {missing[0]!r} to group by; columns: {names}")
+    picked = _pick([group_by], names, "--group-by")
+    return picked if len(picked) > 1 else picked[0]
+
+
 def _read(p: Path) -> Table:
     """The Table of a CSV, Parquet or 2-D .npy file (a .npy's columns are named by position)."""
     if p.suffix.lower() != ".npy":
@@ -126,7 +141,7 @@ def load_data(path, target: list[str] | None = None, group_by: str | None = None
             raise TableError(f"{p}: --group-by needs a table (CSV or Parquet) with named columns")
         return (*_npz(p), None, {})
     table = _read(p)
-    group = _pick([group_by], table.names, "--group-by")[0] if group_by is not None else None
+    group = _group_columns(group_by, table.names)
     selection = select(table, _pick(target, table.names, "--target") or None, group=group)
     X, y, groups, _ = arrays(table, selection)
     return X, y, groups, selection.meta()
@@ -143,12 +158,12 @@ def load_inputs(path, feature_names: list[str] | None, group_by: str | None = No
             raise TableError(f"{p}: --group-by needs a table (CSV or Parquet) with named columns")
         return _npy(p), None
     table = read_table(p)
-    if group_by is not None and group_by not in table.names:
-        raise TableError(f"{p}: no column {group_by!r} to group by; columns: {table.names}")
-    fnames = [n for n in table.names if n != group_by]
+    group = _group_columns(group_by, table.names, f"{p}: ")
+    fnames = [n for n in table.names if n not in ([] if group is None else group if isinstance(group, list) else
+                                                   [group])]
     if feature_names and (all(n in table.names for n in feature_names) or len(fnames) != len(feature_names)):
         fnames = list(feature_names)  # by name; a table without the names is read in the model's column order
-    return inputs(table, fnames, group_by)
+    return inputs(table, fnames, group)
 
 
 def _npz(p: Path):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..problem.checks import nonneg_int
-from .levels import fit_level, theta_of
+from .levels import fit_level, level_problem, run_level, theta_of
 
 __all__ = ["choose", "folds_of", "held_out_loss"]
 
@@ -51,6 +51,15 @@ def held_out_loss(X, Y, theta) -> np.ndarray:
     return np.logaddexp(0.0, z) - Y * z
 
 
+def _score(X, Y, s, fold, codes, fold_models) -> float:
+    """The held-out log-loss per row: each row scored by its (fold, path)'s model."""
+    total = 0.0
+    for a in range(0, X.shape[0], _ROWS):  # (rows, K, P) of models at a time
+        b = slice(a, a + _ROWS)
+        total += float(s[b] @ held_out_loss(X[b], Y[b], fold_models[fold[b], codes[b]]).sum(axis=1))
+    return total / float(s.sum())
+
+
 def choose(X, y, sw, hierarchy, rows, grid: np.ndarray, o: dict):
     """(ρ (L,), cv_loss (L, R), seconds): see the module docstring."""
     n_folds = nonneg_int("cv", o["cv"], minimum=2)
@@ -67,30 +76,27 @@ def choose(X, y, sw, hierarchy, rows, grid: np.ndarray, o: dict):
     first = fit_level(Xr, Yr, sr, rep_fold, None, None, o, l2=o["l2"])
     seconds = first.seconds
     parents = theta_of(first)[:, None]          # (F, 1, K, P): each fold's model of the level above
-    R, K = grid.shape[0], Y.shape[1]
+    R = grid.shape[0]
     rho = np.empty(hierarchy.n_levels)
     losses = np.empty((hierarchy.n_levels, R))
     for j in range(hierarchy.n_levels):
         G = hierarchy.paths[j].shape[0]
         up = hierarchy.parent[j]
         ids = rep_fold * G + rows[j].codes[rep]
-        present = np.unique(ids)
+        problem = level_problem(Xr, Yr, sr, ids, o)
+        present = problem.groups.labels
         f_of, g_of = present // G, present % G
-        anchor = np.repeat(parents[f_of, up[g_of]], R, axis=1)      # (U, K·R, P), output k·R + r
-        result = fit_level(Xr, np.repeat(Yr, R, axis=1), sr, ids, anchor, np.tile(grid, K)[None], o)
-        seconds += result.seconds
-        theta = theta_of(result)                                   # (U, K·R, P)
-        # every (fold, path): its model where it has training rows, else its (fold, parent)'s
-        fold_models = np.repeat(parents[:, up], R, axis=2)          # (F, G, K·R, P)
-        fold_models[f_of, g_of] = theta
-        total = np.zeros(R)
-        for a in range(0, X.shape[0], _ROWS):  # each row by its held-out model, (rows, K·R, P) at a time
-            b = slice(a, a + _ROWS)
-            per_row = fold_models[fold[b], rows[j].codes[b]]
-            loss = held_out_loss(X[b], np.repeat(Y[b], R, axis=1), per_row).reshape(-1, K, R).sum(axis=1)
-            total += s[b] @ loss
-        losses[j] = total / s.sum()
+        anchor = parents[f_of, up[g_of]]                             # (U, K, P): each (fold, path)'s parent
+        fitted, theta = [None] * R, anchor
+        for r in reversed(range(R)):  # from the largest ρ down, each from the last one's optimum
+            result = run_level(problem, o, anchor, grid[r], start=theta)
+            seconds += result.seconds
+            theta = theta_of(result)
+            fold_models = parents[:, up].copy()                       # (F, G, K, P): the parent where a path
+            fold_models[f_of, g_of] = theta                           # has no rows outside the fold
+            losses[j, r] = _score(X, Y, s, fold, rows[j].codes, fold_models)
+            fitted[r] = fold_models
         best = int(np.argmin(losses[j]))
         rho[j] = grid[best]
-        parents = fold_models[:, :, best::R]                        # (F, G, K, P) at the chosen ρ
+        parents = fitted[best]
     return rho, losses, seconds

@@ -15,7 +15,7 @@ from ..problem import Prior, make_problem
 from ..result import TrainResult
 from ..runner import run_problem
 
-__all__ = ["fit_level", "theta_of"]
+__all__ = ["fit_level", "level_problem", "run_level", "theta_of"]
 
 
 def theta_of(result: TrainResult) -> np.ndarray:
@@ -26,14 +26,26 @@ def theta_of(result: TrainResult) -> np.ndarray:
     return np.concatenate([W, result.bias.astype(np.float64)[:, :, None]], axis=2)
 
 
-def fit_level(X, y, sw, groups, anchor, shrink, o: dict, l2=0.0) -> TrainResult:
-    """One batch: a model per label of ``groups`` (or one model without), each pulled toward
-    ``anchor`` (B, K, P) by ``shrink`` (B, K) (None: no pull), ``l2`` toward 0."""
+def level_problem(X, y, sw, groups, o: dict, l2=0.0):
+    """The problem of one level: a model per label of ``groups`` (or one model without), ``l2``
+    toward 0; pulled toward parents by :func:`run_level`."""
     options = {**problem_options(o), "groups": groups, "sample_weight": sw, "l2": l2, "standardize": False,
                "seeds": None, "models": None, "initial_weights": None}
-    problem = make_problem(X, y, **options)
+    return make_problem(X, y, **options)
+
+
+def run_level(problem, o: dict, anchor=None, shrink=None, start=None) -> TrainResult:
+    """``problem`` with each model pulled toward ``anchor`` (B, K, P) by ``shrink`` (a number or
+    (B, K); None: no pull), starting at ``start`` (default: the anchor); models that do not converge
+    are left to the caller (no warning)."""
     if anchor is not None:
-        problem = replace(problem, prior=Prior(anchor=anchor, shrink=np.broadcast_to(shrink, anchor.shape[:2])))
+        problem = replace(problem, prior=Prior(anchor=anchor, shrink=np.broadcast_to(shrink, anchor.shape[:2]),
+                                               start=start))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return run_problem(problem, o, stacklevel=4)
+
+
+def fit_level(X, y, sw, groups, anchor, shrink, o: dict, l2=0.0) -> TrainResult:
+    """:func:`level_problem` run by :func:`run_level`."""
+    return run_level(level_problem(X, y, sw, groups, o, l2), o, anchor, shrink)

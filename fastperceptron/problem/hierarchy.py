@@ -68,8 +68,8 @@ class Hierarchy:
             paths, rows = codes[-1]
             missing = np.unique(paths[rows[~seen]])
             shown = ", ".join(repr(str(v)) for v in missing[:5]) + (", ..." if missing.size > 5 else "")
-            raise ValueError(f"{missing.size:,} path(s) in groups were never seen in training ({shown}); predict "
-                             "with unseen='parent' to serve them by their deepest seen ancestor")
+            raise ValueError(f"{missing.size:,} path(s) in groups were never seen in training ({shown}); serve them "
+                             "by their deepest seen ancestor with unseen='parent' (CLI: predict --unseen parent)")
         return level, index
 
 

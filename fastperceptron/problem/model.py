@@ -49,6 +49,7 @@ class Prior:
 
     anchor: np.ndarray  # (B, K, P) float64: the parent's θ of every neuron
     shrink: np.ndarray  # (B, K) float64 >= 0
+    start: np.ndarray | None = None  # (B, K, P) where the solvers start (a warm start); None: the anchor
 
 
 @dataclass(frozen=True)

@@ -191,11 +191,14 @@ class SolverRun:
         """Freeze the neurons ``nsel`` (at ``phi``, gradient g, next step d) that meet the
         criterion of the module docstring."""
         xp = self.xp
-        bound = self.tol * self.total[nsel]
-        if self.prior is not None:  # no finer than the rounding of the penalty's gradient it cancels
-            bound = bound + self.prior.rounding(self.scaling.to_theta(phi, nsel), nsel, self.scaling)
-        small_g = xp.abs(g).max(axis=1) <= bound
+        size = xp.abs(g).max(axis=1)
+        small_g = size <= self.tol * self.total[nsel]
         small_d = xp.abs(d).max(axis=1) <= np.sqrt(self.tol) * (1.0 + xp.abs(phi).max(axis=1))
+        if self.prior is not None:  # no finer than the rounding of the penalty's gradient it cancels
+            near = xp.flatnonzero(small_d & ~small_g)
+            if near.shape[0]:
+                floor = self.prior.rounding(self.scaling.to_theta(phi[near], nsel[near]), nsel[near], self.scaling)
+                small_g[near] = size[near] <= self.tol * self.total[nsel[near]] + floor
         active = self.active[nsel]
         done = active & small_g & small_d
         ray = done & self.unpenalised[nsel]
@@ -220,12 +223,13 @@ class SolverRun:
         """One iteration of every active neuron: a direction, the stop test, a line search."""
         raise NotImplementedError
 
-    def _line_search(self, nsel, phi0, d, f0, slope):
+    def _line_search(self, nsel, phi0, d, f0, slope, accept=None):
         """φ = φ0 + t·d for each active neuron of ``nsel`` with the first t in 1, ½, ¼, … where
         L(θ) ≤ L(θ0) + ARMIJO·t·slope + 8ε|L(θ0)| (slope = ∇L·d; 0 for Newton: the loss must not go
         up); neurons that find none stop unconverged. Each halving evaluates only the models still
-        searching; the loss and gradient at the new point are kept. Returns the mask over ``nsel``
-        of the neurons that moved, and their step sizes t."""
+        searching; the loss and gradient at the new point are kept. ``accept`` (over ``nsel``): the
+        neurons whose full step is taken without the test. Returns the mask over ``nsel`` of the
+        neurons that moved, and their step sizes t."""
         xp = self.xp
         pending = self.active[nsel]
         moved = xp.zeros_like(pending)
@@ -238,6 +242,8 @@ class SolverRun:
             trial = phi0[local] + t[local, None] * d[local]
             out = self.evaluate(trial, "fg", nsel[local])
             ok = pending[local] & (out[0] <= bound[local] + ARMIJO * t[local] * slope[local])
+            if accept is not None:
+                ok |= pending[local] & accept[local] & (t[local] == 1)
             hit = local[ok]
             self.phi[nsel[hit]] = trial[ok]
             self.f[nsel[hit]] = out[0][ok]

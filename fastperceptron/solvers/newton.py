@@ -3,7 +3,8 @@ with t = 1, ½, ¼, … the first step that does not increase L (beyond its roun
 μ = ε^¾ · mean(diag H) keeps the factorisation finite on a singular Hessian (a constant column, a
 group of one row, separable data); where even that fails, μ grows 100-fold until it succeeds. It
 changes the step, never the optimum. A neuron pulled toward a parent (SPEC §8, ρ > 0) has a positive
-definite Hessian and starts with μ = 0. A neuron also stops after a full step (t = 1) no longer than
+definite Hessian and starts with μ = 0. A step already within the convergence test's length is
+taken whole, without the line search: the loss it changes is below the loss's rounding. A neuron also stops after a full step (t = 1) no longer than
 the convergence test's to a point whose gradient meets it: the next step (quadratic convergence)
 would be far smaller, so no further Hessian is formed."""
 
@@ -40,7 +41,10 @@ class NewtonRun(SolverRun):
             d[bad], ok[bad] = d_bad, ok_bad
         d = xp.where(ok[:, None], d, 0.0)
         self._stop_converged(nsel, phi, g, d)
-        moved, t = self._line_search(nsel, phi, -d, f, xp.zeros_like(f))
+        # A step already within the test's length (ii) changes L by about g·d, below L's rounding: the
+        # line search cannot judge it, so it is taken whole (quadratic convergence then meets (i)).
+        tiny = xp.abs(d).max(axis=1) <= np.sqrt(self.tol) * (1.0 + xp.abs(phi).max(axis=1))
+        moved, t = self._line_search(nsel, phi, -d, f, xp.zeros_like(f), accept=tiny & ok)
         # A full step no longer than the criterion's, to a point whose gradient meets it: the next
         # step (quadratic convergence) would be far smaller, so stop now, without another Hessian.
         full = xp.flatnonzero(moved & (t == 1))

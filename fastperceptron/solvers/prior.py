@@ -50,6 +50,7 @@ class PriorPenalty:
         A = _user_map(problem)
         dt = problem.dtype
         self.xp = xp
+        self.identity = bool((A == np.eye(P)).all())  # the user's own columns: no map to apply
         self.A = xp.asarray(A.astype(dt))
         self.absA = xp.abs(self.A)
         self.eps = float(np.finfo(dt).eps)
@@ -57,18 +58,26 @@ class PriorPenalty:
         anchor = np.asarray(prior.anchor, dtype=np.float64).reshape(B * K, P)
         self.anchor = xp.asarray(anchor.astype(dt))
         self.rho = xp.asarray(np.asarray(prior.shrink, dtype=np.float64).reshape(B * K).astype(dt))
-        self.start = np.linalg.solve(A, anchor.T).T.astype(dt)  # the anchor on the problem's columns, (M, P)
+        start = anchor if prior.start is None else np.asarray(prior.start, dtype=np.float64).reshape(B * K, P)
+        self.start = np.linalg.solve(A, start.T).T.astype(dt)  # on the problem's columns, (M, P)
         self.rho_host = np.asarray(prior.shrink, dtype=np.float64).reshape(B * K)
 
     def add(self, f, g, H, theta, neurons):
         """L, ∇L and ∇²L (in θ; g and H may be None) of ``neurons`` at ``theta``, with the penalty."""
-        rho = self.rho[neurons]
-        u = theta @ self.A.T - self.anchor[neurons]
+        every = neurons.shape[0] == self.rho.shape[0]  # all of them, in order (neurons ascend)
+        rho = self.rho if every else self.rho[neurons]
+        u = theta - (self.anchor if every else self.anchor[neurons])
+        if not self.identity:
+            u = theta @ self.A.T - (self.anchor if every else self.anchor[neurons])
         f = f + 0.5 * rho * (u * u).sum(axis=1)
         if g is not None:
-            g = g + rho[:, None] * (u @ self.A)
+            g = g + rho[:, None] * (u if self.identity else u @ self.A)
         if H is not None:
-            H += rho[:, None, None] * self.AtA[None]
+            if self.identity:
+                idx = self.xp.arange(H.shape[1])
+                H[:, idx, idx] += rho[:, None]
+            else:
+                H += rho[:, None, None] * self.AtA[None]
         return f, g, H
 
     def rounding(self, theta, neurons, scaling):

@@ -157,7 +157,7 @@ class Scaling:
         return out
 
     def _ab(self, neurons):
-        if self.shared:
+        if self.shared or neurons.shape[0] == self.a.shape[0]:  # one map, or every neuron in order
             return self.a, self.b
         return self.a[neurons], (None if self.b is None else self.b[neurons])
 

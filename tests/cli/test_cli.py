@@ -394,3 +394,37 @@ def test_an_unexpected_error_is_still_one_line(monkeypatch, capsys):
     monkeypatch.setenv("FASTPERCEPTRON_DEBUG", "1")
     with pytest.raises(KeyError):
         cli_module.main(["train"])
+
+
+# --- issue 25: partial pooling ---------------------------------------------------------------------
+@pytest.mark.skipif(not HAVE_PYARROW, reason="pyarrow is not installed")
+def test_a_hierarchy_from_parquet_trains_pools_and_predicts(tmp_path, rng):
+    pd = pytest.importorskip("pandas")
+    n = 1200
+    region, store = rng.integers(0, 3, n), rng.integers(0, 30, n)
+    x = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x + rng.normal(size=3)[region])))).astype(int)
+    pd.DataFrame({"region": [f"r{v}" for v in region], "store": store, "x": x, "sold": y}).to_parquet(
+        tmp_path / "t.parquet")
+    model = tmp_path / "m.npz"
+    out = cli("train", "--data", tmp_path / "t.parquet", "--group-by", "region,store", "--target", "sold", "--bias",
+              "--shrink", "cv", "--shrink-grid", 0.1, 1, 10, "--cv", 3, "--backend", "numpy", "--out", model).stdout
+    assert "level 1          3 'region' groups" in out and "level 2" in out and "'store' groups" in out
+    assert "(cv: held-out log-loss" in out
+    r = fp.load(model)
+    assert r.pooling.hierarchy.names == ("region", "store") and r.params["cv"] == 3
+    new = tmp_path / "new.csv"
+    new.write_text("x,region,store\n0.5,r1,3\n0.5,r9,3\n")
+    lines = cli("predict", model, "--data", new).stdout.splitlines()
+    assert lines[0] == "region,store,sold,level"
+    assert lines[1].startswith("r1,3,") and lines[1].endswith(",2") and lines[2].endswith(",0")
+    expect = r.predict_proba(np.array([[0.5], [0.5]]), groups=[np.array(["r1", "r9"]), np.array([3, 3])])[:, 0]
+    np.testing.assert_allclose([float(line.split(",")[2]) for line in lines[1:]], expect, atol=1e-8)
+    assert_clean_error(cli("predict", model, "--data", new, "--unseen", "error", check_rc=None),
+                       "1 path(s) in groups were never seen in training ('r9/3')")
+    assert_clean_error(cli("train", "--data", tmp_path / "t.parquet", "--group-by", "region,store", "--shrink", "x",
+                           check_rc=None), "--shrink takes numbers >= 0 (one, or one per level) or cv, got x")
+    assert_clean_error(cli("train", "--data", tmp_path / "t.parquet", "--group-by", "region,store", "--solver", "gd",
+                           check_rc=None), "use solver='newton', 'lbfgs' or 'auto'")
+    assert_clean_error(cli("train", "--data", tmp_path / "t.parquet", "--group-by", "region", "--cv", 3,
+                           check_rc=None), "--shrink-grid, --cv and --cv-seed choose --shrink cv")

@@ -162,7 +162,7 @@ def test_unseen_paths_are_served_by_their_deepest_seen_ancestor(rng):
               own(regions[0])[2], own(top)[3]]
     np.testing.assert_allclose(P[:, 0], expect, rtol=1e-12)
     with pytest.raises(ValueError, match=r"^2 path\(s\) in groups were never seen in training \('0/99', '7/3'\); "
-                                         r"predict with unseen='parent'"):
+                                         r"serve them by their deepest seen ancestor with unseen='parent'"):
         r.predict_proba(Xn, groups=[new_region, new_store], unseen="error")
     with pytest.raises(ValueError, match="unseen must be 'parent' or 'error' for a pooled batch"):
         r.predict_proba(Xn, groups=[new_region, new_store], unseen="fallback")
@@ -218,3 +218,23 @@ def test_a_pooled_batch_saves_and_loads_with_its_hierarchy(rng, tmp_path):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(fp.ModelFileError, match=r"array shapes disagree \(\['pooling_parent_1'\]\)"):
         fp.load(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_a_table_names_the_levels(rng, library):
+    lib = pytest.importorskip(library)
+    X, y, region, store = _table(rng, n=500, regions=2, stores=4)
+    data = {"region": [f"r{v}" for v in region], "store": store, "a": X[:, 0], "b": X[:, 1], "sold": y}
+    frame = lib.DataFrame(data)
+    r = fp.train(frame, "sold", groups=["region", "store"], shrink=[1.0, 4.0], bias=True, backend="numpy")
+    ref = fp.train(X, y, groups=[np.char.add("r", region.astype(str)), store], shrink=[1.0, 4.0], bias=True,
+                   backend="numpy")
+    np.testing.assert_array_equal(r.weights, ref.weights)
+    assert r.pooling.hierarchy.names == ("region", "store") and r.metadata["group_by"] == ["region", "store"]
+    assert r.feature_names == ["a", "b"]
+    new = lib.DataFrame({"b": [0.5, 0.1], "a": [1.0, -1.0], "region": ["r1", "r9"], "store": [2, 2]})
+    P = r.predict_proba(new, as_frame=True)  # the levels read from the columns trained with
+    assert list(P.columns) == ["region", "store", "sold"]
+    expect = ref.predict_proba(np.array([[1.0, 0.5], [-1.0, 0.1]]), groups=[np.array(["r1", "r9"]), np.array([2, 2])])
+    np.testing.assert_allclose(np.asarray(P["sold"]), expect[:, 0], rtol=1e-12)
+    assert r.served_by([np.array(["r1", "r9"]), np.array([2, 2])]).tolist() == [2, 0]
