@@ -4,11 +4,11 @@ and scikit-lego's HierarchicalClassifier; its speed; 10⁵ groups from Parquet t
 Run: .venv/bin/python bench/issue25_pooling.py table [SEED]   (needs scikit-lego: pip install scikit-lego)
      .venv/bin/python bench/issue25_pooling.py cli [GROUPS]  (default 100,000 stores in 1,000 regions)
 
-table: a long table from a hierarchical truth — 12 regions, 2,500 stores (each in one region) with
-log-normal sizes (median 8 rows, 35,000-36,000 rows in all), D = 4 standard normal features; each
-store's θ = θ_global + δ_region + δ_store, δ ~ N(0, 0.6²) per region and N(0, 0.5²) per store (the
-bias included); y ~ Bernoulli(σ(x·w + c)). Each store's rows are split 70/30 (train/held out; a store
-of one row is only trained on). The score is the held-out mean log-loss (probabilities clipped to
+table: a long table from a hierarchical truth, ``fp.datasets.hierarchy(seed=SEED)`` — 12 regions,
+2,500 stores (each in one region) with log-normal sizes (median 8 rows, 34,380 rows in all at seed
+0), D = 4 standard normal features; each store's θ = θ_global + δ_region + δ_store, δ ~ N(0, 0.6²)
+per region and N(0, 0.5²) per store (the bias included); y ~ Bernoulli(σ(x·w + c)). Each store's
+rows are split 70/30 (train/held out; a store of one row is only trained on). The score is the held-out mean log-loss (probabilities clipped to
 [1e-15, 1 − 1e-15], as scikit-learn's log_loss). scikit-lego's LogisticRegression refuses a store
 whose training rows are of one class; such a store gets the smoothed constant (Σy + ½)/(n + 1)
 instead (LogisticOrConstant below). Times are each fit's wall clock, after a warm-up
@@ -34,20 +34,8 @@ D = 4
 warnings.simplefilter("ignore", fp.ConvergenceWarning)
 
 
-def truth(seed=0, regions=12, stores=2500, median=8, sigma=1.084):
-    rng = np.random.default_rng(seed)
-    sizes = np.maximum(1, np.round(median * np.exp(sigma * rng.normal(size=stores)))).astype(int)
-    region_of = rng.integers(0, regions, stores)
-    theta = (rng.normal(size=D + 1) * [1, 1, 1, 1, 0.5] + 0.6 * rng.normal(size=(regions, D + 1))[region_of]
-             + 0.5 * rng.normal(size=(stores, D + 1)))
-    store = np.repeat(np.arange(stores), sizes)
-    X = rng.normal(size=(store.size, D))
-    z = (X * theta[store, :D]).sum(axis=1) + theta[store, D]
-    y = (rng.random(store.size) < 1 / (1 + np.exp(-z))).astype(float)
-    rank = np.argsort(np.lexsort((rng.random(store.size), store)))  # a random order within each store
-    first = np.searchsorted(store, store)
-    held = (rank - first) >= np.ceil(0.7 * sizes[store])
-    return X, y, region_of[store], store, held
+def truth(seed=0):
+    return fp.datasets.hierarchy(seed=seed)
 
 
 def log_loss(y, p):

@@ -44,6 +44,11 @@ def main() -> None:
     groups = fp.train(X, y, groups=g, solver="newton", l2=1.0, bias=True)
     groups.plot(path="docs/images/groups.png")
 
+    # partial pooling: the cross-validation of the shrinkage, per level (the README's example)
+    X, y, region, store, held = fp.datasets.hierarchy(regions=6, stores=400)
+    pooled = fp.train(X[~held], y[~held], groups=[region[~held], store[~held]], shrink="cv", bias=True)
+    pooled.plot(kind="shrink", path="docs/images/shrink.png")
+
 
 if __name__ == "__main__":
     main()

@@ -286,7 +286,8 @@ def _shrink(ax, result) -> None:
                          "shrink='cv'")
     grid = np.where(p.grid > 0, p.grid, np.nan)
     for j, name in enumerate(p.hierarchy.names):
-        line, = ax.plot(grid, p.cv_loss[j], marker="o", markersize=3, label=f"level {j + 1}: {name}")
+        label = f"level {j + 1}" + ("" if name == f"level{j + 1}" else f": {name}")
+        line, = ax.plot(grid, p.cv_loss[j], marker="o", markersize=3, label=label)
         best = int(np.argmin(p.cv_loss[j]))
         ax.plot([p.grid[best]], [p.cv_loss[j, best]], marker="*", markersize=12, color=line.get_color())
     ax.set_xscale("log")

@@ -238,3 +238,17 @@ def test_a_table_names_the_levels(rng, library):
     expect = ref.predict_proba(np.array([[1.0, 0.5], [-1.0, 0.1]]), groups=[np.array(["r1", "r9"]), np.array([2, 2])])
     np.testing.assert_allclose(np.asarray(P["sold"]), expect[:, 0], rtol=1e-12)
     assert r.served_by([np.array(["r1", "r9"]), np.array([2, 2])]).tolist() == [2, 0]
+
+
+def test_the_shrink_plot_draws_each_levels_cv_curve(rng):
+    pytest.importorskip("matplotlib")
+    X, y, region, store = _table(rng, n=400, regions=2, stores=4)
+    r = fp.train(X, y, groups=[region, store], shrink_grid=[0.1, 1.0, 10.0], cv=3, bias=True, backend="numpy")
+    assert r.params["shrink"] is not None and r.pooling.grid.tolist() == [0.1, 1.0, 10.0]  # "cv": a hierarchy's default
+    ax = r.plot().axes[0]  # "auto" picks it
+    curves = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
+    assert len(curves) == 2
+    np.testing.assert_allclose(curves[1].get_ydata(), r.pooling.cv_loss[1])
+    fixed = fp.train(X, y, groups=[region, store], shrink=1.0, bias=True, backend="numpy")
+    with pytest.raises(ValueError, match=r"kind='shrink' draws the cross-validation of a pooled batch"):
+        fixed.plot("shrink")
