@@ -360,11 +360,13 @@ class TrainResult:
 
         return plot(self, kind, ax=ax, path=path)
 
-    def to_onnx(self, path=None, *, outputs=("probabilities",), dtype=None, unseen: str = "nan"):
+    def to_onnx(self, path=None, *, outputs=("probabilities",), dtype=None, unseen: str | None = None):
         """Every model in one ONNX graph (``pip install 'fastperceptron[onnx]'``); written to
         ``path`` when given; returns the ``onnx.ModelProto``. ``outputs``: "probabilities" (M, B, K),
         "mean", "std" (M, K); a groups batch takes X and the rows' labels and gives (M, K) (and,
-        with a fallback, which rows it served; ``unseen`` "fallback" or "nan" for labels never seen).
+        with a fallback, which rows it served; ``unseen`` "fallback" or "nan" for labels never seen);
+        a pooled batch takes X and one label column per level and routes unseen paths to their
+        ancestors in the graph (``unseen="parent"``, or "nan").
         ``dtype``: "float32" or "float64" (default: the batch's). See
         :mod:`fastperceptron.export.onnx`."""
         from .export.onnx import to_onnx

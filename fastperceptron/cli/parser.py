@@ -135,8 +135,10 @@ def _export(sub) -> None:
     e.add_argument("--outputs", nargs="+", choices=("probabilities", "mean", "std"), default=["probabilities"],
                    help="the graph's outputs (default: probabilities)")
     e.add_argument("--dtype", choices=("float64", "float32"), help="the graph's precision (default: the model's)")
-    e.add_argument("--unseen", choices=("nan", "fallback"), default="nan",
-                   help="groups: labels never seen in training give NaN (default) or the fallback model's answer")
+    e.add_argument("--unseen", choices=("nan", "fallback", "parent"),
+                   help="groups: labels never seen in training give NaN (default) or the fallback model's answer; "
+                        "a pooled model: paths never seen are served by their deepest seen ancestor (parent, the "
+                        "default) or give NaN")
     e.set_defaults(func=serve.cmd_export)
 
 

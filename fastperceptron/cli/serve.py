@@ -18,11 +18,11 @@ def cmd_export(args) -> int:
     check_target(args.onnx, ".onnx")
     require_onnx()
     r = fp.load(args.model)
-    if r.groups is None and args.unseen != "nan":
+    if r.groups is None and args.unseen not in (None, "nan"):
         raise CLIError("--unseen applies to a model trained with groups")
     path = check_target(args.onnx, ".onnx")
     r.to_onnx(path, outputs=args.outputs, dtype=args.dtype, unseen=args.unseen)
-    kind = "groups" if r.groups is not None else "ensemble"
+    kind = "pooled groups" if r.pooling is not None else "groups" if r.groups is not None else "ensemble"
     print(f"exported         {path} ({r.n_models:,} models, {kind}, {args.dtype or r.dtype}, "
           f"{size_text(path.stat().st_size)})")
     return 0

@@ -13,6 +13,11 @@ ONNX runtime: C++, C#, Java, JavaScript, a phone) evaluates without Python:
   A batch with a fallback model routes the groups trained on fewer than ``min_rows`` rows to it,
   and outputs ``fallback`` (M,) bool, True for the rows it served; labels never seen in training
   go to the fallback model with ``unseen="fallback"``, else they give NaN probabilities.
+* a pooled batch (``groups=[outer, …, inner]``, SPEC §8): inputs ``X`` and one string tensor per
+  level (named after the levels, else ``level1``, …), the labels as text. The routing to parents
+  is in the graph: a path never seen is served by its deepest seen ancestor (``unseen="parent"``,
+  the default) or gives NaN (``"nan"``); output ``probabilities`` (M, K) and ``level`` (M,), the
+  level that served each row (0: the global model), as :meth:`TrainResult.served_by`.
 
 float32 and float64 graphs (``dtype``; default the batch's). The graph uses ONNX opset 18 (and
 ai.onnx.ml 2 for groups), IR version 8, readable by ONNX Runtime 1.14 and later. The same node
@@ -138,7 +143,64 @@ def _group_nodes(g, x: str, group: str, result, dtype, unseen: str) -> dict:
     return out
 
 
-def build(result, outputs=("probabilities",), dtype=None, unseen: str = "nan"):
+def _pooled_nodes(g, x: str, levels: list, result, dtype, unseen: str) -> dict:
+    """A pooled batch's nodes: each row by its path's model, else its deepest seen ancestor's
+    (``unseen="parent"``) or NaN (``"nan"``). Level l's label (text) is coded in that level's own
+    labels, the code combined with the parent path's index (index·V + code) and looked up among
+    level l's paths; the deepest level found serves the row."""
+    h = result.pooling.hierarchy
+    W, c = result._table()  # the innermost paths, then levels 0 .. L − 1
+    D, K = W.shape[1:]
+    nan = W.shape[0]
+    W = np.concatenate([W, np.full((1, D, K), np.nan)]).astype(dtype)
+    sizes = [result.n_models] + [w.shape[0] for w in result.pooling.weights]
+    start = np.cumsum([0] + sizes)[[*range(1, len(sizes)), 0]]  # first row of level l = 0 .. L
+    minus = g.const("minus_one", np.array(-1, np.int64))
+    zero = g.const("zero", np.array(0, np.int64))
+    chosen = g.op("Expand", [g.const("global", np.array(start[0] if unseen == "parent" else nan, np.int64)),
+                             g.op("Shape", [levels[0]], "rows")], "chosen")
+    served = g.op("Expand", [zero, g.op("Shape", [levels[0]], "rows")], "served")
+    parent = None
+    for j in range(h.n_levels):
+        paths = h.paths[j]
+        prefix = None if j == 0 else h.paths[j - 1][h.parent[j]]
+        own = paths if prefix is None else np.array([p[len(q) + 1:] for p, q in zip(paths.tolist(), prefix.tolist())])
+        vocab, code_of = np.unique(own, return_inverse=True)
+        code = g.op("LabelEncoder", [levels[j]], f"code{j + 1}", domain="ai.onnx.ml",
+                    keys_strings=vocab.tolist(), values_int64s=list(range(vocab.size)), default_int64=-1)
+        keys = code_of.astype(np.int64) if j == 0 else h.parent[j] * vocab.size + code_of
+        key = code if parent is None else g.op(
+            "Where", [g.op("Less", [code, zero], "unknown"), minus,
+                      g.op("Add", [g.op("Mul", [parent, g.const("width", np.array(vocab.size, np.int64))], "scaled"),
+                                   code], "key")], "key_known")
+        index = g.op("LabelEncoder", [key], f"path{j + 1}", domain="ai.onnx.ml", keys_int64s=keys.tolist(),
+                     values_int64s=list(range(paths.size)), default_int64=-1)
+        found = g.op("GreaterOrEqual", [index, zero], f"found{j + 1}")
+        level_start = g.const(f"start{j + 1}", np.array(start[j + 1], np.int64))
+        inner = j + 1 == h.n_levels
+        if unseen == "parent" or inner:  # ("nan": only the row's own path serves it)
+            chosen = g.op("Where", [found, g.op("Add", [index, level_start], "row"), chosen], "chosen")
+        served = g.op("Where", [found, g.const(f"level{j + 1}", np.array(j + 1, np.int64)), served], "served")
+        parent = index
+    rows_w = g.op("Gather", [g.const("weights", W), chosen], "row_weights", axis=0)     # (M, D, K)
+    x3 = g.op("Unsqueeze", [x, g.const("axes", np.array([1], np.int64))], "x_row")    # (M, 1, D)
+    z = g.op("Squeeze", [g.op("MatMul", [x3, rows_w], "z"), g.const("axes", np.array([1], np.int64))], "z_rows")
+    if c is not None:
+        c = np.concatenate([c, np.zeros((1, K))]).astype(dtype)
+        z = g.op("Add", [z, g.op("Gather", [g.const("bias", c), chosen], "row_bias", axis=0)], "z_bias")
+    return {"probabilities": g.op("Sigmoid", [z], "p", out="probabilities"),
+            "level": g.op("Identity", [served], "level", out="level")}
+
+
+def _input_names(names) -> list[str]:
+    """The level inputs' names: the levels' own when they are distinct identifiers (not X)."""
+    clean = [str(n) for n in names]
+    if all(n.isidentifier() for n in clean) and len(set(clean)) == len(clean) and "X" not in clean:
+        return clean
+    return [f"level{j + 1}" for j in range(len(clean))]
+
+
+def build(result, outputs=("probabilities",), dtype=None, unseen: str | None = None):
     """The ``onnx.ModelProto`` of ``result`` (see the module docstring)."""
     onnx = require_onnx()
     from onnx import TensorProto, helper
@@ -150,8 +212,12 @@ def build(result, outputs=("probabilities",), dtype=None, unseen: str = "nan"):
     bad = [o for o in outputs if o not in OUTPUTS]
     if bad or not outputs:
         raise ValueError(f"outputs must be one or more of {OUTPUTS}, got {outputs!r}")
-    if unseen not in ("nan", "fallback"):
-        raise ValueError(f"unseen must be 'nan' or 'fallback', got {unseen!r}")
+    pooled = result.pooling is not None
+    unseen = ("parent" if pooled else "nan") if unseen is None else unseen
+    allowed = ("parent", "nan") if pooled else ("nan", "fallback")
+    if unseen not in allowed:
+        raise ValueError(f"unseen must be {allowed[0]!r} or {allowed[1]!r}" + (" for a pooled batch" if pooled else "")
+                         + f", got {unseen!r}")
     B, D, K = result.weights.shape
     size = (B + 2) * (D + 1) * K * dtype.itemsize
     if size > _PROTOBUF_LIMIT:
@@ -162,7 +228,18 @@ def build(result, outputs=("probabilities",), dtype=None, unseen: str = "nan"):
     names = result.metadata.get("feature_names")
     order = f"the columns {', '.join(names)}, in this order" if names else f"{D} feature columns, in training order"
     inputs = [helper.make_tensor_value_info("X", elem, ["M", D], doc_string=f"M rows of {order}")]
-    if result.groups is not None:
+    if pooled:
+        if outputs != ("probabilities",):
+            raise ValueError("a pooled batch serves each row by one model: its graph outputs 'probabilities' "
+                             "(and 'level'), not an ensemble's mean or std")
+        level_names = _input_names(result.pooling.hierarchy.names)
+        inputs += [helper.make_tensor_value_info(n, TensorProto.STRING, ["M"], doc_string=f"level {j + 1}'s labels, "
+                                                 "as text") for j, n in enumerate(level_names)]
+        _pooled_nodes(g, "X", level_names, result, dtype, unseen)
+        outs = [helper.make_tensor_value_info("probabilities", elem, ["M", K]),
+                helper.make_tensor_value_info("level", TensorProto.INT64, ["M"])]
+        opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)]
+    elif result.groups is not None:
         if outputs != ("probabilities",):
             raise ValueError("a groups batch serves each row by one model: its graph outputs 'probabilities' "
                              "(and 'fallback'), not an ensemble's mean or std")
@@ -195,7 +272,7 @@ def build(result, outputs=("probabilities",), dtype=None, unseen: str = "nan"):
     return model
 
 
-def to_onnx(result, path=None, *, outputs=("probabilities",), dtype=None, unseen: str = "nan"):
+def to_onnx(result, path=None, *, outputs=("probabilities",), dtype=None, unseen: str | None = None):
     """Build the graph of ``result`` and, with ``path``, write it there atomically; returns the
     ``onnx.ModelProto``."""
     model = build(result, outputs=outputs, dtype=dtype, unseen=unseen)

@@ -252,3 +252,29 @@ def test_the_shrink_plot_draws_each_levels_cv_curve(rng):
     fixed = fp.train(X, y, groups=[region, store], shrink=1.0, bias=True, backend="numpy")
     with pytest.raises(ValueError, match=r"kind='shrink' draws the cross-validation of a pooled batch"):
         fixed.plot("shrink")
+
+
+def test_the_onnx_graph_routes_unseen_paths_to_their_ancestors(rng, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    X, y, region, store = _table(rng, n=600, regions=3, stores=5)
+    labels = np.array(["north", "south", "a/b"])[region]  # a label holding the separator, unambiguous here
+    r = fp.train(X, y, groups=[labels, store], shrink=[1.0, 5.0], bias=True, backend="numpy")
+    new_region = np.array(["north", "south", "north", "east", "a/b"])
+    new_store = np.array([3, 2, 99, 3, 4])
+    Xn = rng.normal(size=(5, 2))
+    for unseen in ("parent", "nan"):
+        session = ort.InferenceSession(r.to_onnx(tmp_path / f"{unseen}.onnx", unseen=unseen).SerializeToString())
+        assert [i.name for i in session.get_inputs()] == ["X", "level1", "level2"]
+        P, level = session.run(None, {"X": Xn, "level1": new_region, "level2": new_store.astype(str)})
+        expect = r.predict_proba(Xn, groups=[new_region, new_store])
+        served = r.served_by([new_region, new_store])
+        np.testing.assert_array_equal(level, served)
+        if unseen == "parent":
+            np.testing.assert_allclose(P, expect, rtol=1e-12)
+        else:
+            own = served == 2
+            np.testing.assert_allclose(P[own], expect[own], rtol=1e-12)
+            assert np.isnan(P[~own]).all()
+    with pytest.raises(ValueError, match=r"unseen must be 'parent' or 'nan' for a pooled batch, got 'fallback'"):
+        r.to_onnx(unseen="fallback")
