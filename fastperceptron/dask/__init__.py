@@ -2,7 +2,8 @@
 
 ``pip install 'fastperceptron[dask]'``; only this package imports Dask (an edge: the public API,
 nothing below imports it). Without groups the models are sharded (:mod:`.models`), with groups the
-rows (:mod:`.groups`).
+rows (:mod:`.groups`), and with a pooled hierarchy (``groups=[outer, inner]``, ``shrink``) the rows
+by the outermost level (:mod:`.pooled`).
 
 The model axis is embarrassingly parallel, so the batch is cut into shards of consecutive models,
 and each shard is one task calling :func:`fastperceptron.train` on a worker with that worker's best
@@ -66,7 +67,16 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
     train_kwargs.pop("fallback", None)
     train_kwargs.pop("min_rows", None)
     train_kwargs.pop("progress", None)
-    if groups is not None:
+    if isinstance(groups, (list, tuple)) or train_kwargs.get("shrink") is not None:
+        from .pooled import train_pooled_dask
+
+        if train_kwargs.get("standardize"):
+            raise ValueError("standardize=True is not available for a pooled hierarchy through Dask: standardise "
+                             "the columns first (with the whole table's mean and standard deviation), then train")
+        result = train_pooled_dask(distributed, X, y, groups=[groups] if isinstance(groups, str) else list(groups),
+                                   client=client, workers=workers_of(distributed, client), shards=shards,
+                                   progress=progress, **train_kwargs)
+    elif groups is not None:
         from .groups import train_groups
 
         if train_kwargs.get("standardize"):

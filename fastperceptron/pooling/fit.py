@@ -68,8 +68,10 @@ def _check(o: dict, given: dict) -> dict:
     return o
 
 
-def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None) -> TrainResult:
-    """``train`` with a hierarchy of groups and/or ``shrink``: see the module docstring."""
+def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None) -> TrainResult:
+    """``train`` with a hierarchy of groups and/or ``shrink``: see the module docstring. ``root``
+    (K, P): level 0's θ, fitted elsewhere (``fastperceptron.dask`` fits it over all partitions and
+    each shard its subtrees), with ``shrink`` given."""
     o = _check(o, given)
     X = np.asarray(X) if not hasattr(X, "shape") else X
     n = X.shape[0] if getattr(X, "ndim", 0) == 2 else None
@@ -88,15 +90,17 @@ def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None) -> TrainRes
     grid = cv_loss = None
     seconds = 0.0
     if isinstance(shrink, str):
+        if root is not None:
+            raise ValueError("shrink='cv' needs every row at every level: give shrink as numbers")
         grid = _grid(o["shrink_grid"])
         shrink, cv_loss, seconds = choose(X, y, sw, hierarchy, rows, grid, o)
-    results = [fit_level(X, y, sw, None, None, None, o, l2=o["l2"])]
-    thetas = [theta_of(results[0])]
+    results = [] if root is not None else [fit_level(X, y, sw, None, None, None, o, l2=o["l2"])]
+    thetas = [np.asarray(root, dtype=np.float64)[None]] if root is not None else [theta_of(results[0])]
     for j in range(hierarchy.n_levels):
         anchor = thetas[-1][hierarchy.parent[j]]
         results.append(fit_level(X, y, sw, rows[j], anchor, shrink[j], o))
         thetas.append(theta_of(results[-1]))
-    return _result(results, hierarchy, shrink, grid, cv_loss, transform, seconds, o)
+    return _result(results, thetas, hierarchy, shrink, grid, cv_loss, transform, seconds, o)
 
 
 def _grid(value) -> np.ndarray:
@@ -106,12 +110,23 @@ def _grid(value) -> np.ndarray:
     return np.unique(grid)
 
 
-def _result(results, hierarchy, shrink, grid, cv_loss, transform, cv_seconds, o) -> TrainResult:
-    """The innermost level's result, keeping the levels above in ``pooling``."""
-    fold = (lambda r: (r.weights, r.bias)) if transform is None else (lambda r: transform.fold(r.weights, r.bias))
-    levels = [fold(r) for r in results]
+def _weights_bias(theta: np.ndarray, D: int):
+    """θ (B, K, P) as weights (B, D, K) and bias (B, K) or None."""
+    W = np.ascontiguousarray(theta[:, :, :D].transpose(0, 2, 1))
+    return W, (np.ascontiguousarray(theta[:, :, D]) if theta.shape[2] > D else None)
+
+
+def _result(results, thetas, hierarchy, shrink, grid, cv_loss, transform, cv_seconds, o) -> TrainResult:
+    """The innermost level's result, keeping the levels above in ``pooling`` (from ``thetas``, one
+    (G_l, K, P) per level, on the problem's columns: folded back when standardised)."""
     inner = results[-1]
-    W, c = levels[-1]
+    dtype = inner.weights.dtype
+    levels = []
+    for theta in thetas:
+        W, c = _weights_bias(theta, inner.weights.shape[1])
+        W, c = (W, c) if transform is None else transform.fold(W, c)
+        levels.append((W.astype(dtype), None if c is None else c.astype(dtype)))
+    W, c = (inner.weights, inner.bias) if transform is None else transform.fold(inner.weights, inner.bias)
     pooling = Pooling(hierarchy=hierarchy, weights=tuple(w for w, _ in levels[:-1]),
                       bias=None if c is None else tuple(b for _, b in levels[:-1]), shrink=shrink, grid=grid,
                       cv_loss=cv_loss)

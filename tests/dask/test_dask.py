@@ -188,3 +188,31 @@ def test_a_missing_client_says_what_it_needs():
     with pytest.raises(TypeError, match=r"client must be a distributed\.Client connected to the cluster .* got None: "
                                         r"e\.g\. client = distributed\.Client"):
         fpd.train(X, y, client=None, models=2)
+
+
+# --- issue 25: a pooled hierarchy, sharded by its outermost level ------------------------------------
+def test_a_pooled_hierarchy_equals_the_single_machine_fit(client, rng):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    n = 1500
+    region, store = rng.integers(0, 5, n), rng.integers(0, 12, n)
+    x = rng.normal(size=(n, 2))
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x[:, 0] + rng.normal(size=5)[region])))).astype(float)
+    df = pd.DataFrame({"region": [f"r{v}" for v in region], "store": store, "a": x[:, 0], "b": x[:, 1], "sold": y})
+    kw = dict(shrink=[2.0, 6.0], bias=True, l2=1.0, backend="numpy")
+    ref = fp.train(df, "sold", groups=["region", "store"], **kw)
+    r = fpd.train(dd.from_pandas(df, npartitions=3), "sold", groups=["region", "store"], client=client, shards=2, **kw)
+    assert r.groups.tolist() == ref.groups.tolist()
+    assert [p.tolist() for p in r.pooling.hierarchy.paths] == [p.tolist() for p in ref.pooling.hierarchy.paths]
+    for a, b in zip(r.pooling.hierarchy.parent, ref.pooling.hierarchy.parent):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(r.group_sizes, ref.group_sizes)
+    np.testing.assert_allclose(r.weights, ref.weights, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(r.bias, ref.bias, rtol=1e-7, atol=1e-9)
+    for a, b in zip(r.pooling.weights, ref.pooling.weights):
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+    new = [np.array(["r1", "r9"]), np.array([3, 3])]
+    np.testing.assert_allclose(r.predict_proba(x[:2], groups=new), ref.predict_proba(x[:2], groups=new), rtol=1e-7)
+    assert r.metadata["group_by"] == ["region", "store"] and r.pooling.hierarchy.names == ("region", "store")
+    with pytest.raises(ValueError, match=r"through Dask, shrink must be given as numbers"):
+        fpd.train(dd.from_pandas(df, npartitions=2), "sold", groups=["region", "store"], client=client, bias=True)
