@@ -61,6 +61,14 @@ def _tables(folder: Path) -> None:
 
         pq.write_table(pa.table({"store": stores, "price": price, "promo": promo, "sold": sold}),
                        folder / "sales.parquet")
+        # stores under regions, for partial pooling (stores.parquet), and new rows of them (new_stores.csv)
+        from fastperceptron.datasets import hierarchy
+
+        Xh, yh, region, store, _ = hierarchy(regions=4, stores=60, seed=26)
+        region = np.array(["east", "north", "south", "west"])[region]
+        columns = {"region": region, "store": store, **{f"x{d + 1}": Xh[:, d] for d in range(4)}, "sold": yh}
+        pq.write_table(pa.table(columns), folder / "stores.parquet")
+        _csv(folder / "new_stores.csv", list(columns)[:-1], [c[:5] for c in list(columns.values())[:-1]])
     X = rng.normal(size=(n, 3))
     label = (rng.random(n) < 1 / (1 + np.exp(-X @ [1.0, -1.0, 0.5]))).astype(int)
     _csv(folder / "d.csv", ["a", "b", "c", "label"], [*X.T, label])

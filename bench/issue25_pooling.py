@@ -96,13 +96,14 @@ def table(seed=0):
     rows.append((f"`fp.train(..., groups=[region, store], shrink=\"cv\")` (chose ρ = "
                  f"{', '.join(f'{v:.3g}' for v in pooled.params['shrink'])})",
                  log_loss(y[te], pooled.predict_proba(X[te], groups=[region[te], store[te]])[:, 0]), s))
-    one, s = timed(lambda: fp.train(X[tr], y[tr], groups=[region[tr], store[tr]], shrink=pooled.params["shrink"],
-                                    **fit))
-    rows.append(("the same with those ρ given (`shrink=[...]`)",
+    best = min((timed(lambda: fp.train(X[tr], y[tr], groups=[region[tr], store[tr]],
+                                       shrink=pooled.params["shrink"], **fit)) for _ in range(3)), key=lambda t: t[1])
+    one, s = best
+    rows.append(("the same with those ρ given (`shrink=[...]`; best of 3)",
                  log_loss(y[te], one.predict_proba(X[te], groups=[region[te], store[te]])[:, 0]), s))
     print("| model | held-out log-loss | fit |\n| --- | ---: | ---: |")
     for name, loss, s in rows:
-        print(f"| {name} | {loss:.3f} | {s:.2f} s |")
+        print(f"| {name} | {loss:.3f} | {s:.3f} s |")
     return pooled
 
 

@@ -75,7 +75,9 @@ Series, a pandas Categorical; with X a table, also the name of its label column)
 only, in their original order (SPEC §6). X is then (N, D), y (N,) or (N, K) and
 ``sample_weight`` (N,); ``seeds``, ``learning_rate`` and ``initial_weights`` are per group
 (G,), or one value for all. ``result.groups`` holds the labels; predict a table with
-``result.predict_proba(X_new, groups=g_new)``."""),
+``result.predict_proba(X_new, groups=g_new)``. A list of label arrays (with a table, of column
+names), outermost first — ``groups=[region, store]`` — is a hierarchy for partial pooling
+(``shrink``, SPEC §8): one model per path ("region/store"), each pulled toward its parent's."""),
     Option("solver", "gd", "problem", """``"gd"`` (default: fixed-rate gradient steps, the tutorial's update), ``"newton"``
 (exact Newton steps with a line search: few iterations; for small D, its Hessian costs
 N·(D+1)² per model), ``"lbfgs"`` (limited-memory quasi-Newton: gradient work only; for

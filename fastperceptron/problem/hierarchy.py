@@ -92,7 +92,7 @@ class Pooling:
 def _join(prefix: np.ndarray | None, labels: np.ndarray, level: str) -> np.ndarray:
     """Paths one level deeper: ``prefix`` + SEP + each label (labels as str); two paths that join to
     the same text (a label holding SEP) are an error."""
-    text = labels.astype(str)
+    text = np.array(labels.astype(str).tolist(), dtype=str)  # as narrow as the longest label (not <U21 for ints)
     if prefix is None:
         return text
     paths = np.char.add(np.char.add(prefix, SEP), text)
@@ -101,7 +101,7 @@ def _join(prefix: np.ndarray | None, labels: np.ndarray, level: str) -> np.ndarr
         shown = repr(str(bad[0])) if bad.size else "a label"
         raise ValueError(f"{level}: {shown} contains {SEP!r}, which joins the labels of a path, so two paths read "
                          "the same: replace it in the label columns")
-    return paths
+    return np.array(paths.tolist(), dtype=str)
 
 
 def _row_paths(levels, n_levels: int, n_rows: int | None, name: str):
