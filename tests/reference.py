@@ -53,19 +53,21 @@ def optimum_one(X, y, *, l2=0.0, s=None, bias=True, iterations=200):
     return (theta[:-1], theta[-1]) if bias else (theta, 0.0)
 
 
-def _newton(Xt, y, s, pen, iterations=200):
-    """θ minimising Σ s·(softplus(x̃·θ) − y·x̃·θ) + ½·Σ pen·θ², by plain Newton with step halving."""
+def _newton(Xt, y, s, pen, iterations=200, anchor=None):
+    """θ minimising Σ s·(softplus(x̃·θ) − y·x̃·θ) + ½·Σ pen·(θ − anchor)², by plain Newton with step
+    halving from the anchor (default 0)."""
     s = np.ones(len(Xt)) if s is None else np.asarray(s, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    a = np.zeros(Xt.shape[1]) if anchor is None else np.asarray(anchor, dtype=np.float64)
 
     def loss(theta):
         z = Xt @ theta
-        return float((s * (np.logaddexp(0, z) - y * z)).sum() + 0.5 * (pen * theta * theta).sum())
+        return float((s * (np.logaddexp(0, z) - y * z)).sum() + 0.5 * (pen * (theta - a) ** 2).sum())
 
-    theta = np.zeros(Xt.shape[1])
+    theta = a.copy()
     for _ in range(iterations):
         o = sigmoid(Xt @ theta)
-        grad = Xt.T @ (s * (o - y)) + pen * theta
+        grad = Xt.T @ (s * (o - y)) + pen * (theta - a)
         hess = (Xt * (s * o * (1 - o))[:, None]).T @ Xt + np.diag(pen)
         step = np.linalg.solve(hess, grad)
         t, before = 1.0, loss(theta)
@@ -102,27 +104,7 @@ def optimum_raw(X, y, *, l2=0.0, s=None, bias=True):
 
 def pooled_one(X, y, anchor, rho, *, s=None, bias=True, iterations=200):
     """SPEC §8: θ = (w, c) minimising Σ s·(softplus(x̃·θ) − y·x̃·θ) + ½·ρ·‖θ − anchor‖² for one output
-    (the bias shrunk too), by plain Newton with step halving from the anchor. Returns θ (P,)."""
+    (the bias shrunk too), by the plain Newton of :func:`_newton` from the anchor. Returns θ (P,)."""
     X = np.asarray(X, dtype=np.float64)
     Xt = np.hstack([X, np.ones((len(X), 1))]) if bias else X
-    s = np.ones(len(Xt)) if s is None else np.asarray(s, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    a = np.asarray(anchor, dtype=np.float64)
-
-    def loss(theta):
-        z = Xt @ theta
-        return float((s * (np.logaddexp(0, z) - y * z)).sum() + 0.5 * rho * ((theta - a) ** 2).sum())
-
-    theta = a.copy()
-    for _ in range(iterations):
-        o = sigmoid(Xt @ theta)
-        grad = Xt.T @ (s * (o - y)) + rho * (theta - a)
-        hess = (Xt * (s * o * (1 - o))[:, None]).T @ Xt + rho * np.eye(len(a))
-        step = np.linalg.solve(hess, grad)
-        t, before = 1.0, loss(theta)
-        while loss(theta - t * step) > before and t > 1e-12:
-            t /= 2
-        theta = theta - t * step
-        if np.abs(t * step).max() <= 1e-15 * (1 + np.abs(theta).max()):
-            break
-    return theta
+    return _newton(Xt, y, s, np.full(Xt.shape[1], float(rho)), iterations, anchor=anchor)
