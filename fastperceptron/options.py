@@ -105,8 +105,9 @@ with ``groups=[outer, …, inner]`` the level above, with one level the global m
 penalised toward 0 by ``l2``). One number, one per level (outermost first), or ``"cv"``: chosen
 per level by ``cv``-fold cross-validation over ``shrink_grid``. 0 is the unpooled per-group fit,
 a large value the parent's. Default: None — no pooling for one level of groups, ``"cv"`` for a
-hierarchy. Needs solver "newton", "lbfgs" or "auto" (the default with shrink). A path never
-seen in training is predicted by its deepest seen ancestor (``predict_proba(..., unseen=)``)."""),
+hierarchy. The solver is "auto" unless given; solver "gd" steps W += η·(Xᵀ·Δ − ρ·(W − A)) (and
+the bias alike) from the parent's model A. A path never seen in training is predicted by its
+deepest seen ancestor (``predict_proba(..., unseen=)``)."""),
     Option("shrink_grid", None, "pooling", """the values ``shrink="cv"`` tries (default: 15 values, half a decade apart,
 10⁻³ … 10⁴), all trained in one batch per level."""),
     Option("cv", 5, "pooling", "the number of folds of ``shrink=\"cv\"`` (rows split within each group)."),

@@ -52,13 +52,10 @@ def _shrink(value, n_levels: int):
 
 
 def _check(o: dict, given: dict) -> dict:
-    """The options of a pooled fit: a second-order solver, no fallback (the parents serve)."""
+    """The options of a pooled fit: solver "auto" unless one is given, no fallback (the parents serve)."""
     o = dict(o)
     if "solver" not in given:
         o["solver"] = "auto"
-    if o["solver"] == "gd":
-        raise ValueError("shrink pulls each model toward its parent's at the optimum of SPEC §8, which gradient "
-                         "steps do not reach: use solver='newton', 'lbfgs' or 'auto' (the default with shrink)")
     if o["fallback"] or o["min_rows"]:
         raise ValueError("a pooled batch serves unseen and small groups by their parents (predict with "
                          "unseen='parent'): leave fallback and min_rows out")

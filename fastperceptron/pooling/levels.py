@@ -39,8 +39,11 @@ def run_level(problem, o: dict, anchor=None, shrink=None, start=None) -> TrainRe
     (B, K); None: no pull), starting at ``start`` (default: the anchor); models that do not converge
     are left to the caller (no warning)."""
     if anchor is not None:
-        problem = replace(problem, prior=Prior(anchor=anchor, shrink=np.broadcast_to(shrink, anchor.shape[:2]),
-                                               start=start))
+        rho = np.broadcast_to(np.asarray(shrink, dtype=np.float64), anchor.shape[:2])
+        problem = replace(problem, prior=Prior(anchor=anchor, shrink=rho, start=start))
+        if problem.solver == "gd" and isinstance(o["learning_rate"], str):  # "auto": 1/L with the pull's ρ in L
+            lr = 1.0 / (1.0 / problem.learning_rate.astype(np.float64) + rho.max(axis=1))
+            problem = replace(problem, learning_rate=lr.astype(problem.dtype))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return run_problem(problem, o, stacklevel=4)

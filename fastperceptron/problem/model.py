@@ -51,6 +51,18 @@ class Prior:
     shrink: np.ndarray  # (B, K) float64 >= 0
     start: np.ndarray | None = None  # (B, K, P) where the solvers start (a warm start); None: the anchor
 
+    def for_steps(self, D: int, dtype):
+        """What gradient steps need (solver "gd"): (anchor weights (B, D, K), anchor bias (B, K),
+        shrink (B, K), start weights (B, D, K), start bias (B, K)), of ``dtype``. The steps are
+        W += η·(Xᵀ·Δ − λ·W − ρ·(W − A)) and c += η·(Σ Δ − ρ·(c − a)), from the start (the anchor
+        unless given); without a bias, the bias arrays are zeros and unused."""
+        B, K, P = self.anchor.shape
+        split = lambda t: (np.ascontiguousarray(t[:, :, :D].transpose(0, 2, 1), dtype=dtype),  # noqa: E731
+                           np.ascontiguousarray(t[:, :, D] if P > D else np.zeros((B, K)), dtype=dtype))
+        aw, ac = split(np.asarray(self.anchor, dtype=np.float64))
+        sw, sc = split(np.asarray(self.anchor if self.start is None else self.start, dtype=np.float64))
+        return aw, ac, np.ascontiguousarray(self.shrink, dtype=dtype), sw, sc
+
 
 @dataclass(frozen=True)
 class Problem:

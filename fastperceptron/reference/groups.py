@@ -51,6 +51,12 @@ class GroupedRun(GradientRun):
         self.gid = xp.asarray(p.groups.group_ids())                  # (N,) the group of each row
         self.W = arr(p.W0)                                           # (G, D, K)
         self.c = xp.zeros((G, K), dtype=dt) if p.bias else None
+        self.prior = None
+        if p.prior is not None:  # SPEC §8: pulled toward the parents' models, from the start given
+            aw, ac, rho, sw, sc = p.prior.for_steps(D, dt)
+            self.prior = (arr(aw), arr(ac), arr(rho))
+            self.W = arr(sw)
+            self.c = arr(sc) if p.bias else None
         self.lr = arr(p.learning_rate)                               # (G,)
         self.l2 = None if p.l2 is None else arr(p.l2)                # (G,) or None
         self.loss_denominator = arr(p.loss_denominator())
@@ -82,10 +88,15 @@ class GroupedRun(GradientRun):
                 U[:, d, :] = self.segment_sum(self.X[:, d:d + 1] * delta, self.offsets)
             if self.l2 is not None:
                 U -= self.l2[:, None, None] * self.W
+            if self.prior is not None:
+                U -= self.prior[2][:, None, :] * (self.W - self.prior[0])
             U *= self.lr[:, None, None]
             u = None
             if self.c is not None:
-                u = self.segment_sum(delta, self.offsets) * self.lr[:, None]
+                u = self.segment_sum(delta, self.offsets)
+                if self.prior is not None:
+                    u -= self.prior[2] * (self.c - self.prior[1])
+                u *= self.lr[:, None]
             if self.active is not None:  # as in reference/loop.py: apply, count, stop below tol
                 largest = xp.abs(U).max(axis=(1, 2))
                 if u is not None:

@@ -6,6 +6,7 @@
 //
 //   X (N, D)   Y (N, K)   S absent or (N,)   offsets (G + 1)
 //   W (D*K, G)   C (K, G)   lr (G)   l2 (G)   active (G) 1/0   iterations (G)
+//   AW (D*K, G)  AC (K, G)   RHO (K, G): the pull toward the parents' models (SPEC §8) when pulled
 //
 // train_groups: one thread trains one group for all iterations of a chunk, its weights and sums
 // in registers (D, K template parameters, as in perceptron.cu), reading its own rows in order:
@@ -47,7 +48,8 @@ train_groups(const T* __restrict__ X, const T* __restrict__ Y, const T* __restri
              const long long* __restrict__ offsets, T* __restrict__ W, T* __restrict__ C, const T* __restrict__ lr,
              const T* __restrict__ l2,
              unsigned char* __restrict__ active, long long* __restrict__ iterations, long long G, int n_iter,
-             int use_bias, T tol) {
+             int use_bias, T tol, const T* __restrict__ AW, const T* __restrict__ AC, const T* __restrict__ RHO,
+             int pulled) {
     const long long g = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (g >= G || !active[g]) return;
     const bool use_tol = tol > T(0);
@@ -82,14 +84,16 @@ train_groups(const T* __restrict__ X, const T* __restrict__ Y, const T* __restri
         T largest = T(0);
 #pragma unroll
         for (int j = 0; j < D * K; ++j) {
-            const T u = (Gs[j] - lam * w[j]) * eta;
+            const T pull = pulled ? RHO[(long long)(j % K) * G + g] * (w[j] - AW[(long long)j * G + g]) : T(0);
+            const T u = pulled ? (Gs[j] - lam * w[j] - pull) * eta : (Gs[j] - lam * w[j]) * eta;
             largest = fmax(largest, fabs(u));
             w[j] += u;
         }
         if (use_bias) {
 #pragma unroll
             for (int k = 0; k < K; ++k) {
-                const T u = gs[k] * eta;
+                const T u = pulled ? (gs[k] - RHO[(long long)k * G + g] * (c[k] - AC[(long long)k * G + g])) * eta
+                                   : gs[k] * eta;
                 largest = fmax(largest, fabs(u));
                 c[k] += u;
             }
@@ -133,9 +137,11 @@ loss_groups(const T* __restrict__ X, const T* __restrict__ Y, const T* __restric
 // For `nvcc -DFASTPERCEPTRON_INSTANTIATE` in CI: both row-weight kinds and rules at two shapes.
 #define FPG_ONE(T, SW, D, K)                                                                            \
     template __global__ void train_groups<T, SW, D, K, true>(const T*, const T*, const T*, const long long*, \
-        T*, T*, const T*, const T*, unsigned char*, long long*, long long, int, int, T);                \
+        T*, T*, const T*, const T*, unsigned char*, long long*, long long, int, int, T, const T*, const T*, \
+        const T*, int);                                                                                 \
     template __global__ void train_groups<T, SW, D, K, false>(const T*, const T*, const T*, const long long*, \
-        T*, T*, const T*, const T*, unsigned char*, long long*, long long, int, int, T);                \
+        T*, T*, const T*, const T*, unsigned char*, long long*, long long, int, int, T, const T*, const T*, \
+        const T*, int);                                                                                 \
     template __global__ void loss_groups<T, SW, D, K>(const T*, const T*, const T*, const long long*, const T*, \
         const T*, T*, long long);
 #define FPG_ALL(T) FPG_ONE(T, 0, 3, 1) FPG_ONE(T, 1, 3, 1) FPG_ONE(T, 0, 8, 2) FPG_ONE(T, 1, 16, 4)

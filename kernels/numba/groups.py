@@ -131,19 +131,26 @@ def _rows(XT, YT, S, r0, r1, w, c, U, u, z, o, delta, poly, k1, k2, K, seed_rule
 
 
 @njit(inline="always", **_OPTIONS)
-def _apply(w, c, U, u, eta, lam, use_bias, use_tol, tol, active, iterations, g):
-    """W += η·(U − λ·W) (and c += η·u) for group g when it is running; count it; stop it below tol."""
+def _apply(w, c, U, u, eta, lam, use_bias, use_tol, tol, active, iterations, g, aw, ac, rho):
+    """W += η·(U − λ·W) (and c += η·u) for group g when it is running; count it; stop it below tol.
+    With a prior (``rho`` of length K, else empty): W += η·(U − λ·W − ρ·(W − A)) and
+    c += η·(u − ρ·(c − a)) (SPEC §8)."""
     if active[g] == 0:
         return
     zero = eta - eta
     largest = zero
+    n_out = u.shape[0]
+    pulled = rho.shape[0] > 0
     for j in range(U.shape[0]):
-        step = eta * (U[j] - lam * w[j])
+        if pulled:
+            step = eta * (U[j] - lam * w[j] - rho[j % n_out] * (w[j] - aw[j]))
+        else:
+            step = eta * (U[j] - lam * w[j])
         largest = max(largest, abs(step))
         w[j] += step
     if use_bias:
-        for k in range(u.shape[0]):
-            step = eta * u[k]
+        for k in range(n_out):
+            step = eta * (u[k] - rho[k] * (c[k] - ac[k])) if pulled else eta * u[k]
             largest = max(largest, abs(step))
             c[k] += step
     iterations[g] += 1
@@ -153,9 +160,9 @@ def _apply(w, c, U, u, eta, lam, use_bias, use_tol, tol, active, iterations, g):
 
 @njit(parallel=True, **_OPTIONS)
 def train_small(XT, YT, S, offsets, tasks, W, C, lr, l2, K, n_iter, seed_rule, use_bias, tol, active,
-                iterations, lanes):
+                iterations, lanes, AW, AC, RHO):
     """``n_iter`` iterations of every group of at most BIG rows; task t holds groups
-    tasks[t]..tasks[t+1]."""
+    tasks[t]..tasks[t+1]. AW (G, D·K), AC and RHO (G, K): the prior (SPEC §8), or (G, 0) arrays."""
     G, D, n_out = W.shape
     dt = W.dtype
     use_tol = tol > K[ZERO]
@@ -180,12 +187,12 @@ def train_small(XT, YT, S, offsets, tasks, W, C, lr, l2, K, n_iter, seed_rule, u
                 U[:] = 0
                 u[:] = 0
                 _rows(XT, YT, S, r0, r1, w, c, U, u, z, o, delta, poly, k1, k2, K, seed_rule, use_bias, lanes)
-                _apply(w, c, U, u, lr[g], l2[g], use_bias, use_tol, tol, active, iterations, g)
+                _apply(w, c, U, u, lr[g], l2[g], use_bias, use_tol, tol, active, iterations, g, AW[g], AC[g], RHO[g])
 
 
 @njit(parallel=True, **_OPTIONS)
 def train_big(XT, YT, S, offsets, big, pieces, W, C, lr, l2, K, n_iter, seed_rule, use_bias, tol, active,
-              iterations, lanes):
+              iterations, lanes, AW, AC, RHO):
     """``n_iter`` iterations of the groups ``big`` (over BIG rows). Big group i owns the pieces
     pieces[i]..pieces[i+1]; piece p covers rows offsets[g] + (p - pieces[i])·PIECE onwards."""
     G, D, n_out = W.shape
@@ -224,7 +231,8 @@ def train_big(XT, YT, S, offsets, big, pieces, W, C, lr, l2, K, n_iter, seed_rul
                     U[j] += partial[p, j]
                 for k in range(n_out):
                     u[k] += partial[p, D * n_out + k]
-            _apply(W[g].reshape(-1), C[g], U, u, lr[g], l2[g], use_bias, use_tol, tol, active, iterations, g)
+            _apply(W[g].reshape(-1), C[g], U, u, lr[g], l2[g], use_bias, use_tol, tol, active, iterations, g, AW[g],
+                   AC[g], RHO[g])
 
 
 @njit(parallel=True, **_OPTIONS)

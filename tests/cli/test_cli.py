@@ -424,7 +424,5 @@ def test_a_hierarchy_from_parquet_trains_pools_and_predicts(tmp_path, rng):
                        "1 path(s) in groups were never seen in training ('r9/3')")
     assert_clean_error(cli("train", "--data", tmp_path / "t.parquet", "--group-by", "region,store", "--shrink", "x",
                            check_rc=None), "--shrink takes numbers >= 0 (one, or one per level) or cv, got x")
-    assert_clean_error(cli("train", "--data", tmp_path / "t.parquet", "--group-by", "region,store", "--solver", "gd",
-                           check_rc=None), "use solver='newton', 'lbfgs' or 'auto'")
     assert_clean_error(cli("train", "--data", tmp_path / "t.parquet", "--group-by", "region", "--cv", 3,
                            check_rc=None), "--shrink-grid, --cv and --cv-seed choose --shrink cv")

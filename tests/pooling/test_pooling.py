@@ -178,8 +178,6 @@ def test_pooling_errors_name_the_fix(rng):
         fp.train(X, y, groups=[region, store], shrink=[1, 2, 3], bias=True)
     with pytest.raises(ValueError, match=r"shrink must be a number >= 0, one per level, or 'cv', got 'CV'"):
         fp.train(X, y, groups=[region, store], shrink="CV", bias=True)
-    with pytest.raises(ValueError, match=r"use solver='newton', 'lbfgs' or 'auto' \(the default with shrink\)"):
-        fp.train(X, y, groups=[region, store], shrink=1.0, solver="gd")
     with pytest.raises(ValueError, match=r"shrink pulls each group's model toward its parent's: give groups="):
         fp.train(X, y, shrink=1.0)
     with pytest.raises(ValueError, match=r"leave fallback and min_rows out"):
@@ -278,3 +276,27 @@ def test_the_onnx_graph_routes_unseen_paths_to_their_ancestors(rng, tmp_path):
             assert np.isnan(P[~own]).all()
     with pytest.raises(ValueError, match=r"unseen must be 'parent' or 'nan' for a pooled batch, got 'fallback'"):
         r.to_onnx(unseen="fallback")
+
+
+def test_gradient_steps_take_the_pull_too(backend, rng):
+    """Solver "gd" steps W += η·(Xᵀ·Δ − ρ·(W − A)), c += η·(ΣΔ − ρ·(c − a)) from the parent's model: the
+    same steps on every backend as on numpy's, and, run long enough, the optimum Newton reaches."""
+    X, y, region, store = _table(rng, n=500, regions=2, stores=5)
+    kw = dict(groups=[region, store], shrink=[2.0, 5.0], bias=True, solver="gd", rule="logistic")
+    few = dict(kw, learning_rate=0.002, iterations=40)
+    a = fp.train(X, y, backend="numpy", **few)
+    b = fp.train(X, y, backend=backend, **few)
+    np.testing.assert_allclose(b.weights, a.weights, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(b.bias, a.bias, rtol=1e-9, atol=1e-12)
+    # the reference: the first step from the parent's model, by hand (the steps start there)
+    one = fp.train(X, y, backend="numpy", **dict(kw, learning_rate=0.002, iterations=1))
+    first = one.pooling.hierarchy.paths[1][0]
+    rows = _paths(region, store) == first
+    parent = _theta(one.pooling.weights[1], one.pooling.bias[1])[one.pooling.hierarchy.parent[1][0]]
+    z = X[rows] @ parent[:2] + parent[2]
+    delta = y[rows] - 1 / (1 + np.exp(-z))
+    expect = parent + 0.002 * np.r_[X[rows].T @ delta, delta.sum()]  # the pull is 0 at the start
+    np.testing.assert_allclose(_theta(one.weights, one.bias)[list(one.groups).index(first)], expect, rtol=1e-12)
+    newton = fp.train(X, y, backend="numpy", **dict(kw, solver="newton", rule=None))
+    far = fp.train(X, y, backend=backend, **dict(kw, learning_rate="auto", iterations=4000))
+    np.testing.assert_allclose(far.weights, newton.weights, atol=1e-7)

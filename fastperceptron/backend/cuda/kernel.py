@@ -157,6 +157,14 @@ class CudaGroupRun(GradientRun):
         self.offsets = cupy.asarray(p.groups.offsets)
         self.W = dev(p.W0.reshape(G, D * K).T)
         self.C = cupy.zeros((K, G), dtype=p.dtype)
+        self.pulled = np.int32(p.prior is not None)
+        self.prior = (dev(np.zeros(1)),) * 3  # (A_w (D·K, G), a_c (K, G), ρ (K, G)), unread without one
+        if p.prior is not None:  # SPEC §8: pulled toward the parents' models, from the start given
+            aw, ac, rho, sw, sc = p.prior.for_steps(D, p.dtype)
+            self.prior = (dev(aw.reshape(G, D * K).T), dev(ac.T), dev(rho.T))
+            self.W = dev(sw.reshape(G, D * K).T)
+            if p.bias:
+                self.C = dev(sc.T)
         self.lr = dev(p.learning_rate)
         self.l2 = dev(np.zeros_like(p.learning_rate) if p.l2 is None else p.l2)
         self.active = cupy.ones(G, dtype=cupy.uint8)
@@ -175,7 +183,7 @@ class CudaGroupRun(GradientRun):
     def advance(self, n: int) -> None:
         self.train_kernel(self.grid, (THREADS_PER_BLOCK,), (
             self.X, self.Y, self.S, self.offsets, self.W, self.C, self.lr, self.l2, self.active, self.iterations,
-            np.int64(self.shape[0]), np.int32(n), self.use_bias, self.tol))
+            np.int64(self.shape[0]), np.int32(n), self.use_bias, self.tol, *self.prior, self.pulled))
 
     def n_active(self) -> int:
         return self.shape[0] if not self.has_tol else int(self.active.sum())

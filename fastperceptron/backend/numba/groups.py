@@ -84,6 +84,12 @@ class GroupRun(GradientRun):
         self.all_tasks = balanced_tasks(sizes, threads * _TASKS_PER_THREAD)
         self.W = np.ascontiguousarray(p.W0, dtype=dt)
         self.C = np.zeros((G, K), dtype=dt)
+        self.prior = (np.zeros((G, 0), dt),) * 3  # (A_w (G, D·K), a_c (G, K), ρ (G, K)), empty without one
+        if p.prior is not None:  # SPEC §8: pulled toward the parents' models, from the start given
+            aw, ac, rho, sw, sc = p.prior.for_steps(D, dt)
+            self.prior = (np.ascontiguousarray(aw.reshape(G, D * K)), ac, rho)
+            self.W = np.ascontiguousarray(sw)
+            self.C = np.ascontiguousarray(sc) if p.bias else self.C
         self.lr = np.ascontiguousarray(p.learning_rate, dtype=dt)
         self.l2 = np.zeros(G, dtype=dt) if p.l2 is None else np.ascontiguousarray(p.l2, dtype=dt)
         self.active = np.ones(G, dtype=np.uint8)
@@ -103,7 +109,7 @@ class GroupRun(GradientRun):
     def advance(self, n: int) -> None:
         k = self.kernel
         common = (self.W, self.C, self.lr, self.l2, self.consts, n, self.seed_rule, self.bias_, self.tol, self.active,
-                  self.iterations, self.lanes)
+                  self.iterations, self.lanes, *self.prior)
         self._call(k.train_small, self.XT, self.YT, self.S, self.offsets, self.tasks, *common)
         if len(self.big) and n:
             self._call(k.train_big, self.XT, self.YT, self.S, self.offsets, self.big, self.pieces, *common)
