@@ -52,6 +52,8 @@ class Hierarchy:
         seen, naming up to five."""
         if unseen not in ("parent", "error"):
             raise ValueError(f"unseen must be 'parent' or 'error' for a pooled batch, got {unseen!r}")
+        if self.n_levels == 1 and not is_levels(levels):  # one level: its labels, as for groups=
+            levels = [levels]
         codes = _row_paths(levels, self.n_levels, None, "groups")
         m = codes[0][1].shape[0]
         level = np.zeros(m, dtype=np.int64)

@@ -300,3 +300,12 @@ def test_gradient_steps_take_the_pull_too(backend, rng):
     newton = fp.train(X, y, backend="numpy", **dict(kw, solver="newton", rule=None))
     far = fp.train(X, y, backend=backend, **dict(kw, learning_rate="auto", iterations=4000))
     np.testing.assert_allclose(far.weights, newton.weights, atol=1e-7)
+
+
+def test_one_level_pools_toward_the_global_model_and_predicts_by_its_labels(rng):
+    X, y, region, store = _table(rng, n=400, regions=1, stores=6)
+    r = fp.train(X, y, groups=store, shrink=2.0, bias=True, backend="numpy")
+    assert r.pooling.hierarchy.n_levels == 1 and r.groups.tolist() == [str(v) for v in range(6)]
+    new = np.array([0, 5, 42])
+    np.testing.assert_array_equal(r.predict_proba(X[:3], groups=new), r.predict_proba(X[:3], groups=[new]))
+    assert r.served_by(new).tolist() == [1, 1, 0]
