@@ -309,3 +309,26 @@ def test_one_level_pools_toward_the_global_model_and_predicts_by_its_labels(rng)
     new = np.array([0, 5, 42])
     np.testing.assert_array_equal(r.predict_proba(X[:3], groups=new), r.predict_proba(X[:3], groups=[new]))
     assert r.served_by(new).tolist() == [1, 1, 0]
+
+
+def test_standardize_pools_in_standard_units_and_folds_back(rng):
+    X, y, region, store = _table(rng, n=500, regions=2, stores=5)
+    raw = X * [1e3, 1e-2] + [5e4, 0]
+    r = fp.train(raw, y, groups=[region, store], shrink=[1.0, 4.0], bias=True, standardize=True, backend="numpy")
+    Z = (raw - raw.mean(axis=0)) / raw.std(axis=0)
+    ref = fp.train(Z, y, groups=[region, store], shrink=[1.0, 4.0], bias=True, backend="numpy")
+    new = [region[:7], store[:7]]
+    np.testing.assert_allclose(r.predict_proba(raw[:7], groups=new), ref.predict_proba(Z[:7], groups=new), rtol=1e-9)
+    assert r.params["standardize"] is True
+    for W, Wref in zip(r.pooling.weights, ref.pooling.weights):  # the upper levels folded back as well
+        np.testing.assert_allclose(W[:, :, 0] * raw.std(axis=0), Wref[:, :, 0], rtol=1e-9)
+
+
+def test_three_levels_choose_a_shrink_each(rng):
+    X, y, region, store = _table(rng, n=600, regions=2, stores=6)
+    shelf = rng.integers(0, 3, len(y))
+    r = fp.train(X, y, groups=[region, store, shelf], shrink_grid=[0.3, 3.0, 30.0], cv=3, bias=True,
+                 backend="numpy")
+    assert r.pooling.hierarchy.n_levels == 3 and r.pooling.cv_loss.shape == (3, 3)
+    assert all(v in (0.3, 3.0, 30.0) for v in r.params["shrink"])
+    assert r.served_by([region[:2], store[:2], np.array([0, 9])]).tolist()[1] == 2
