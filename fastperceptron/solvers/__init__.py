@@ -5,6 +5,7 @@ penalised cross-entropy, on any backend's objective.
   coordinates, the stop test, the line search, the run's interface) and the batched Cholesky solve;
 - :mod:`.newton`, :mod:`.lbfgs`: the two steps, as subclasses;
 - :mod:`.start`: the coordinates, the start and one-class neurons; :mod:`.pooled`: the pooled start;
+- :mod:`.prior`: the pull toward a parent's model of partial pooling (SPEC §8);
 - :mod:`.outcome`: the warning about models that did not converge.
 
 :func:`start` is the one place the solver's name is read.

@@ -6,7 +6,8 @@ weights, plus the bias when there is one). Neuron j minimises, over its own samp
     L_j(θ) = Σ_n s_n [softplus(z_n) − y_n·z_n] + ½·λ_b·‖w_j‖² ,   z_n = x_n·w_j + c_j ,
 
 the weighted cross-entropy (softplus(z) = log(1 + e^z)) plus the L2 penalty; the bias is not
-penalised. Its gradient is X̃ᵀ·(s ⊙ (σ(z) − y)) + λ·(w, 0) and its Hessian
+penalised. A problem with a :class:`~fastperceptron.problem.Prior` (partial pooling, SPEC §8) adds
+½·ρ·‖θ − θ_parent‖², the bias included (:mod:`.prior`), and starts each neuron at its parent's θ. Its gradient is X̃ᵀ·(s ⊙ (σ(z) − y)) + λ·(w, 0) and its Hessian
 X̃ᵀ·diag(s ⊙ σ(z) ⊙ (1 − σ(z)))·X̃ + diag(λ, …, λ, 0), with X̃ = [X 1].
 
 The template here (:class:`SolverRun`) is written once against an array namespace ``xp`` and an
