@@ -113,6 +113,11 @@ def _describe_model(path) -> int:
         print(f"converged        {int(r.converged.sum()):,} of {B:,} models")
     if r.fallback_weights is not None:
         print(f"fallback         one model on all rows; serves groups trained on fewer than {r.min_rows} rows")
+    if r.pooling is not None:
+        h, p = r.pooling.hierarchy, r.pooling
+        how = f"chosen by {r.params.get('cv')}-fold CV over {p.grid.size} values" if p.grid is not None else "given"
+        levels = ", ".join(f"{name} ({paths.size:,}) {rho:.4g}" for name, paths, rho in zip(h.names, h.paths, p.shrink))
+        print(f"pooled           shrink per level, {how}: {levels}; unseen paths served by their ancestors")
     return 0
 
 

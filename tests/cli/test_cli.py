@@ -413,6 +413,8 @@ def test_a_hierarchy_from_parquet_trains_pools_and_predicts(tmp_path, rng):
     assert "(cv: held-out log-loss" in out
     r = fp.load(model)
     assert r.pooling.hierarchy.names == ("region", "store") and r.params["cv"] == 3
+    info = cli("info", model).stdout
+    assert "pooled           shrink per level, chosen by 3-fold CV over 3 values: region (3) " in info
     new = tmp_path / "new.csv"
     new.write_text("x,region,store\n0.5,r1,3\n0.5,r9,3\n")
     lines = cli("predict", model, "--data", new).stdout.splitlines()
