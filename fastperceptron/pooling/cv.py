@@ -7,13 +7,13 @@ held-out row is scored by has seen it:
 
 1. level 0: one model per fold — one batch of ``cv`` models (``groups`` = the fold, the rows
    outside it repeated once per fold);
-2. level l: one model per (fold, path) and grid value — one batch whose groups are the (fold, path)
-   pairs and whose outputs are the targets repeated once per grid value, output (k, r) pulled by
-   ρ = grid[r] toward the (fold, parent)'s model; each starts at that parent model (the optimum as
-   ρ → ∞). Every held-out row is scored by its (fold, path)'s model — by the fold's parent model
-   where its path has no rows outside the fold — and the level's ρ is the grid value of least
-   held-out log-loss, summed over rows (sample-weighted) and outputs; its models of that ρ are the
-   next level's parents.
+2. level l: one model per (fold, path) — one batch whose groups are the (fold, path) pairs, pulled
+   toward the (fold, parent)'s model — run once per grid value, from the largest ρ down, each run
+   starting from the last one's optima (warm starts along the grid; the first from the parents', the
+   optimum as ρ → ∞). Every held-out row is scored by its (fold, path)'s model — by the fold's parent
+   model where its path has no rows outside the fold — and the level's ρ is the grid value of least
+   held-out log-loss, summed over rows (sample-weighted) and outputs (the first of equal ones from
+   the small end); its models of that ρ are the next level's parents.
 
 The chosen ρ are then used by the final fit on all rows (:func:`.fit.train_pooled`).
 """
@@ -87,7 +87,7 @@ def choose(X, y, sw, hierarchy, rows, grid: np.ndarray, o: dict):
         present = problem.groups.labels
         f_of, g_of = present // G, present % G
         anchor = parents[f_of, up[g_of]]                             # (U, K, P): each (fold, path)'s parent
-        fitted, theta = [None] * R, anchor
+        theta, best = anchor, None
         for r in reversed(range(R)):  # from the largest ρ down, each from the last one's optimum
             result = run_level(problem, o, anchor, grid[r], start=theta)
             seconds += result.seconds
@@ -95,8 +95,8 @@ def choose(X, y, sw, hierarchy, rows, grid: np.ndarray, o: dict):
             fold_models = parents[:, up].copy()                       # (F, G, K, P): the parent where a path
             fold_models[f_of, g_of] = theta                           # has no rows outside the fold
             losses[j, r] = _score(X, Y, s, fold, rows[j].codes, fold_models)
-            fitted[r] = fold_models
-        best = int(np.argmin(losses[j]))
+            if best is None or losses[j, r] <= losses[j, best]:       # ties: the smaller ρ, as argmin's first
+                best, chosen = r, fold_models
         rho[j] = grid[best]
-        parents = fitted[best]
+        parents = chosen
     return rho, losses, seconds

@@ -19,8 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..options import problem_options
-from ..problem import make_problem
+from ..problem.checks import real_array
 from ..problem.columns import standardization
 from ..problem.hierarchy import Pooling, build
 from ..result import TrainResult
@@ -70,11 +69,10 @@ def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None) 
     (K, P): level 0's θ, fitted elsewhere (``fastperceptron.dask`` fits it over all partitions and
     each shard its subtrees), with ``shrink`` given."""
     o = _check(o, given)
-    X = np.asarray(X) if not hasattr(X, "shape") else X
-    n = X.shape[0] if getattr(X, "ndim", 0) == 2 else None
-    if n is None:
-        make_problem(X, y, **{**problem_options(o), "groups": None})  # X's shape error, worded once
-        raise ValueError(f"with groups, X must be 2-D (N, D); got shape {np.shape(X)}")
+    X = real_array("X", X)
+    if X.ndim != 2:
+        raise ValueError(f"with groups, X must be 2-D (N, D): the rows of every group; got shape {X.shape}")
+    n = X.shape[0]
     names = list(names) if names else [f"level{j + 1}" for j in range(len(levels))]
     hierarchy, rows = build(levels, n, names)
     transform = None
