@@ -1,7 +1,8 @@
 """Issue 25's goals: partial pooling over a hierarchy against the global model, one model per group
 and scikit-lego's HierarchicalClassifier; its speed; 10⁵ groups from Parquet through the CLI.
 
-Run: .venv/bin/python bench/issue25_pooling.py table [SEED]   (needs scikit-lego: pip install scikit-lego)
+Run: .venv/bin/python bench/issue25_pooling.py table [SEED]   (scikit-lego's row needs pip install scikit-lego,
+     part of the [peers] extra)
      .venv/bin/python bench/issue25_pooling.py cli [GROUPS]  (default 100,000 stores in 1,000 regions)
 
 table: a long table from a hierarchical truth, ``fp.datasets.hierarchy(seed=SEED)`` — 12 regions,
