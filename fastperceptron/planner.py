@@ -24,6 +24,11 @@ from .registry import AUTO_ORDER, NAMES, backends as _backends, environment_back
 
 __all__ = ["Plan", "plan", "explain", "estimate", "candidates", "split_backend", "layout_names"]
 
+#: The second-order solvers on one table shared by at most this many neurons (B·K) run on numpy:
+#: measured on the 2-core Zen 3 (N 2,000-200,000, D 4 and 30), numpy took 0.4-0.98 of numba's time
+#: for 1 and 4 neurons, and numba 0.4-0.7 of numpy's for 32 (bench/RESULTS.md, issue 25).
+SOLVER_NUMPY_NEURONS = 4
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -128,6 +133,10 @@ def plan(problem: Problem, backend: str = "auto", threads: int | None = None, av
                         "a usable GPU (GPU backends come first; no GPU cost model yet)")
     cpu = [n for n in AUTO_ORDER if n in ("numba", "numpy") and infos.get(n)]
     if problem.solver != "gd":
+        B, _, K = problem.W0.shape
+        if problem.shared_X and B * K <= SOLVER_NUMPY_NEURONS and "numpy" in cpu:
+            return Plan("numpy", "solver", f"solver={problem.solver!r} with {B * K} neuron(s) on a shared table: "
+                        "numpy's BLAS products beat the numba kernel's row passes there")
         return Plan(cpu[0], "solver", f"solver={problem.solver!r}; {cpu[0]} is the fastest usable CPU backend")
     if problem.grouped:  # no cost model: the compiled kernel walks each group's rows, numpy sums segments
         return Plan(cpu[0], "groups", f"one model per group; {cpu[0]} is the fastest usable CPU backend")

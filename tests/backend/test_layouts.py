@@ -321,3 +321,15 @@ def test_the_per_model_layout_does_not_depend_on_the_batch_size(rng):
     for N, D, layout in ((200, 16, "rows"), (15, 3, "lanes")):
         picks = {_plan(rng.normal(size=(B, N, D)), rng.random((B, N))).layout for B in (2, 8, 40, 1_000)}
         assert picks == {layout}
+
+
+def test_auto_runs_the_solvers_of_a_few_neurons_on_a_shared_table_on_numpy(rng):
+    """Measured (bench/RESULTS.md, issue 25): numpy's BLAS products beat the numba kernel for up to
+    four neurons on one shared table; numba wins from about 32 and for groups."""
+    X, y = rng.normal(size=(2_000, 4)), (rng.random(2_000) < 0.5).astype(float)
+    one = _plan(X, y, solver="newton")
+    assert (one.backend, one.layout) == ("numpy", "solver") and "1 neuron(s) on a shared table" in one.reason
+    assert _plan(X, y, solver="lbfgs", models=4, l2=[1, 2, 3, 4]).backend == "numpy"
+    assert _plan(X, y, solver="newton", models=5, l2=[1, 2, 3, 4, 5]).backend == "numba"
+    assert _plan(X, y, solver="newton", groups=rng.integers(0, 3, 2_000)).backend == "numba"
+    assert _plan(X, y, solver="newton", available={"numpy": False, "numba": True}).backend == "numba"
