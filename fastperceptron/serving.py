@@ -8,7 +8,7 @@ import numpy as np
 
 from .problem.groups import lookup
 
-__all__ = ["route", "model_table"]
+__all__ = ["route", "model_table", "level_starts"]
 
 
 def route(result, groups, unseen):
@@ -17,9 +17,7 @@ def route(result, groups, unseen):
         raise ValueError("groups= given, but this batch was not trained with groups; leave it out")
     if result.pooling is not None:  # the innermost paths, then the levels above (see _table)
         level, index = result.pooling.hierarchy.route(groups, "parent" if unseen is None else unseen)
-        sizes = [result.n_models] + [w.shape[0] for w in result.pooling.weights]
-        start = np.cumsum([0] + sizes)[[*range(1, len(sizes)), 0]]  # level l's first row: l = 0 .. L
-        return start[level] + index, level < result.pooling.hierarchy.n_levels
+        return level_starts(result)[level] + index, level < result.pooling.hierarchy.n_levels
     unseen = "error" if unseen is None else unseen
     if unseen not in ("error", "fallback"):
         raise ValueError(f"unseen must be 'error' or 'fallback', got {unseen!r}")
@@ -34,6 +32,13 @@ def route(result, groups, unseen):
     if result.fallback_weights is not None and result.min_rows > 0:
         by_fallback |= result.group_sizes[idx] < result.min_rows  # (an unseen label's idx is in range)
     return np.where(by_fallback, result.n_models, idx), by_fallback
+
+
+def level_starts(result) -> np.ndarray:
+    """A pooled batch's first row of level l = 0 .. L in :func:`model_table` (the innermost level L
+    first, at 0, then levels 0 .. L − 1)."""
+    sizes = [result.n_models] + [w.shape[0] for w in result.pooling.weights]
+    return np.cumsum([0] + sizes)[[*range(1, len(sizes)), 0]]
 
 
 def model_table(result):

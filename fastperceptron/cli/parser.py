@@ -41,8 +41,8 @@ def _train(sub) -> None:
                         "one value, one per level, or cv (chosen by cross-validation; the default for a hierarchy)")
     t.add_argument("--shrink-grid", type=float, nargs="+", metavar="RHO",
                    help="the values --shrink cv tries (default: 15 from 1e-3 to 1e4)")
-    t.add_argument("--cv", type=positive(int), default=5, metavar="K", help="folds of --shrink cv (default 5)")
-    t.add_argument("--cv-seed", type=int, default=0, metavar="S", help="seed of --shrink cv's folds (default 0)")
+    t.add_argument("--cv", type=positive(int), metavar="K", help="folds of --shrink cv (default 5)")
+    t.add_argument("--cv-seed", type=int, metavar="S", help="seed of --shrink cv's folds (default 0)")
     t.add_argument("--target", nargs="+", metavar="COL",
                    help="target column name(s) or position(s) in a CSV/.npy (default: the last column)")
     g = t.add_mutually_exclusive_group()

@@ -123,8 +123,10 @@ def _train_arguments(args, X, groups, meta) -> dict:
 
 def _pooling_arguments(args, groups) -> dict:
     """--shrink, --shrink-grid, --cv and --cv-seed as fp.train's keywords."""
+    chosen_by = {"shrink_grid": args.shrink_grid, "cv": args.cv, "seed": args.cv_seed}  # fp.train's defaults else
+    chosen_by = {name: value for name, value in chosen_by.items() if value is not None}
     if not args.shrink and not isinstance(groups, list):
-        if args.shrink_grid or args.cv != 5 or args.cv_seed:
+        if chosen_by:
             raise CLIError("--shrink-grid, --cv and --cv-seed choose --shrink cv: give --shrink cv and --group-by")
         return {}
     shrink = args.shrink or ["cv"]
@@ -136,7 +138,7 @@ def _pooling_arguments(args, groups) -> dict:
         except ValueError:
             raise CLIError(f"--shrink takes numbers >= 0 (one, or one per level) or cv, got {' '.join(shrink)}") from None
         value = value[0] if len(value) == 1 else value
-    return dict(shrink=value, shrink_grid=args.shrink_grid, cv=args.cv, seed=args.cv_seed, models=None)
+    return dict(shrink=value, models=None, **chosen_by)
 
 
 class _warnings_as_they_come:

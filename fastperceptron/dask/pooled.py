@@ -35,7 +35,7 @@ __all__ = ["train_pooled_dask", "global_model"]
 
 
 def _stats(part, features, targets, weight, theta, bias: bool):
-    """(f (K,), g (K, P), H (K, P, P)) of one partition's rows at θ (K, P), without the penalty."""
+    """(f (K,), g (K, P), H (K, P, P), Σs) of one partition's rows at θ (K, P), without the penalty."""
     X = part[features].to_numpy(dtype=np.float64)
     Y = part[targets].to_numpy(dtype=np.float64)
     s = np.ones(len(part)) if weight is None else part[weight].to_numpy(dtype=np.float64)
@@ -45,7 +45,7 @@ def _stats(part, features, targets, weight, theta, bias: bool):
     f = s @ (np.logaddexp(0.0, z) - Y * z)
     g = ((s[:, None] * (p - Y)).T @ Xt)
     H = np.einsum("nk,np,nq->kpq", s[:, None] * p * (1 - p), Xt, Xt)
-    return f, g, H
+    return f, g, H, s.sum()
 
 
 def global_model(client, frame, features, targets, weight, bias: bool, l2: float, tol: float = 1e-10,
@@ -58,7 +58,6 @@ def global_model(client, frame, features, targets, weight, bias: bool, l2: float
     parts = client.persist(frame[features + targets + ([weight] if weight else [])]).to_delayed()
     K, P = len(targets), len(features) + int(bias)
     pen = np.r_[np.full(len(features), float(l2)), [0.0] * int(bias)]
-    total = float(sum(client.compute([dask.delayed(len)(p) for p in parts], sync=True))) if weight is None else None
 
     def evaluate(theta):
         out = client.compute([dask.delayed(_stats)(p, features, targets, weight, theta, bias) for p in parts],
@@ -66,22 +65,21 @@ def global_model(client, frame, features, targets, weight, bias: bool, l2: float
         f = sum(o[0] for o in out) + 0.5 * (pen * theta * theta).sum(axis=1)
         g = sum(o[1] for o in out) + pen * theta
         H = sum(o[2] for o in out) + np.diag(pen)
-        return f, g, H
+        return f, g, H, sum(o[3] for o in out)
 
     theta = np.zeros((K, P))
-    f, g, H = evaluate(theta)
-    scale = total if total is not None else float(np.trace(H[0]) or 1.0)
+    f, g, H, total = evaluate(theta)  # total: Σs, the scale of the gradient test (SPEC §7's, as the solvers')
     for _ in range(iterations):
         step = np.stack([np.linalg.solve(H[k] + 1e-12 * np.trace(H[k]) * np.eye(P), g[k]) for k in range(K)])
         t = 1.0
         while True:
             trial = theta - t * step
-            ft, gt, Ht = evaluate(trial)
+            ft, gt, Ht, _ = evaluate(trial)
             if (ft <= f + 1e-12 * np.abs(f)).all() or t < 1e-12:
                 break
             t /= 2
         theta, f, g, H = trial, ft, gt, Ht
-        if np.abs(t * step).max() <= 1e-12 * (1 + np.abs(theta).max()) or np.abs(g).max() <= tol * scale:
+        if np.abs(t * step).max() <= 1e-12 * (1 + np.abs(theta).max()) or np.abs(g).max() <= tol * total:
             break
     return theta, time.perf_counter() - start
 

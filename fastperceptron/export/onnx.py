@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..serving import level_starts
+
 __all__ = ["to_onnx", "OPSET", "OUTPUTS"]
 
 OPSET = 18
@@ -153,8 +155,7 @@ def _pooled_nodes(g, x: str, levels: list, result, dtype, unseen: str) -> dict:
     D, K = W.shape[1:]
     nan = W.shape[0]
     W = np.concatenate([W, np.full((1, D, K), np.nan)]).astype(dtype)
-    sizes = [result.n_models] + [w.shape[0] for w in result.pooling.weights]
-    start = np.cumsum([0] + sizes)[[*range(1, len(sizes)), 0]]  # first row of level l = 0 .. L
+    start = level_starts(result)  # first row of level l = 0 .. L
     minus = g.const("minus_one", np.array(-1, np.int64))
     zero = g.const("zero", np.array(0, np.int64))
     chosen = g.op("Expand", [g.const("global", np.array(start[0] if unseen == "parent" else nan, np.int64)),

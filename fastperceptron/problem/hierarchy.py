@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .groups import Factorized, factorize
+from .groups import Factorized, factorize, lookup
 
 __all__ = ["SEP", "Hierarchy", "Pooling", "build", "is_levels"]
 
@@ -60,10 +60,8 @@ class Hierarchy:
         index = np.zeros(m, dtype=np.int64)
         seen = np.ones(m, dtype=bool)
         for j, (paths, rows) in enumerate(codes):
-            known = self.paths[j]
-            at = np.minimum(np.searchsorted(known, paths), known.shape[0] - 1)
-            hit = known[at] == paths
-            ok = seen & hit[rows]
+            at, missed = lookup(self.paths[j], paths, "groups", unseen="mask")
+            ok = seen & ~missed[rows]
             level[ok], index[ok] = j + 1, at[rows][ok]
             seen = ok
         if unseen == "error" and not seen.all():
