@@ -9,7 +9,10 @@ a curvature pair or a line-search constant gone wrong still reaches the optimum,
 pinned figures (``paths.json``) are this library's own, measured on the numpy backend; a deliberate
 change of a solver's path regenerates them with ``python tests/solvers/test_paths.py`` and says why
 in its commit. Iterates are compared to 1e-7 relative (BLAS and CPUs round differently), iteration
-counts and stop reasons exactly.
+counts and stop reasons exactly. The one exception is the last iterate of the separable problem: it
+lies far out along a ray (weights ~10³ after some twenty steps, no finite optimum), where each step
+multiplies the rounding of the last, so AVX2 and AVX-512 builds of the same BLAS part at ~1e-6; it is
+compared to 1e-5 (measured: 6.5e-7 apart on a Zen 4 against the Zen 3 that wrote the pins).
 """
 
 import json
@@ -105,11 +108,12 @@ def test_the_solvers_take_their_pinned_path(pins, solver, name, cap):
     pin = pins[f"{solver} | {name} | {cap}"]
     assert r.iterations.tolist() == pin["iterations"]
     assert r.stop_reason.tolist() == pin["stop_reason"]
-    np.testing.assert_allclose(r.weights.ravel(), pin["weights"], rtol=1e-7, atol=1e-12)
+    rtol = 1e-5 if name.startswith("separable") and cap is None else 1e-7
+    np.testing.assert_allclose(r.weights.ravel(), pin["weights"], rtol=rtol, atol=1e-12)
     if pin["bias"] is None:
         assert r.bias is None
     else:
-        np.testing.assert_allclose(r.bias.ravel(), pin["bias"], rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(r.bias.ravel(), pin["bias"], rtol=rtol, atol=1e-12)
 
 
 if __name__ == "__main__":  # regenerate the pins after a deliberate change of a solver's path
