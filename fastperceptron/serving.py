@@ -8,7 +8,7 @@ import numpy as np
 
 from .problem.groups import lookup
 
-__all__ = ["route", "model_table", "level_starts"]
+__all__ = ["route", "model_table", "level_starts", "level_columns"]
 
 
 def route(result, groups, unseen):
@@ -57,3 +57,26 @@ def model_table(result):
     c = np.zeros((B, K)) if result.bias is None else result.bias.astype(np.float64)
     fc = np.zeros(K) if result.fallback_bias is None else result.fallback_bias.astype(np.float64)
     return W, np.concatenate([c, fc[None]])
+
+
+def level_columns(result, names: list, flag: str = "groups=") -> list:
+    """The label columns of a pooled batch's levels, outermost first, from the column ``names`` a user
+    gave for them: the levels are matched by name when the model knows its levels' names (given in
+    another order, they are put in the model's; a name that is one of the model's levels at another
+    depth, or a count that differs, is refused), and taken in the order given when none of the names
+    is the model's (new data whose label columns are named otherwise)."""
+    trained = list(result.pooling.hierarchy.names)
+    names = list(names)
+    if len(names) != len(trained):
+        raise ValueError(f"{flag} names {len(names)} label column(s) ({', '.join(names)}), but the model has "
+                         f"{len(trained)} level(s), outermost first: {', '.join(trained)}")
+    if sorted(names) == sorted(trained):
+        return trained  # by name, whatever the order given
+    misplaced = [n for j, n in enumerate(names) if n in trained and trained.index(n) != j]
+    if misplaced or any(n in trained for n in names):
+        shown = misplaced[0] if misplaced else next(n for n in names if n in trained)
+        raise ValueError(f"{flag} {','.join(names)}: the model's levels are {','.join(trained)} (outermost first), "
+                         f"and {shown!r} is one of them: name the level columns as in training (in any order), or "
+                         "all by other names, outermost first")
+    return names
+

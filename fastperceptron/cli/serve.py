@@ -32,10 +32,17 @@ def _predict_inputs(args, result):
     if (args.data is None) == (args.input is None):
         raise CLIError("give exactly one of --data FILE or --input X1 X2 ...")
     group_by = args.group_by or result.metadata.get("group_by") if result.groups is not None else args.group_by
-    if isinstance(group_by, list):
-        group_by = ",".join(group_by)
     if group_by and result.groups is None:
         raise CLIError("--group-by given, but the model was not trained with groups; leave it out")
+    if isinstance(group_by, str) and result.pooling is not None:  # the levels by name, in the model's order
+        from ..serving import level_columns
+
+        try:
+            group_by = level_columns(result, [c for c in group_by.split(",") if c], "--group-by")
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
+    if isinstance(group_by, list):
+        group_by = ",".join(group_by)
     if args.input is not None:
         if result.groups is not None:
             raise CLIError("a model trained with groups predicts rows of a table: give --data FILE with its group column")

@@ -95,10 +95,17 @@ def _column(series, dtype, nw):
 
 
 def frame_like(like, data: dict):
-    """A DataFrame of ``like``'s library holding ``data`` {name: 1-D numpy array}."""
+    """A DataFrame of ``like``'s library holding ``data`` {name: 1-D numpy array}, row m for row m of
+    ``like``: a pandas-like table's index is kept (as scikit-learn's pandas output does), so
+    ``df.assign(p=out["y"])`` aligns each answer with its own row however ``df`` was shuffled or
+    filtered."""
     nw = _narwhals()
-    namespace = nw.get_native_namespace(nw.from_native(like, allow_series=True))
-    return nw.from_dict(data, backend=namespace).to_native()
+    native = nw.from_native(like, allow_series=True)
+    out = nw.from_dict(data, backend=nw.get_native_namespace(native)).to_native()
+    index = nw.maybe_get_index(native)
+    if index is not None:
+        out.index = index
+    return out
 
 
 def column_names(obj) -> list[str]:

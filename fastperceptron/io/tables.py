@@ -144,12 +144,17 @@ def load_data(path, target: list[str] | None = None, group_by: str | None = None
     group = _group_columns(group_by, table.names)
     selection = select(table, _pick(target, table.names, "--target") or None, group=group)
     X, y, groups, _ = arrays(table, selection)
-    return X, y, groups, selection.meta()
+    meta = selection.meta()
+    if p.suffix.lower() == ".npy":  # its columns have positions, not names: new rows are read by position
+        del meta["feature_names"], meta["target_names"]
+    return X, y, groups, meta
 
 
 def load_inputs(path, feature_names: list[str] | None, group_by: str | None = None):
     """(X, groups or None) of new rows: a 2-D .npy, or a table whose columns include the model's
-    ``feature_names`` (taken by name, in the model's order) and, for groups, ``group_by``."""
+    ``feature_names`` (taken by name, in the model's order, other columns ignored; a missing one is a
+    TableError naming it) and, for groups, ``group_by``. A model without names (trained on arrays or
+    a .npy) reads the table's columns, less ``group_by``, in their order."""
     p = Path(path)
     if not p.is_file():
         raise TableError(f"no data file at {str(path)!r}")
@@ -159,11 +164,11 @@ def load_inputs(path, feature_names: list[str] | None, group_by: str | None = No
         return _npy(p), None
     table = read_table(p)
     group = _group_columns(group_by, table.names, f"{p}: ")
-    fnames = [n for n in table.names if n not in ([] if group is None else group if isinstance(group, list) else
-                                                   [group])]
-    if feature_names and (all(n in table.names for n in feature_names) or len(fnames) != len(feature_names)):
-        fnames = list(feature_names)  # by name; a table without the names is read in the model's column order
-    return inputs(table, fnames, group)
+    if feature_names:  # by name, in the model's order; a missing name is an error naming it, never a guess
+        return inputs(table, list(feature_names), group)
+    # a model trained on arrays (or a .npy) has no names: the table's columns are read in its order
+    grouped = [] if group is None else group if isinstance(group, list) else [group]
+    return inputs(table, [n for n in table.names if n not in grouped], group)
 
 
 def _npz(p: Path):

@@ -224,14 +224,32 @@ def test_a_bad_out_path_fails_before_training(tmp_path):
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery to a child is POSIX-only")
 def test_ctrl_c_keeps_a_consistent_incomplete_result(tmp_path):
     """Ctrl-C stops at a chunk boundary: the saved weights equal a run of exactly that many iterations."""
+    import threading
+
     out = tmp_path / "m.npz"
     proc = subprocess.Popen(
         [sys.executable, "-m", "fastperceptron", "train", "--models", "50", "--iterations", str(10**9), "--bias",
-         "--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+         "--progress", "--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
     )
-    time.sleep(3)
+    err = bytearray()
+    started = threading.Event()
+
+    def read_stderr():  # the progress bar appears once training runs (after any compile): then signal
+        while chunk := proc.stderr.read1(4096):
+            err.extend(chunk)
+            if b"models [" in err:
+                started.set()
+        started.set()
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    assert started.wait(timeout=240), "training never started"
+    time.sleep(0.5)  # a chunk or two (~0.25 s each) into the run
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    stdout = proc.stdout.read().decode()  # (stderr is the reader's)
+    proc.wait(timeout=120)
+    reader.join(timeout=10)
+    stderr = err.decode(errors="replace")
     assert proc.returncode == 130, stderr
     assert "INTERRUPTED" in stdout and "Traceback" not in stderr
     r = fp.load(out)
@@ -428,3 +446,44 @@ def test_a_hierarchy_from_parquet_trains_pools_and_predicts(tmp_path, rng):
                            check_rc=None), "--shrink takes numbers >= 0 (one, or one per level) or cv, got x")
     assert_clean_error(cli("train", "--data", tmp_path / "t.parquet", "--group-by", "region", "--cv", 3,
                            check_rc=None), "--shrink-grid, --cv and --cv-seed choose --shrink cv")
+
+
+# --- one answer whatever the door (issue 33) ---------------------------------------------------------
+def test_predict_reads_columns_by_name_and_refuses_a_missing_one(tmp_path, rng):
+    """The model knows its columns' names: new rows are read by name in any order; a misspelled header
+    is an error naming the missing column, never a read by position."""
+    n = 60
+    a, b, flag = rng.normal(size=n), 3 * rng.normal(size=n), (rng.random(n) < 0.4).astype(int)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(a - b / 3 + flag)))).astype(int)
+    rows = lambda names, cols: "\n".join([",".join(names)] + [",".join(map(str, r)) for r in zip(*cols)]) + "\n"  # noqa: E731
+    (tmp_path / "t.csv").write_text(rows(["a", "b", "flag", "y"], [a, b, flag, y]))
+    (tmp_path / "shuffled.csv").write_text(rows(["flag", "b", "a"], [flag, b, a]))
+    (tmp_path / "typo.csv").write_text(rows(["b", "a", "flg"], [b, a, flag]))
+    model = tmp_path / "m.npz"
+    cli("train", "--data", tmp_path / "t.csv", "--target", "y", "--solver", "newton", "--bias", "--out", model)
+    expect = fp.load(model).predict_proba(np.column_stack([a, b, flag]))[0, :, 0]
+    got = [float(v) for v in cli("predict", model, "--data", tmp_path / "shuffled.csv").stdout.split()[1:]]
+    np.testing.assert_allclose(got, expect, atol=1e-8)
+    assert_clean_error(cli("predict", model, "--data", tmp_path / "typo.csv", check_rc=None),
+                       "typo.csv: no column 'flag', which the model reads (it was trained on ['a', 'b', 'flag']); "
+                       "the table's columns are ['b', 'a', 'flg']")
+
+
+def test_predict_a_hierarchy_matches_its_levels_by_name(tmp_path, rng):
+    """--group-by store,region for a model of region,store: the levels are put in the model's order;
+    a level name at the wrong depth beside another name is refused."""
+    n = 400
+    region, store = rng.choice(["n", "s"], n), rng.integers(0, 6, n)
+    x = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-x))).astype(int)
+    (tmp_path / "h.csv").write_text("region,store,x,y\n" + "".join(
+        f"{r},{s},{v},{t}\n" for r, s, v, t in zip(region, store, x, y)))
+    model = tmp_path / "m.npz"
+    cli("train", "--data", tmp_path / "h.csv", "--target", "y", "--group-by", "region,store", "--shrink", 1,
+        "--bias", "--backend", "numpy", "--out", model)
+    ordered = cli("predict", model, "--data", tmp_path / "h.csv", "--group-by", "region,store").stdout
+    assert cli("predict", model, "--data", tmp_path / "h.csv", "--group-by", "store,region").stdout == ordered
+    assert ordered.splitlines()[0] == "region,store,y,level" and ",2\n" in ordered and ",0\n" not in ordered
+    assert_clean_error(cli("predict", model, "--data", tmp_path / "h.csv", "--group-by", "store,x", check_rc=None),
+                       "--group-by store,x: the model's levels are region,store (outermost first), and 'store' is "
+                       "one of them")

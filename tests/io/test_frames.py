@@ -161,8 +161,10 @@ def test_predicting_a_table_needs_the_names(data):
                                          "table's columns by name: pass X as an array"):
         plain.predict_proba(table)
     grouped = fp.train(table, target="y1", features=["a", "b", "c"], groups="store", **FIT)
-    with pytest.raises(ValueError, match=r"give each row's group, predict_proba\(X, groups=g\)"):
-        grouped.predict_proba(table.drop(columns=["store"]))  # no label column: as for arrays without groups=
+    with pytest.raises(TableError, match=r"the pandas DataFrame: no column 'store' \(the group labels, as in training\); "
+                                         r"its columns are \['b', 'y1', 'a', 'w', 'c', 'y2'\]; or name the label "
+                                         r"column\(s\) with groups="):
+        grouped.predict_proba(table.drop(columns=["store"]))  # no label column: said which
     with pytest.raises(TableError, match=r"no column 'shop' with the group labels"):
         grouped.predict_proba(table, groups="shop")
 
@@ -225,3 +227,25 @@ def test_categorical_label_columns_keep_their_kind(data):
     pl = pytest.importorskip("polars")
     polars = pl.DataFrame({"a": X[:, 0], "y": Y[:, 0], "s": pl.Series(store, dtype=pl.Categorical)})
     np.testing.assert_array_equal(fp.train(polars, target="y", groups="s", **FIT).weights, by_str.weights)
+
+
+def test_a_frame_answer_keeps_the_rows_index(data):
+    """as_frame=True answers with the input's index (a shuffled, filtered pandas frame), so
+    df.assign(p=out[...]) puts every probability on its own row, as scikit-learn's pandas output does."""
+    pd = pytest.importorskip("pandas")
+    X, Y, stores, w, _ = data
+    table = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": Y[:, 0], "store": stores})
+    model = fp.train(table, target="y", features=["a", "b", "c"], solver="newton", l2=1.0, bias=True)
+    grouped = fp.train(table, target="y", features=["a", "b", "c"], groups="store", solver="newton", l2=1.0,
+                       bias=True)
+    table.index = np.arange(N) * 10 + 7  # not 0..N-1
+    shuffled = table.sample(frac=1.0, random_state=3).iloc[::2]  # nor sorted, nor all rows
+    for m in (model, grouped):
+        out = m.predict_proba(shuffled, as_frame=True)
+        assert out.index.equals(shuffled.index)
+        joined = table.assign(p=out["y"])  # aligned by index: the other rows get NaN
+        rows = shuffled.index
+        assert joined["p"].isna().sum() == N - len(rows)
+        expect = m.predict_proba(shuffled[["a", "b", "c"]].to_numpy(), **(
+            {"groups": shuffled["store"].to_numpy()} if m.groups is not None else {}))
+        np.testing.assert_allclose(joined.loc[rows, "p"].to_numpy(), np.ravel(expect), rtol=1e-12)
