@@ -9,8 +9,8 @@ need nothing new. Two uses:
 * ``standardize=True`` (:func:`standardization`): m and s are each column's mean and standard
   deviation over the training rows, weighted by ``sample_weight`` (the mean weight over models when
   each model has its own; over all rows for groups; per model for one dataset per model). Without a
-  bias nothing can absorb a shift: s is then the root mean square and m = 0. A constant column keeps
-  s = 1. The penalty ``l2`` then applies to w' (standardised coordinates).
+  bias nothing can absorb a shift: s is then the root mean square and m = 0. A constant column (to
+  rounding: :func:`constant_columns`) keeps s = 1. The penalty ``l2`` then applies to w' (standardised coordinates).
 * the second-order solvers' shift (:func:`solver_shift`): with a bias, a column whose mean is more
   than ``OFFSET_RATIO`` standard deviations from 0 (a Unix time, a reading of 10⁶ ± 1) is centred,
   s = 1. The bias absorbs the shift and the penalty does not touch it, so the objective is the same
@@ -24,10 +24,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ColumnTransform", "standardization", "solver_shift", "OFFSET_RATIO"]
+__all__ = ["ColumnTransform", "standardization", "solver_shift", "constant_columns", "OFFSET_RATIO",
+           "CONSTANT_RATIO"]
 
 #: the solvers centre the columns when some column's |mean| exceeds this many standard deviations
 OFFSET_RATIO = 1e3
+#: a column whose standard deviation is at most this fraction of its |mean| is constant to rounding
+#: (a column of 0.7s has a computed deviation of ~1e-17, not 0): it is scaled by 1 (SPEC §8), never
+#: by its rounding error, which would give it a weight of ~10¹⁶
+CONSTANT_RATIO = 1e-12
+
+
+def constant_columns(mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """True for the columns constant to rounding: sd ≤ CONSTANT_RATIO·|mean| (sd = 0 included)."""
+    return sd <= CONSTANT_RATIO * np.abs(mean)
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,7 @@ def _moments(X: np.ndarray, sw: np.ndarray | None, center: bool) -> tuple[np.nda
 def standardization(X: np.ndarray, sw: np.ndarray | None, bias: bool) -> ColumnTransform:
     """``standardize=True``: centred (with a bias) and scaled columns; see the module docstring."""
     mean, sd = _moments(X, sw, center=bias)
-    return ColumnTransform(offset=mean, scale=np.where(sd > 0, sd, 1.0), standardized=True)
+    return ColumnTransform(offset=mean, scale=np.where(constant_columns(mean, sd), 1.0, sd), standardized=True)
 
 
 def solver_shift(X: np.ndarray, sw: np.ndarray | None, bias: bool) -> ColumnTransform | None:

@@ -37,6 +37,7 @@ import copy
 import numpy as np
 
 from ..problem import Problem
+from ..problem.columns import constant_columns
 
 __all__ = ["Scaling", "target_sums", "one_class_neurons", "one_class_bias", "start_point"]
 
@@ -139,7 +140,7 @@ class Scaling:
         lam = np.zeros(B) if p.l2 is None else np.asarray(p.l2, dtype=np.float64)
         lam = np.array([lam.mean()]) if mu.shape[0] == 1 else lam
         var = m2 + 4.0 * lam[:, None] / np.maximum(total, np.finfo(np.float64).tiny)[:, None]
-        constant = var <= (1e-12 * np.abs(mu)) ** 2      # includes var == 0 (μ = 0 too: scale 1)
+        constant = constant_columns(mu, np.sqrt(var))    # includes var == 0 (μ = 0 too: scale 1)
         scale = np.where(constant, np.where(mu != 0, np.abs(mu), 1.0), np.sqrt(np.where(constant, 1.0, var)))
         mu = np.where(constant, 0.0, mu)
         rows = lambda a: np.repeat(a, K, axis=0) if a.shape[0] > 1 else a  # noqa: E731  per neuron

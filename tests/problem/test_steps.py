@@ -127,6 +127,27 @@ def test_standardize_for_groups_per_model_data_and_without_bias():
     np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X / rms), rtol=1e-12)
 
 
+def test_a_column_constant_to_rounding_is_scaled_by_one():
+    """A column of 0.7s has a computed standard deviation of ~1e-17, not 0: it is constant (scaled by
+    1), so its weight stays of the order of the others and the reported loss is predict_proba's."""
+    rng = np.random.default_rng(7)
+    n = 500
+    X = np.column_stack([rng.normal(size=n), np.full(n, 0.7), rng.normal(size=n) * 3])
+    y = (rng.random(n) < 1 / (1 + np.exp(-X[:, 0]))).astype(float)
+    kw = dict(rule="logistic", bias=True, progress=False, standardize=True)
+    for r in (fp.train(X, y, iterations=300, learning_rate="auto", seeds=[0, 1], **kw),
+              fp.train(X, y, solver="newton", l2=1.0, **kw),
+              fp.train(X, y, groups=rng.integers(0, 3, n), solver="newton", l2=1.0, **kw)):
+        assert np.abs(r.weights).max() < 10 and np.abs(r.bias).max() < 10
+        if r.groups is None:
+            mse = ((r.predict_proba(X)[..., 0] - y) ** 2).mean(axis=1)
+            np.testing.assert_allclose(r.loss, mse, rtol=1e-9)
+    # the same models as without the constant column, which the bias absorbs (its weight is free)
+    a = fp.train(X, y, solver="newton", l2=1.0, **kw)
+    b = fp.train(X[:, [0, 2]], y, solver="newton", l2=1.0, **kw)
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X[:, [0, 2]]), rtol=1e-9)
+
+
 def test_warnings_name_the_problem_and_the_fix():
     rng = np.random.default_rng(7)
     X, y = _raw(rng, 500)
