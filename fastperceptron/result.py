@@ -10,8 +10,7 @@ import numpy as np
 from . import serving
 from .ensemble import EnsembleSummary, summarize
 from .io import model as model_file
-from .io.frames import is_table, column_names, describe, prediction_frame, prediction_inputs
-from .io.columns import TableError
+from .io.frames import is_table, prediction_frame
 from .io.model import STOP_REASONS
 from .maths import sigmoid, sigmoid_inplace
 from .problem.hierarchy import Pooling, is_levels
@@ -194,7 +193,7 @@ class TrainResult:
         like = X if is_table(X) else None
         column = self.metadata.get("group_by") or "group"
         if like is not None:
-            X, groups, column = self._read_table(like, groups, column)
+            X, groups, column = serving.table_inputs(self, like, groups, column)
         elif as_frame:
             raise TypeError("as_frame=True returns a table of X's library: give X as a table (pandas, polars or "
                             "pyarrow)")
@@ -220,35 +219,6 @@ class TrainResult:
     def target_names(self) -> list | None:
         """The target columns (one per output), when trained on a table (else None)."""
         return self.metadata.get("target_names")
-
-    def _read_table(self, frame, groups, column):
-        """(X, groups, their column name(s)) of a table of new rows (see :meth:`predict_proba`):
-        ``groups`` names the label column(s) (a pooled batch's levels matched by name:
-        :func:`fastperceptron.serving.level_columns`), or is None (the columns the batch was trained
-        with, which the table must have), or holds the labels themselves."""
-        named = isinstance(groups, str) or (isinstance(groups, (list, tuple)) and bool(groups) and all(
-            isinstance(g, str) for g in groups))
-        if named and self.pooling is not None:
-            groups = serving.level_columns(self, [groups] if isinstance(groups, str) else groups)
-            groups = groups[0] if len(groups) == 1 else groups
-        elif groups is None and self.groups is not None:
-            trained_by = self.metadata.get("group_by")
-            if trained_by is None:
-                raise ValueError("this batch has one model per group, trained on label arrays, not a table's column: "
-                                 "give each row's label with groups= (an array, or the name of the table's column)")
-            names = column_names(frame)
-            by = trained_by if isinstance(trained_by, list) else [trained_by]
-            missing = [b for b in by if b not in names]
-            if missing:
-                which = (f"the labels of level {by.index(missing[0]) + 1} of {by}" if len(by) > 1 else
-                         "the group labels")
-                raise TableError(f"{describe(frame)}: no column {missing[0]!r} ({which}, as in training); its columns "
-                                 f"are {names}; or name the label column(s) with groups=")
-            groups, named = trained_by, True
-        if not named:
-            return prediction_inputs(frame, self.feature_names, None)[0], groups, column
-        X, labels = prediction_inputs(frame, self.feature_names, list(groups) if isinstance(groups, tuple) else groups)
-        return X, labels, groups
 
     def _as_frame(self, like, P, groups, column: str):
         if P.ndim == 3:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .io.columns import TableError
+from .io.frames import column_names, describe, prediction_inputs
 from .problem.groups import lookup
 
-__all__ = ["route", "model_table", "level_starts", "level_columns"]
+__all__ = ["route", "model_table", "level_starts", "level_columns", "table_inputs"]
 
 
 def route(result, groups, unseen):
@@ -80,3 +82,32 @@ def level_columns(result, names: list, flag: str = "groups=") -> list:
                          "all by other names, outermost first")
     return names
 
+
+def table_inputs(result, frame, groups, column):
+    """(X, groups, their column name(s)) of a table of new rows (``TrainResult.predict_proba``):
+    ``groups`` names the label column(s) (a pooled batch's levels matched by name:
+    :func:`fastperceptron.serving.level_columns`), or is None (the columns the batch was trained
+    with, which the table must have), or holds the labels themselves."""
+    named = isinstance(groups, str) or (isinstance(groups, (list, tuple)) and bool(groups) and all(
+        isinstance(g, str) for g in groups))
+    if named and result.pooling is not None:
+        groups = level_columns(result, [groups] if isinstance(groups, str) else groups)
+        groups = groups[0] if len(groups) == 1 else groups
+    elif groups is None and result.groups is not None:
+        trained_by = result.metadata.get("group_by")
+        if trained_by is None:
+            raise ValueError("this batch has one model per group, trained on label arrays, not a table's column: "
+                             "give each row's label with groups= (an array, or the name of the table's column)")
+        names = column_names(frame)
+        by = trained_by if isinstance(trained_by, list) else [trained_by]
+        missing = [b for b in by if b not in names]
+        if missing:
+            which = (f"the labels of level {by.index(missing[0]) + 1} of {by}" if len(by) > 1 else
+                     "the group labels")
+            raise TableError(f"{describe(frame)}: no column {missing[0]!r} ({which}, as in training); its columns "
+                             f"are {names}; or name the label column(s) with groups=")
+        groups, named = trained_by, True
+    if not named:
+        return prediction_inputs(frame, result.feature_names, None)[0], groups, column
+    X, labels = prediction_inputs(frame, result.feature_names, list(groups) if isinstance(groups, tuple) else groups)
+    return X, labels, groups

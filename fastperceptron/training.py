@@ -18,7 +18,7 @@ from .problem import make_problem
 from .problem.checks import nonneg_int, optional_positive_int
 from .result import TrainResult
 from .runner import run_problem
-from .solvers import warn_unconverged
+from .solvers import warn_unconverged, warn_upper_levels
 
 __all__ = ["train"]
 
@@ -75,6 +75,7 @@ def _pooled(X, y, groups, weight, names, o, given) -> TrainResult:
     if names:
         result = replace(result, metadata={**result.metadata, **names})
     warn_unconverged(result, stacklevel=3)
+    warn_upper_levels(result, stacklevel=3)
     return result
 
 

@@ -44,7 +44,7 @@ def cmd_train(args) -> int:
     kwargs = _train_arguments(args, X, groups, meta)
     with _warnings_as_they_come():
         if args.scheduler:
-            r = _train_on_dask(args.scheduler, X, y, kwargs)
+            r = _train_on_dask(args.scheduler, X, y, kwargs, meta)
         else:
             import fastperceptron as fp
 
@@ -129,9 +129,15 @@ def _pooling_arguments(args, groups) -> dict:
         if chosen_by:
             raise CLIError("--shrink-grid, --cv and --cv-seed choose --shrink cv: give --shrink cv and --group-by")
         return {}
+    if args.l2 is not None and len(args.l2) > 1:
+        raise CLIError("--l2 penalises the one global model of a pooled batch (--shrink, or --group-by with "
+                       "several columns): give one value")
     shrink = args.shrink or ["cv"]
     if shrink == ["cv"]:
         value = "cv"
+    elif chosen_by:
+        raise CLIError(f"--shrink-grid, --cv and --cv-seed choose --shrink cv, but --shrink {' '.join(shrink)} is "
+                       "given: leave them out, or give --shrink cv")
     else:
         try:
             value = [float(v) for v in shrink]
@@ -218,15 +224,20 @@ def _report_pooling(r) -> None:
               f"{sizes[1]:,.0f} max {sizes[2]:,.0f}; {chosen}")
 
 
-def _train_on_dask(scheduler: str, X, y, kwargs):
+def _train_on_dask(scheduler: str, X, y, kwargs, meta):
     """Train through fastperceptron.dask on the scheduler at ADDRESS, or on a LocalCluster of N
-    worker processes for ``local:N``."""
+    worker processes for ``local:N``. With --group-by the table goes as a Dask DataFrame of its named
+    columns (groups are sharded by rows); else the models are sharded."""
     try:
         import distributed
 
         from ..dask import train as dask_train
     except ImportError:
         raise CLIError("--scheduler needs Dask: pip install 'fastperceptron[dask]'") from None
+    if kwargs.get("shrink") == "cv":
+        raise CLIError("--shrink cv is not available with --scheduler (it needs every fold of every level across the "
+                       "shards): choose it on one machine (train --shrink cv without --scheduler; its summary "
+                       "prints each level's shrink) and give the values, e.g. --shrink 2 6")
     if scheduler.startswith("local:"):
         n = scheduler.partition(":")[2]
         if not n.isdigit() or int(n) < 1:
@@ -243,10 +254,34 @@ def _train_on_dask(scheduler: str, X, y, kwargs):
         with client:
             kwargs = dict(kwargs)
             kwargs.pop("threads", None)  # each worker uses its own threads
+            if kwargs.get("groups") is not None:
+                X, y, kwargs = _as_dask_table(X, y, kwargs, meta, len(client.nthreads()))
             return dask_train(X, y, client=client, **kwargs)
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _as_dask_table(X, y, kwargs, meta, workers: int):
+    """(a Dask DataFrame of the loaded table's named columns, its target column name(s), the keywords
+    naming its group column(s)) for ``fastperceptron.dask.train``."""
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from ..problem.groups import Factorized
+
+    groups = kwargs.pop("groups")
+    levels = groups if isinstance(groups, list) else [groups]
+    by = meta["group_by"] if isinstance(meta["group_by"], list) else [meta["group_by"]]
+    Y = np.asarray(y).reshape(len(X), -1)
+    columns = {name: X[:, j] for j, name in enumerate(meta["feature_names"])}
+    columns.update({name: Y[:, k] for k, name in enumerate(meta["target_names"])})
+    columns.update({name: g.labels[g.codes] if isinstance(g, Factorized) else np.asarray(g) for name, g in zip(by, levels)})
+    frame = dd.from_pandas(pd.DataFrame(columns), npartitions=max(1, 2 * workers))
+    kwargs.pop("fallback", None), kwargs.pop("min_rows", None)
+    targets = meta["target_names"]
+    return frame, targets[0] if len(targets) == 1 else targets, dict(kwargs, groups=by if len(by) > 1 or isinstance(
+        groups, list) else by[0])
 
 
 def _draw(result, kind: str, path) -> None:

@@ -13,7 +13,11 @@ from ..errors import ConvergenceWarning
 from ..result import TrainResult
 from ..training import train as train_here
 
-__all__ = ["require_dask", "check_client", "workers_of", "train_shard", "gather", "combine"]
+__all__ = ["require_dask", "check_client", "workers_of", "train_shard", "gather", "combine", "read_shard",
+           "SOURCE"]
+
+#: how messages name the user's table (its rows counted from 0 across the partitions)
+SOURCE = "the Dask DataFrame"
 
 #: the fields of a shard's result that travel back to the client
 _FIELDS = ("weights", "bias", "loss", "iterations", "history", "learning_rate", "backend", "dtype", "seconds",
@@ -63,13 +67,34 @@ def train_shard(X, y, kwargs: dict) -> dict:
     return {name: getattr(r, name) for name in _FIELDS}
 
 
+def read_shard(part, row_ids, *columns):
+    """``training_data`` of a shard's pandas rows (``columns``: target, features, groups, weight),
+    its messages naming the user's table and row (``row_ids``: each row's place in it); a bad cell
+    comes back as ``{"error": message}``, raised by :func:`gather` on the client — not as a failed
+    task, whose traceback every worker would log."""
+    from ..io.columns import TableError
+    from ..io.frames import training_data
+
+    try:
+        return training_data(part, None, *columns, source=SOURCE, row_ids=row_ids)
+    except TableError as exc:
+        return {"error": str(exc)}
+
+
 def gather(distributed, client, futures, progress):
     """The futures' results, with Dask's progress bar (``progress``; None: on a terminal); Ctrl-C
-    cancels the remaining ones."""
+    cancels the remaining ones. A task that returned ``{"error": message}`` (:func:`read_shard`)
+    raises it here, as a :class:`~fastperceptron.io.columns.TableError`."""
+    from ..io.columns import TableError
+
     try:
         if progress or (progress is None and sys.stderr.isatty()):
             distributed.progress(futures, notebook=False)
-        return client.gather(futures)
+        results = client.gather(futures)
+        failed = [r["error"] for r in results if isinstance(r, dict) and "error" in r]
+        if failed:
+            raise TableError(failed[0])
+        return results
     except KeyboardInterrupt:
         client.cancel(futures)
         raise

@@ -24,7 +24,8 @@ import numpy as np
 from ..io.columns import Table, select
 from ..problem.groups import factorize, lookup
 from ..result import TrainResult
-from .common import combine, gather, train_shard
+from ..io.columns import TableError
+from .common import SOURCE, combine, gather, read_shard, train_shard
 
 __all__ = ["train_groups", "assign_shards"]
 
@@ -57,7 +58,7 @@ def _as_frame(X, y, groups, sample_weight):
             raise ValueError("with a Dask DataFrame, sample_weight must name its column of row weights")
         if y is None or not (isinstance(y, str) or isinstance(y, (list, tuple)) and all(isinstance(c, str) for c in y)):
             raise ValueError("with a Dask DataFrame, y must name its target column(s) (a name or a list of names)")
-        table = Table(source="the Dask DataFrame", names=[str(c) for c in X.columns], columns={})
+        table = Table(source=SOURCE, names=[str(c) for c in X.columns], columns={})
         s = select(table, y, None, groups, sample_weight)  # the names checked as a table's are
         return X, s.features, s.targets, s.group, s.weight
     if not all(isinstance(a, da.Array) for a in (X, y, groups)):
@@ -85,7 +86,11 @@ def _add_row_numbers(part, starts, partition_info=None):
 def _train_partition(part, features, targets, group_col, weight_col, labels, seeds, kwargs):
     """One task: this shard's rows, back in table order, trained with groups — read from the pandas
     partition by column name, as ``fp.train`` reads any table."""
-    part = part.sort_values(_ROW, kind="stable").drop(columns=[_ROW])
+    part = part.sort_values(_ROW, kind="stable")
+    read = read_shard(part.drop(columns=[_ROW]), part[_ROW].to_numpy(), targets, features, group_col, weight_col)
+    if isinstance(read, dict):  # a bad cell, named by the user's row
+        return read
+    X, y, groups, sw, _ = read
     local = np.unique(part[group_col].to_numpy())
     index = lookup(labels, local)  # this shard's groups among all of them (sorted the same way)
     kw = dict(kwargs)
@@ -93,8 +98,8 @@ def _train_partition(part, features, targets, group_col, weight_col, labels, see
     for name, ndim in per_group_ndim.items():
         if np.ndim(kw.get(name)) == ndim:
             kw[name] = np.asarray(kw[name])[index]
-    kw.update(target=targets, features=features, groups=group_col, sample_weight=weight_col, seeds=seeds[index])
-    return {"index": index, **train_shard(part, None, kw)}
+    kw.update(groups=groups, sample_weight=sw, seeds=seeds[index])
+    return {"index": index, **train_shard(X, y, kw)}
 
 
 def train_groups(distributed, X, y, *, groups, client, workers, shards=None, seeds=None, sample_weight=None,
@@ -104,11 +109,8 @@ def train_groups(distributed, X, y, *, groups, client, workers, shards=None, see
     import dask.dataframe as dd
 
     frame, features, targets, group_col, weight_col = _as_frame(X, y, groups, sample_weight)
-    sizes = frame[group_col].value_counts(sort=False, dropna=False).compute()
-    if sizes.index.hasnans:
-        raise ValueError(f"the group column {group_col!r} has missing labels: drop or fill those rows first")
-    labels = factorize(np.asarray(sizes.index))[0]  # sorted, checked like the single-machine labels
-    counts = sizes.reindex(labels if labels.dtype.kind != "U" else labels.astype(object)).to_numpy()
+    labels, sizes = group_sizes(frame, group_col)
+    counts = sizes
     G = len(labels)
     seeds = np.arange(G, dtype=np.int64) if seeds is None else np.asarray(seeds, dtype=np.int64)
     if seeds.shape != (G,):
@@ -130,6 +132,32 @@ def train_groups(distributed, X, y, *, groups, client, workers, shards=None, see
     if isinstance(X, dd.DataFrame):  # the names, kept as fp.train keeps a table's
         result.metadata.update(feature_names=features, target_names=targets, group_by=group_col)
     return result
+
+
+def group_sizes(frame, column: str):
+    """(the sorted labels of ``column``, the rows of each): one pass over the partitions; a missing or
+    empty label is a TableError naming its row, counted across the partitions from 0."""
+    sizes = frame[column].value_counts(sort=False, dropna=False).compute()
+    if sizes.index.hasnans or (sizes.index == "").any():
+        lengths = frame.map_partitions(len).compute().to_numpy()
+        bad = frame[column].map_partitions(_first_empty, meta=(column, np.int64)).compute().to_numpy()
+        part = int(np.flatnonzero(bad >= 0)[0])
+        row = int(lengths[:part].sum() + bad[part])
+        count = int(sizes[sizes.index.isna() | (sizes.index == "")].sum())
+        raise TableError(f"{SOURCE}, row {row}, column {column!r}: an empty label ({count:,} row(s) have none); every "
+                         "row needs a label (drop or fill those rows first)")
+    labels = factorize(np.asarray(sizes.index))[0]  # sorted, checked like the single-machine labels
+    counts = sizes.reindex(labels if labels.dtype.kind != "U" else labels.astype(object)).to_numpy()
+    return labels, counts
+
+
+def _first_empty(labels):
+    """A one-row series: the position of the partition's first missing or empty label, else −1."""
+    import pandas as pd
+
+    bad = (labels.isna() | (labels.astype(str) == "")).to_numpy() if labels.dtype == object else (
+        labels.isna().to_numpy())
+    return pd.Series([int(np.argmax(bad)) if bad.any() else -1], dtype=np.int64)
 
 
 def _shard_rows(frame, group_col: str, labels, shard_of, n_shards: int):

@@ -22,76 +22,49 @@ from dataclasses import replace
 import numpy as np
 
 from ..io.columns import Table, select
-from ..io.frames import training_data
 from ..options import bind
-from ..pooling.fit import train_pooled
-from ..problem.groups import factorize, lookup
+from ..pooling.fit import check_options, train_pooled
+from ..problem.model import default_tol
+from ..problem.groups import lookup
 from ..problem.hierarchy import Hierarchy, Pooling
 from ..result import TrainResult
-from .common import combine, gather
-from .groups import _ROW, _shard_rows, assign_shards
+from .common import SOURCE, combine, gather, read_shard
+from .groups import _ROW, _shard_rows, assign_shards, group_sizes
+from .newton import global_newton
 
 __all__ = ["train_pooled_dask", "global_model"]
 
 
-def _stats(part, features, targets, weight, theta, bias: bool):
-    """(f (K,), g (K, P), H (K, P, P), Σs) of one partition's rows at θ (K, P), without the penalty."""
-    X = part[features].to_numpy(dtype=np.float64)
-    Y = part[targets].to_numpy(dtype=np.float64)
-    s = np.ones(len(part)) if weight is None else part[weight].to_numpy(dtype=np.float64)
-    Xt = np.hstack([X, np.ones((len(X), 1))]) if bias else X
-    z = Xt @ theta.T
-    p = 1.0 / (1.0 + np.exp(-z))
-    f = s @ (np.logaddexp(0.0, z) - Y * z)
-    g = ((s[:, None] * (p - Y)).T @ Xt)
-    H = np.einsum("nk,np,nq->kpq", s[:, None] * p * (1 - p), Xt, Xt)
-    return f, g, H, s.sum()
-
-
 def global_model(client, frame, features, targets, weight, bias: bool, l2: float, tol: float = 1e-10,
-                 iterations: int = 100) -> tuple[np.ndarray, float]:
-    """Level 0's θ (K, P) over every partition of ``frame`` by Newton with step halving, and the
-    seconds it took. l2 penalises the weights, not the bias (SPEC §7)."""
+                 iterations: int = 100) -> tuple[np.ndarray, str, float]:
+    """Level 0's θ (K, P) over every partition of ``frame`` (:func:`.newton.global_newton`: the
+    one-machine solvers' coordinates, start and stop tests), why it stopped, and the seconds it took."""
     import dask
 
     start = time.perf_counter()
     parts = client.persist(frame[features + targets + ([weight] if weight else [])]).to_delayed()
-    K, P = len(targets), len(features) + int(bias)
-    pen = np.r_[np.full(len(features), float(l2)), [0.0] * int(bias)]
+    lengths = client.compute([dask.delayed(len)(p) for p in parts], sync=True)
+    firsts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64).tolist()
 
-    def evaluate(theta):
-        out = client.compute([dask.delayed(_stats)(p, features, targets, weight, theta, bias) for p in parts],
-                             sync=True)
-        f = sum(o[0] for o in out) + 0.5 * (pen * theta * theta).sum(axis=1)
-        g = sum(o[1] for o in out) + pen * theta
-        H = sum(o[2] for o in out) + np.diag(pen)
-        return f, g, H, sum(o[3] for o in out)
+    def reduce(function, *args):
+        return client.compute([dask.delayed(function)(p, first, *args) for p, first in zip(parts, firsts)],
+                              sync=True)
 
-    theta = np.zeros((K, P))
-    f, g, H, total = evaluate(theta)  # total: Σs, the scale of the gradient test (SPEC §7's, as the solvers')
-    for _ in range(iterations):
-        step = np.stack([np.linalg.solve(H[k] + 1e-12 * np.trace(H[k]) * np.eye(P), g[k]) for k in range(K)])
-        t = 1.0
-        while True:
-            trial = theta - t * step
-            ft, gt, Ht, _ = evaluate(trial)
-            if (ft <= f + 1e-12 * np.abs(f)).all() or t < 1e-12:
-                break
-            t /= 2
-        theta, f, g, H = trial, ft, gt, Ht
-        if np.abs(t * step).max() <= 1e-12 * (1 + np.abs(theta).max()) or np.abs(g).max() <= tol * total:
-            break
-    return theta, time.perf_counter() - start
+    theta, reason = global_newton(reduce, features, targets, weight, bias, l2, tol, iterations)
+    return theta, reason, time.perf_counter() - start
 
 
-def _subtree(part, features, targets, group_cols, weight, root, kwargs):
+def _subtree(part, features, targets, group_cols, weight, root, root_reason, kwargs):
     """One task: the subtrees of this shard's outermost labels, pulled toward ``root``."""
     if len(part) == 0:
         return None
-    part = part.sort_values(_ROW, kind="stable").drop(columns=[_ROW])
-    X, y, levels, sw, names = training_data(part, None, targets, features, group_cols, weight)
+    part = part.sort_values(_ROW, kind="stable")
+    read = read_shard(part.drop(columns=[_ROW]), part[_ROW].to_numpy(), targets, features, group_cols, weight)
+    if isinstance(read, dict):  # a bad cell, named by the user's row
+        return read
+    X, y, levels, sw, names = read
     o = bind("train", kwargs)
-    return train_pooled(X, y, levels, sw, o, kwargs, names.get("group_by"), root=root)
+    return train_pooled(X, y, levels, sw, o, kwargs, names.get("group_by"), root=root, root_reason=root_reason)
 
 
 def train_pooled_dask(distributed, X, y, *, groups, client, workers, shards=None, sample_weight=None,
@@ -107,22 +80,25 @@ def train_pooled_dask(distributed, X, y, *, groups, client, workers, shards=None
     if shrink is None or isinstance(shrink, str):
         raise ValueError("through Dask, shrink must be given as numbers (one, or one per level): choose it with "
                          "shrink='cv' on one machine (or a sample) and pass r.params['shrink']")
-    table = Table(source="the Dask DataFrame", names=[str(c) for c in X.columns], columns={})
+    table = Table(source=SOURCE, names=[str(c) for c in X.columns], columns={})
     s = select(table, y, None, list(groups), sample_weight)
     features, targets = s.features, s.targets
-    o = bind("train", kwargs)
+    o = check_options(bind("train", kwargs), kwargs)  # refused here, before any work, as on one machine
+    if o["solver"] == "gd":
+        raise ValueError("through Dask, a pooled hierarchy's global model is fitted by Newton's method over the "
+                         "partitions: solver='gd' is not available there (leave solver out, or give 'newton', "
+                         "'lbfgs' or 'auto')")
     start = time.perf_counter()
-    root, _ = global_model(client, X, features, targets, s.weight, bool(o["bias"]), float(o["l2"]))
+    tol = default_tol("newton", o["dtype"]) if o["tol"] is None else float(o["tol"])
+    iterations = 100 if o["iterations"] is None else int(o["iterations"])
     outer = groups[0]
-    sizes = X[outer].value_counts(sort=False, dropna=False).compute()
-    if sizes.index.hasnans:
-        raise ValueError(f"the group column {outer!r} has missing labels: drop or fill those rows first")
-    labels = factorize(np.asarray(sizes.index))[0]
-    counts = sizes.reindex(labels if labels.dtype.kind != "U" else labels.astype(object)).to_numpy()
+    labels, counts = group_sizes(X, outer)
+    root, reason, _ = global_model(client, X, features, targets, s.weight, bool(o["bias"]), float(o["l2"]), tol,
+                                   iterations)
     n_shards = max(1, min(int(shards) if shards is not None else 4 * len(workers), len(labels)))
     parts = _shard_rows(X, outer, labels, assign_shards(counts, n_shards), n_shards).to_delayed()
     task = dask.delayed(_subtree, pure=False)
-    tasks = client.compute([task(p, features, targets, list(groups), s.weight, root, kwargs) for p in parts])
+    tasks = client.compute([task(p, features, targets, list(groups), s.weight, root, reason, kwargs) for p in parts])
     results = [r for r in gather(distributed, client, tasks, progress) if r is not None]
     result = _merge(results, time.perf_counter() - start)
     result.metadata.update(feature_names=features, target_names=targets, group_by=list(groups),
@@ -136,6 +112,7 @@ def _merge(results: list, seconds: float) -> TrainResult:
     L = first.hierarchy.n_levels
     paths, parent, sizes, weights, bias = [], [], [], [results[0].pooling.weights[0]], []
     bias.append(None if first.bias is None else first.bias[0])
+    reasons = None if first.stop_reason is None else [first.stop_reason[0]]  # the global model's: one for all
     orders = []
     for j in range(L):
         level = np.concatenate([r.pooling.hierarchy.paths[j] for r in results])
@@ -152,6 +129,8 @@ def _merge(results: list, seconds: float) -> TrainResult:
             weights.append(np.concatenate([r.pooling.weights[j + 1] for r in results])[order])
             if first.bias is not None:
                 bias.append(np.concatenate([r.pooling.bias[j + 1] for r in results])[order])
+            if reasons is not None:
+                reasons.append(np.concatenate([r.pooling.stop_reason[j + 1] for r in results])[order])
     fields = [{name: getattr(r, name) for name in ("weights", "bias", "loss", "iterations", "history",
                                                        "learning_rate", "backend", "dtype", "setup_seconds",
                                                        "complete", "params", "l2", "converged", "stop_reason")}
@@ -160,5 +139,5 @@ def _merge(results: list, seconds: float) -> TrainResult:
     merged = combine(fields, np.arange(G), seconds, order=orders[-1], groups=paths[-1], group_sizes=sizes[-1])
     hierarchy = Hierarchy(names=first.hierarchy.names, paths=tuple(paths), parent=tuple(parent), sizes=tuple(sizes))
     pooling = Pooling(hierarchy=hierarchy, weights=tuple(weights), bias=None if first.bias is None else tuple(bias),
-                      shrink=first.shrink)
+                      shrink=first.shrink, stop_reason=None if reasons is None else tuple(reasons))
     return replace(merged, pooling=pooling)

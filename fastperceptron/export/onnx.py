@@ -17,7 +17,7 @@ ONNX runtime: C++, C#, Java, JavaScript, a phone) evaluates without Python:
   level (named after the levels, else ``level1``, …), the labels as text. The routing to parents
   is in the graph: a path never seen is served by its deepest seen ancestor (``unseen="parent"``,
   the default) or gives NaN (``"nan"``); output ``probabilities`` (M, K) and ``level`` (M,), the
-  level that served each row (0: the global model), as :meth:`TrainResult.served_by`.
+  level that served each row (0: the global model; −1 for a row that got NaN), as :meth:`TrainResult.served_by`.
 
 float32 and float64 graphs (``dtype``; default the batch's). The graph uses ONNX opset 18 (and
 ai.onnx.ml 2 for groups), IR version 8, readable by ONNX Runtime 1.14 and later. The same node
@@ -160,7 +160,7 @@ def _pooled_nodes(g, x: str, levels: list, result, dtype, unseen: str) -> dict:
     zero = g.const("zero", np.array(0, np.int64))
     chosen = g.op("Expand", [g.const("global", np.array(start[0] if unseen == "parent" else nan, np.int64)),
                              g.op("Shape", [levels[0]], "rows")], "chosen")
-    served = g.op("Expand", [zero, g.op("Shape", [levels[0]], "rows")], "served")
+    served = g.op("Expand", [zero if unseen == "parent" else minus, g.op("Shape", [levels[0]], "rows")], "served")
     parent = None
     for j in range(h.n_levels):
         paths = h.paths[j]
@@ -179,9 +179,9 @@ def _pooled_nodes(g, x: str, levels: list, result, dtype, unseen: str) -> dict:
         found = g.op("GreaterOrEqual", [index, zero], f"found{j + 1}")
         level_start = g.const(f"start{j + 1}", np.array(start[j + 1], np.int64))
         inner = j + 1 == h.n_levels
-        if unseen == "parent" or inner:  # ("nan": only the row's own path serves it)
+        if unseen == "parent" or inner:  # ("nan": only the row's own path serves it; level −1 for the others)
             chosen = g.op("Where", [found, g.op("Add", [index, level_start], "row"), chosen], "chosen")
-        served = g.op("Where", [found, g.const(f"level{j + 1}", np.array(j + 1, np.int64)), served], "served")
+            served = g.op("Where", [found, g.const(f"level{j + 1}", np.array(j + 1, np.int64)), served], "served")
         parent = index
     rows_w = g.op("Gather", [g.const("weights", W), chosen], "row_weights", axis=0)     # (M, D, K)
     x3 = g.op("Unsqueeze", [x, g.const("axes", np.array([1], np.int64))], "x_row")    # (M, 1, D)

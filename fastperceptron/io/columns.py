@@ -38,13 +38,16 @@ FLAGS = {"target": "--target", "groups": "--group-by", "features": "--features",
 class Table:
     """``names`` (in the table's order) and ``columns`` {name: column} of a table; ``source`` names
     it in messages (a file, or e.g. "the polars DataFrame"); ``lines``: rows are told as a CSV
-    file's lines (the header is line 1); ``flags``: how messages name the column arguments."""
+    file's lines (the header is line 1); ``flags``: how messages name the column arguments;
+    ``row_ids``: each row's number in the user's table when this one holds some of its rows (a
+    Dask partition), else None."""
 
     source: str
     names: list
     columns: dict
     lines: bool = False
     flags: dict = field(default_factory=lambda: dict(KEYWORDS))
+    row_ids: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -53,7 +56,8 @@ class Table:
 
     def where(self, row: int) -> str:
         """How a user finds row ``row`` (0-based, after the header): a CSV's line, else the row."""
-        return f"line {row + 2}" if self.lines else f"row {row}"
+        n = int(row) if self.row_ids is None else int(self.row_ids[row])
+        return f"line {n + 2}" if self.lines else f"row {n}"
 
 
 @dataclass(frozen=True)
@@ -171,18 +175,19 @@ def numeric(table: Table, name: str, role: str) -> np.ndarray:
         raise TableError(f"{table.source}: column {name!r} has type {values.type_name}; {role} columns must be numbers")
     if not isinstance(values, np.ndarray):  # a column of strings: show its first cell that is not a number
         values = np.asarray(values.head(100_000).to_list(), dtype=object)
+    elif values.dtype.kind == "O":  # Python objects: numbers only (None as missing) are numbers
+        values = _object_numbers(values)
     if values.dtype.kind not in "biuf":
         where, example = 0, values[0]
-        for i, v in enumerate(values):  # the first cell that is not a number
-            try:
-                float(v)
-            except (TypeError, ValueError):
+        for i, v in enumerate(values):  # the first cell that is not a number (else: numbers written as text)
+            if not _is_number(v):
                 where, example = i, v.item() if isinstance(v, np.generic) else v
                 break
         labels_hint = f", or name it with {table.flags['groups']} if it labels groups" if role == "feature" else ""
+        text = " (text)" if isinstance(example, str) and _is_number(example) else ""
         raise TableError(
-            f"{table.source}, {table.where(where)}, column {name!r}: {example!r} is not a number; {role} columns must "
-            f"be numbers (encode or drop this column{labels_hint})")
+            f"{table.source}, {table.where(where)}, column {name!r}: {example!r}{text} is not a number; {role} columns "
+            f"must be numbers (encode or drop this column{labels_hint})")
     values = values.astype(np.float64, copy=False)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -192,6 +197,24 @@ def numeric(table: Table, name: str, role: str) -> np.ndarray:
             f"{table.source}, {table.where(where)}, column {name!r}: {what}; {role} columns need a finite number in "
             f"every row ({int(bad.sum()):,} row(s) lack one): drop or impute those rows first")
     return values
+
+
+def _is_number(v) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _object_numbers(values: np.ndarray) -> np.ndarray:
+    """An object column as float64 when every cell is a number (int, float, Decimal, numpy scalar;
+    None counts as missing, NaN), else unchanged (its first bad cell is then reported)."""
+    from numbers import Number
+
+    if not all(v is None or (isinstance(v, Number) and not isinstance(v, complex)) for v in values):
+        return values
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
 
 def target(table: Table, name: str) -> np.ndarray:

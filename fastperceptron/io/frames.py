@@ -30,7 +30,10 @@ def is_table(obj) -> bool:
     if obj is None or isinstance(obj, (np.ndarray, list, tuple, str)):
         return False
     nw = _narwhals()
-    return isinstance(nw.from_native(obj, pass_through=True), (nw.DataFrame, nw.LazyFrame))
+    try:
+        return isinstance(nw.from_native(obj, pass_through=True), (nw.DataFrame, nw.LazyFrame))
+    except nw.exceptions.DuplicateError:  # a table, with names that table_of refuses in its own words
+        return True
 
 
 def is_series(obj) -> bool:
@@ -43,8 +46,7 @@ def is_series(obj) -> bool:
 
 def library_of(obj) -> str:
     """"pandas", "polars", "pyarrow", ... : the library of a table or series."""
-    nw = _narwhals()
-    return nw.get_native_namespace(nw.from_native(obj, allow_series=True)).__name__.split(".")[0]
+    return _narwhals().get_native_namespace(obj).__name__.split(".")[0]
 
 
 def describe(obj) -> str:
@@ -52,18 +54,31 @@ def describe(obj) -> str:
     return f"the {library_of(obj)} {type(obj).__name__}"
 
 
-def table_of(obj, needed=None, source: str | None = None, lines: bool = False, flags=None) -> Table:
+def _frame(obj, source: str):
+    """The narwhals frame of a table whose column names are distinct strings; otherwise a TableError
+    naming the columns and the fix (never narwhals' own error)."""
+    nw = _narwhals()
+    raw = getattr(obj, "column_names", None)
+    if raw is None:
+        raw = obj.collect_schema().names() if hasattr(obj, "collect_schema") else list(getattr(obj, "columns", []))
+    raw = list(raw)
+    odd = [n for n in raw if not isinstance(n, str)]
+    if odd:
+        shown = ", ".join(repr(n) for n in odd[:5]) + (", ..." if len(odd) > 5 else "")
+        raise TableError(f"{source}: column names must be text, but {len(odd):,} are not ({shown}); name every "
+                         "column (e.g. df.columns = [str(c) for c in df.columns])")
+    check_unique(source, raw)
+    return nw.from_native(obj)
+
+
+def table_of(obj, needed=None, source: str | None = None, lines: bool = False, flags=None, row_ids=None) -> Table:
     """A :class:`Table` of the DataFrame or LazyFrame ``obj``: only its ``needed`` columns when given
-    (a LazyFrame is collected with those only)."""
+    (a LazyFrame is collected with those only); ``source`` and ``row_ids`` say how messages name it
+    and its rows (:class:`~fastperceptron.io.columns.Table`)."""
     nw = _narwhals()
     source = source or describe(obj)
-    try:
-        frame = nw.from_native(obj)
-    except nw.exceptions.DuplicateError:
-        check_unique(source, [str(n) for n in getattr(obj, "column_names", None) or list(obj.columns)])
-        raise
+    frame = _frame(obj, source)
     names = [str(n) for n in frame.columns]
-    check_unique(source, names)
     if needed is not None:  # only the columns used: a lazy frame collects only those, an eager one converts only those
         names = [n for n in names if n in set(needed)]
         frame = frame.select(names)
@@ -71,12 +86,15 @@ def table_of(obj, needed=None, source: str | None = None, lines: bool = False, f
         frame = frame.collect()
     schema = frame.schema
     columns = {str(n): _column(frame.get_column(n), schema[n], nw) for n in frame.columns}
-    return Table(source=source, names=names, columns=columns, lines=lines, **({"flags": flags} if flags else {}))
+    return Table(source=source, names=names, columns=columns, lines=lines, row_ids=row_ids,
+                 **({"flags": flags} if flags else {}))
 
 
 def _column(series, dtype, nw):
     """A numpy array for numbers (nulls as NaN: reported by row where used), the narwhals Series for
     strings, else an :class:`Unsupported` marker."""
+    if dtype == nw.Decimal:  # exact decimals: as float64, the precision every feature is trained in
+        series = series.cast(nw.Float64)
     if dtype.is_numeric() or dtype == nw.Boolean:
         if series.null_count():
             series = series.cast(nw.Float64)
@@ -109,20 +127,22 @@ def frame_like(like, data: dict):
 
 
 def column_names(obj) -> list[str]:
-    """The column names of a table (of a LazyFrame: from its schema, without collecting it)."""
-    frame = _narwhals().from_native(obj)
+    """The column names of a table (of a LazyFrame: from its schema, without collecting it); names
+    that are not distinct strings are a TableError."""
+    frame = _frame(obj, describe(obj))
     names = frame.collect_schema().names() if hasattr(frame, "collect_schema") else frame.columns
     return [str(n) for n in names]
 
 
-def training_data(X, y, target=None, features=None, groups=None, sample_weight=None):
+def training_data(X, y, target=None, features=None, groups=None, sample_weight=None, source=None, row_ids=None):
     """``train``'s data from a table: (X, y, groups, sample_weight, metadata {feature_names,
     target_names, group_by}) with every cell checked; arrays pass through unchanged (metadata {}).
 
     ``X`` a table: ``target`` (or ``y`` given as a name) names the target column(s), ``features``
     the feature columns (default: every other column), and ``groups`` and ``sample_weight`` may
     name a column. Or, as in scikit-learn, ``y``, ``groups`` and ``sample_weight`` are series or
-    arrays beside a table of features.
+    arrays beside a table of features. ``source`` and ``row_ids``: how messages name the table and
+    its rows, for a part of a larger one (:func:`table_of`).
     """
     if isinstance(y, str) or (isinstance(y, (list, tuple)) and y and all(isinstance(v, str) for v in y)):
         if target is not None:
@@ -142,13 +162,14 @@ def training_data(X, y, target=None, features=None, groups=None, sample_weight=N
     if y is None and target is None:
         raise TypeError("X is a table: name its target column(s) with target= (e.g. target='y'), or pass y")
     names = column_names(X)
-    group = groups if isinstance(groups, str) or _column_list(groups, names) else None
+    group = groups if isinstance(groups, str) or _column_list(groups, names, X) else None
     weight = sample_weight if isinstance(sample_weight, str) else None
-    probe = Table(source=describe(X), names=names, columns={})
+    source = source or describe(X)
+    probe = Table(source=source, names=names, columns={})
     selection = select(probe, target, features, group, weight, with_targets=y is None)
     group_columns = group if isinstance(group, list) else [group] if group else []
     used = selection.features + selection.targets + group_columns + ([weight] if weight else [])
-    X_, y_, g_, w_ = arrays(table_of(X, needed=used), selection)
+    X_, y_, g_, w_ = arrays(table_of(X, needed=used, source=source, row_ids=row_ids), selection)
     meta = selection.meta()
     if y is not None:
         y_ = _values(y)
@@ -171,10 +192,16 @@ def training_data(X, y, target=None, features=None, groups=None, sample_weight=N
     return X_, y_, g_, w_, meta
 
 
-def _column_list(groups, names) -> bool:
-    """True when ``groups`` is a list of the table's column names (a hierarchy's levels)."""
-    return (isinstance(groups, (list, tuple)) and bool(groups) and all(isinstance(g, str) for g in groups)
-            and all(g in names for g in groups))
+def _column_list(groups, names, table) -> bool:
+    """True when ``groups`` is a list of column names (a hierarchy's levels), not one string label per
+    row: some of them name columns, or there are not as many as the table has rows (then the names
+    the table lacks are an error naming them)."""
+    if not (isinstance(groups, (list, tuple)) and bool(groups) and all(isinstance(g, str) for g in groups)):
+        return False
+    if any(g in names for g in groups):
+        return True
+    frame = _narwhals().from_native(table)
+    return not hasattr(frame, "shape") or len(groups) != frame.shape[0]
 
 
 def _values(v):

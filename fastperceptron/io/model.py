@@ -13,7 +13,8 @@ are written as version 2, so that older readers refuse them instead of dropping 
 Version 3 adds a pooled batch's hierarchy and the models of its upper levels (SPEC §8): arrays
 ``pooling_shrink`` (L,), ``pooling_paths_l``, ``pooling_parent_l``, ``pooling_sizes_l`` (level l + 1's
 paths), ``pooling_weights_l`` and ``pooling_bias_l`` (level l's models, l = 0 .. L − 1), optionally
-``pooling_grid`` and ``pooling_cv_loss``, and the levels' names in the metadata.
+``pooling_grid`` and ``pooling_cv_loss``, ``pooling_stop_reason_l`` (why level l's models stopped;
+a file without them loads with None there), and the levels' names in the metadata.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def _pooling_arrays(pooling: Pooling) -> dict:
             out[f"pooling_bias_{j}"] = pooling.bias[j]
     if pooling.grid is not None:
         out["pooling_grid"], out["pooling_cv_loss"] = pooling.grid, pooling.cv_loss
+    for j, reasons in enumerate(pooling.stop_reason or ()):
+        out[f"pooling_stop_reason_{j}"] = np.asarray(reasons, dtype=str)
     return out
 
 
@@ -93,7 +96,9 @@ def _pooling(arrays: dict, meta: dict) -> Pooling | None:
     with_bias = "pooling_bias_0" in arrays
     return Pooling(hierarchy=hierarchy, weights=tuple(get(f"pooling_weights_{j}") for j in range(L)),
                    bias=tuple(get(f"pooling_bias_{j}") for j in range(L)) if with_bias else None, shrink=shrink,
-                   grid=arrays.get("pooling_grid"), cv_loss=arrays.get("pooling_cv_loss"))
+                   grid=arrays.get("pooling_grid"), cv_loss=arrays.get("pooling_cv_loss"),
+                   stop_reason=tuple(get(f"pooling_stop_reason_{j}") for j in range(L))
+                   if "pooling_stop_reason_0" in arrays else None)
 
 
 def read(path) -> dict:
@@ -219,4 +224,7 @@ def _pooling_problems(p: Pooling, groups, DK: tuple, with_bias: bool) -> list:
         if up.shape != (counts[j + 1],) or h.sizes[j].shape != up.shape or (up.size and (
                 up.min() < 0 or up.max() >= counts[j])):
             bad.append(f"pooling_parent_{j}")
+        if p.stop_reason is not None and (p.stop_reason[j].shape != (counts[j],) or not np.isin(
+                p.stop_reason[j], STOP_REASONS).all()):
+            bad.append(f"pooling_stop_reason_{j}")
     return bad

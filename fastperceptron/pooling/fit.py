@@ -26,7 +26,7 @@ from ..result import TrainResult
 from .cv import choose
 from .levels import fit_level, theta_of
 
-__all__ = ["train_pooled", "DEFAULT_GRID"]
+__all__ = ["train_pooled", "check_options", "DEFAULT_GRID"]
 
 #: the default ``shrink_grid`` of ``shrink="cv"``: 15 values, half a decade apart, 10⁻³ .. 10⁴
 DEFAULT_GRID = np.logspace(-3, 4, 15)
@@ -50,7 +50,7 @@ def _shrink(value, n_levels: int):
     return np.broadcast_to(rho, (n_levels,)).copy()
 
 
-def _check(o: dict, given: dict) -> dict:
+def check_options(o: dict, given: dict) -> dict:
     """The options of a pooled fit: solver "auto" unless one is given, no fallback (the parents serve)."""
     o = dict(o)
     if "solver" not in given:
@@ -61,14 +61,22 @@ def _check(o: dict, given: dict) -> dict:
     for name in ("seeds", "models", "initial_weights"):
         if given.get(name) is not None:
             raise ValueError(f"{name}= does not apply to a pooled batch: its models start at their parents'")
+    if np.ndim(o["l2"]) != 0:
+        raise ValueError(f"l2 penalises the one global model (level 0) of a pooled batch: give one number, got "
+                         f"{o['l2']!r} (the levels below are pulled toward their parents by shrink)")
+    chosen_by = [name for name in ("cv", "shrink_grid", "seed") if given.get(name) is not None]
+    if chosen_by and not (isinstance(o["shrink"], str) and o["shrink"] == "cv"):
+        raise ValueError(f"{'=, '.join(chosen_by)}= choose shrink='cv' by cross-validation, but shrink={o['shrink']!r} "
+                         "is given: leave them out, or give shrink='cv'")
     return o
 
 
-def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None) -> TrainResult:
+def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None, root_reason: str = "converged"
+                 ) -> TrainResult:
     """``train`` with a hierarchy of groups and/or ``shrink``: see the module docstring. ``root``
     (K, P): level 0's θ, fitted elsewhere (``fastperceptron.dask`` fits it over all partitions and
-    each shard its subtrees), with ``shrink`` given."""
-    o = _check(o, given)
+    each shard its subtrees), with ``shrink`` given, and why its fit stopped (``root_reason``)."""
+    o = check_options(o, given)
     X = real_array("X", X)
     if X.ndim != 2:
         raise ValueError(f"with groups, X must be 2-D (N, D): the rows of every group; got shape {X.shape}")
@@ -95,10 +103,18 @@ def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None) 
         anchor = thetas[-1][hierarchy.parent[j]]
         results.append(fit_level(X, y, sw, rows[j], anchor, shrink[j], o))
         thetas.append(theta_of(results[-1]))
-    return _result(results, thetas, hierarchy, shrink, grid, cv_loss, transform, seconds, o)
+    reasons = [r.stop_reason for r in results[:-1]]
+    if root is not None:
+        reasons.insert(0, np.array([root_reason]))
+    reasons = None if any(r is None for r in reasons) else tuple(reasons)
+    return _result(results, thetas, hierarchy, shrink, grid, cv_loss, transform, seconds, o, reasons)
 
 
 def _grid(value) -> np.ndarray:
+    if value is not None:
+        cells = np.asarray(value, dtype=object).reshape(-1)
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in cells):
+            raise TypeError(f"shrink_grid must hold numbers >= 0 (the shrink values shrink='cv' tries), got {value!r}")
     grid = DEFAULT_GRID if value is None else np.asarray(value, dtype=np.float64).reshape(-1)
     if grid.size < 2 or not np.isfinite(grid).all() or (grid < 0).any():
         raise ValueError(f"shrink_grid must hold at least two finite values >= 0, got {value!r}")
@@ -111,9 +127,10 @@ def _weights_bias(theta: np.ndarray, D: int):
     return W, (np.ascontiguousarray(theta[:, :, D]) if theta.shape[2] > D else None)
 
 
-def _result(results, thetas, hierarchy, shrink, grid, cv_loss, transform, cv_seconds, o) -> TrainResult:
+def _result(results, thetas, hierarchy, shrink, grid, cv_loss, transform, cv_seconds, o, reasons) -> TrainResult:
     """The innermost level's result, keeping the levels above in ``pooling`` (from ``thetas``, one
-    (G_l, K, P) per level, on the problem's columns: folded back when standardised)."""
+    (G_l, K, P) per level, on the problem's columns: folded back when standardised, and why each of
+    their models stopped, ``reasons``)."""
     inner = results[-1]
     dtype = inner.weights.dtype
     levels = []
@@ -124,7 +141,7 @@ def _result(results, thetas, hierarchy, shrink, grid, cv_loss, transform, cv_sec
     W, c = (inner.weights, inner.bias) if transform is None else transform.fold(inner.weights, inner.bias)
     pooling = Pooling(hierarchy=hierarchy, weights=tuple(w for w, _ in levels[:-1]),
                       bias=None if c is None else tuple(b for _, b in levels[:-1]), shrink=shrink, grid=grid,
-                      cv_loss=cv_loss)
+                      cv_loss=cv_loss, stop_reason=reasons)
     params = {**inner.params, "standardize": bool(o["standardize"]), "shrink": shrink.tolist(),
               "levels": list(hierarchy.names), "cv": int(o["cv"]) if grid is not None else None}
     return replace(inner, weights=W, bias=c, params=params, pooling=pooling,

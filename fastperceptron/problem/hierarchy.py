@@ -79,7 +79,8 @@ class Pooling:
     the models of the levels above — ``weights[l]`` (G_l, D, K) and ``bias[l]`` (G_l, K) for l = 0
     (the global model, G_0 = 1) .. L − 1 — the shrinkage ρ of each level (L,), and, when it was
     chosen by cross-validation, the ``grid`` (R,) and ``cv_loss`` (L, R): each level's held-out mean
-    log-loss per row for each grid value."""
+    log-loss per row for each grid value; ``stop_reason[l]`` (G_l,) why each model of level l stopped
+    (as ``TrainResult.stop_reason``; None for gradient steps)."""
 
     hierarchy: Hierarchy
     weights: tuple
@@ -87,6 +88,7 @@ class Pooling:
     shrink: np.ndarray
     grid: np.ndarray | None = None
     cv_loss: np.ndarray | None = None
+    stop_reason: tuple | None = None
 
 
 def _join(prefix: np.ndarray | None, labels: np.ndarray, level: str) -> np.ndarray:

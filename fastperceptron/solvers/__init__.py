@@ -18,11 +18,11 @@ import numpy as np
 from .base import SolverRun, cholesky_solve
 from .lbfgs import LbfgsRun
 from .newton import NewtonRun
-from .outcome import unconverged_message, warn_unconverged
+from .outcome import unconverged_message, warn_unconverged, warn_upper_levels
 from .pooled import pooled_start
 
 __all__ = ["start", "SolverRun", "NewtonRun", "LbfgsRun", "cholesky_solve", "unconverged_message",
-           "warn_unconverged"]
+           "warn_unconverged", "warn_upper_levels"]
 
 _RUNS = {"newton": NewtonRun, "lbfgs": LbfgsRun}
 

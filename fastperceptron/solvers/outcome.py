@@ -9,12 +9,11 @@ import numpy as np
 from ..errors import ConvergenceWarning
 from ..result import STOP_REASONS
 
-__all__ = ["unconverged_message", "warn_unconverged"]
+__all__ = ["unconverged_message", "warn_unconverged", "warn_upper_levels"]
 
 _ADVICE = {
     "iterations": "reached the iteration cap of {cap:,}: raise iterations",
-    "line-search": ("stopped when no step of the line search lowered the loss further (at iteration {at}): "
-                    "{fix}"),
+    "line-search": "stopped when no step of the line search lowered the loss further{at}: {fix}",
     "one-class": ("have targets of one class only (e.g. a small group), so their unpenalised bias has no finite "
                   "optimum: they were not iterated, and got weights 0 and the bias log((Σs·y + ½)/(Σs·(1 − y) + ½)); "
                   "train without bias, or drop them"),
@@ -35,10 +34,28 @@ def warn_unconverged(result, category=None, prefix: str = "", stacklevel: int = 
         warnings.warn(prefix + message, category or ConvergenceWarning, stacklevel=stacklevel + 1)
 
 
-def unconverged_message(reasons: np.ndarray, iterations: np.ndarray, solver: str, cap: int) -> str | None:
+def warn_upper_levels(result, stacklevel: int = 2) -> None:
+    """Warn about the models of a pooled batch's upper levels that did not converge (the global
+    model on separable data without a penalty, say): every group below is pulled toward them."""
+    pooling = result.pooling
+    if pooling is None or pooling.stop_reason is None or not result.complete:
+        return
+    names = pooling.hierarchy.names
+    for j, reasons in enumerate(pooling.stop_reason):
+        message = unconverged_message(np.asarray(reasons), None, result.params.get("solver", "?"),
+                                      result.params.get("iterations", 0), f"result.pooling.stop_reason[{j}]")
+        if message:
+            level = "the global model (level 0)" if j == 0 else f"level {j} ({names[j - 1]!r})"
+            warnings.warn(f"{level}, toward which the groups below are pulled: {message}", ConvergenceWarning,
+                          stacklevel=stacklevel + 1)
+
+
+def unconverged_message(reasons: np.ndarray, iterations: np.ndarray | None, solver: str, cap: int,
+                        where: str = "result.stop_reason") -> str | None:
     """The one warning about the models that did not converge, naming each cause with its count and
     the fix that works, or None when every model converged. ``reasons`` (B,) are
-    ``SolverRun.stop_reasons()`` values; ``iterations`` (B,) the iterations each model ran."""
+    ``SolverRun.stop_reasons()`` values; ``iterations`` (B,) the iterations each model ran (None:
+    not known, not shown)."""
     missed = reasons != "converged"
     if not missed.any():
         return None
@@ -48,8 +65,10 @@ def unconverged_message(reasons: np.ndarray, iterations: np.ndarray, solver: str
     for reason in STOP_REASONS[1:]:
         hit = reasons == reason
         if hit.any():
-            at = np.unique(iterations[hit])
-            shown = ", ".join(str(int(k)) for k in at[:3]) + (", ..." if at.size > 3 else "")
+            shown = ""
+            if iterations is not None:
+                at = np.unique(iterations[hit])
+                shown = " (at iteration " + ", ".join(str(int(k)) for k in at[:3]) + (", ..." if at.size > 3 else "") + ")"
             parts.append(f"{int(hit.sum()):,} " + _ADVICE[reason].format(cap=cap, at=shown, fix=fix))
     return (f"{int(missed.sum()):,} of {reasons.shape[0]:,} models did not converge (solver {solver!r}; "
-            f"result.stop_reason says why for each): " + "; ".join(parts))
+            f"{where} says why for each): " + "; ".join(parts))

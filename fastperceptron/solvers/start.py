@@ -139,16 +139,28 @@ class Scaling:
         mu, m2, total = _moments(p)
         lam = np.zeros(B) if p.l2 is None else np.asarray(p.l2, dtype=np.float64)
         lam = np.array([lam.mean()]) if mu.shape[0] == 1 else lam
+        self._set(mu, m2, total, lam, K, p.dtype, bool(p.bias))
+
+    @classmethod
+    def from_moments(cls, mu, m2, total, lam, K: int, dtype, bias: bool) -> "Scaling":
+        """The map of columns whose moments are known (``fastperceptron.dask`` reduces them over the
+        partitions): μ and the second central moment (Mt, D) — without a bias μ = 0 and the mean
+        square — Σs (Mt,) and λ (Mt,), Mt = 1 for one map shared by all neurons."""
+        out = cls.__new__(cls)
+        out._set(np.asarray(mu, np.float64), np.asarray(m2, np.float64), np.asarray(total, np.float64),
+                 np.asarray(lam, np.float64), K, dtype, bias)
+        return out
+
+    def _set(self, mu, m2, total, lam, K: int, dtype, bias: bool) -> None:
         var = m2 + 4.0 * lam[:, None] / np.maximum(total, np.finfo(np.float64).tiny)[:, None]
         constant = constant_columns(mu, np.sqrt(var))    # includes var == 0 (μ = 0 too: scale 1)
         scale = np.where(constant, np.where(mu != 0, np.abs(mu), 1.0), np.sqrt(np.where(constant, 1.0, var)))
         mu = np.where(constant, 0.0, mu)
         rows = lambda a: np.repeat(a, K, axis=0) if a.shape[0] > 1 else a  # noqa: E731  per neuron
-        dt = p.dtype
-        self.D = D
+        self.D = mu.shape[1]
         self.shared = mu.shape[0] == 1
-        self.a = rows(1.0 / scale).astype(dt)
-        self.b = rows(-mu / scale).astype(dt) if p.bias else None
+        self.a = rows(1.0 / scale).astype(dtype)
+        self.b = rows(-mu / scale).astype(dtype) if bias else None
 
     def on(self, xp) -> "Scaling":
         """This map with its arrays on ``xp`` (numpy or CuPy)."""

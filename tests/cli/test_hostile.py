@@ -112,6 +112,8 @@ CLI_CASES = [
     ('bench --repeat 0', "argument --repeat: must be a positive integer, got '0' (see 'fastperceptron bench --help')"),
     ('bench --iterations -1', "argument --iterations: must be a positive integer, got '-1' (see 'fastperceptron bench --h"),
     ('bench --case groups --groups 0', "argument --groups: must be a positive integer, got '0' (see 'fastperceptron bench --help')"),
+    ('train --data {H}/g.csv --group-by g --shrink 1 --cv 3', '--shrink-grid, --cv and --cv-seed choose --shrink cv, but --shrink 1 is given: leave them out, or give --shrink cv'),
+    ('train --data {H}/g.csv --group-by g --shrink 1 --l2 1 2', '--l2 penalises the one global model of a pooled batch (--shrink, or --group-by with several columns): give one value'),
     ('demo --input 1 2', '--input needs 3 numbers, got 2'),
     ('demo --iterations -1', '--iterations must be at least 1'),
     ('demo --seed -1', 'seeds must be non-negative integers, got -1'),
@@ -189,3 +191,88 @@ def test_the_api_refuses_bad_input_naming_it(name, call, error, message):
     with pytest.raises(error) as info:
         call()
     assert message in str(info.value)
+
+
+# --- tables and pooled batches through every door (issue 33) -------------------------------------------
+def _frames():
+    """A small pandas table (stores under regions) and variants a hostile user passes."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(33)
+    n = 60
+    df = pd.DataFrame({"region": rng.choice(["n", "s"], n), "store": rng.integers(0, 4, n), "a": rng.normal(size=n),
+                       "b": rng.normal(size=n), "y": (rng.random(n) < 0.5).astype(int)})
+    return pd, df
+
+
+def _table_case(make):
+    def call():
+        pd, df = _frames()
+        return make(pd, df)
+    return call
+
+
+TABLE_CASES = [
+    ("duplicated names", lambda pd, df: fp.train(df.set_axis(["region", "store", "a", "a", "y"], axis=1), target="y"),
+     "the pandas DataFrame: the column name(s) ['a'] appear more than once; give every column its own name"),
+    ("integer names", lambda pd, df: fp.train(df.set_axis(["region", "store", 0, 1, "y"], axis=1), target="y"),
+     "the pandas DataFrame: column names must be text, but 2 are not (0, 1); name every column"),
+    ("integer names at predict", lambda pd, df: fp.train(df, target="y", features=["a", "b"], solver="newton")
+     .predict_proba(df[["a", "b"]].set_axis([0, 1], axis=1)), "column names must be text, but 2 are not (0, 1)"),
+    ("duplicated names at predict", lambda pd, df: fp.train(df, target="y", features=["a", "b"], solver="newton")
+     .predict_proba(df[["a", "b", "a"]]), "the column name(s) ['a'] appear more than once"),
+    ("numbers as text", lambda pd, df: fp.train(df.assign(a=df["a"].astype(str).astype(object)), target="y",
+                                                features=["a", "b"]),
+     "column 'a': '"),
+    ("a level list naming a missing column", lambda pd, df: fp.train(df, target="y", groups=["region", "stor"],
+                                                                     shrink=1.0),
+     "the pandas DataFrame: no column 'stor' (groups=); its columns are ['region', 'store', 'a', 'b', 'y']"),
+    ("a grid of text", lambda pd, df: fp.train(df, target="y", groups=["region", "store"], shrink="cv",
+                                               shrink_grid=["small", "big"]),
+     "shrink_grid must hold numbers >= 0 (the shrink values shrink='cv' tries), got ['small', 'big']"),
+    ("l2 per model of a pooled batch", lambda pd, df: fp.train(df, target="y", groups=["region", "store"], shrink=1.0,
+                                                               l2=[1.0, 2.0]),
+     "l2 penalises the one global model (level 0) of a pooled batch: give one number, got [1.0, 2.0]"),
+    ("cv beside a number", lambda pd, df: fp.train(df, target="y", groups=["region", "store"], shrink=1.0, cv=3),
+     "cv= choose shrink='cv' by cross-validation, but shrink=1.0 is given: leave them out, or give shrink='cv'"),
+    ("a grid beside numbers", lambda pd, df: fp.train(df, target="y", groups=["region", "store"], shrink=[1.0, 2.0],
+                                                      shrink_grid=[1.0, 2.0]),
+     "shrink_grid= choose shrink='cv' by cross-validation, but shrink=[1.0, 2.0] is given"),
+    ("a table lacking a level column", lambda pd, df: fp.train(df, target="y", groups=["region", "store"], shrink=1.0)
+     .predict_proba(df.drop(columns=["store"])),
+     "the pandas DataFrame: no column 'store' (the labels of level 2 of ['region', 'store'], as in training)"),
+    ("levels by the wrong names", lambda pd, df: fp.train(df, target="y", groups=["region", "store"], shrink=1.0)
+     .predict_proba(df, groups=["store", "a"]),
+     "groups= store,a: the model's levels are region,store (outermost first), and 'store' is one of them"),
+]
+
+
+@pytest.mark.parametrize("name, make, message", TABLE_CASES, ids=[c[0] for c in TABLE_CASES])
+def test_tables_and_pooled_batches_refuse_bad_input_naming_it(name, make, message):
+    with pytest.raises((ValueError, TypeError)) as info:
+        _table_case(make)()
+    assert message in str(info.value)
+    assert type(info.value).__module__.startswith(("fastperceptron", "builtins")), type(info.value)
+
+
+def test_numbers_held_as_objects_or_decimals_are_numbers():
+    """An object column of numbers only, and Decimal columns (pandas, polars, pyarrow, a Parquet file
+    through the CLI), train as float64 columns do: the right answer, not a refusal."""
+    import decimal
+
+    pd, df = _frames()
+    ref = fp.train(df, target="y", features=["a", "b"], solver="newton", bias=True)
+    as_objects = fp.train(df.assign(a=df["a"].astype(object)), target="y", features=["a", "b"], solver="newton",
+                          bias=True)
+    np.testing.assert_array_equal(as_objects.weights, ref.weights)
+    rounded = df.assign(a=df["a"].round(6), b=df["b"].round(6))
+    ref = fp.train(rounded, target="y", features=["a", "b"], solver="newton", bias=True)
+    decimals = {c: [decimal.Decimal(f"{v:.6f}") for v in rounded[c]] for c in ("a", "b")}
+    pa = pytest.importorskip("pyarrow")
+    table = pa.table({"a": pa.array(decimals["a"], pa.decimal128(12, 6)), "b": pa.array(decimals["b"],
+                     pa.decimal128(12, 6)), "y": rounded["y"].to_numpy()})
+    kinds = [table, rounded.assign(**decimals)]
+    pl = pytest.importorskip("polars")
+    kinds.append(pl.from_arrow(table))
+    for kind in kinds:
+        r = fp.train(kind, target="y", features=["a", "b"], solver="newton", bias=True)
+        np.testing.assert_allclose(r.weights, ref.weights, rtol=1e-12)

@@ -1,9 +1,11 @@
 """fastperceptron.dask on a loopback LocalCluster started by the tests."""
 
 import os
+import re
 import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -216,3 +218,100 @@ def test_a_pooled_hierarchy_equals_the_single_machine_fit(client, rng):
     assert r.metadata["group_by"] == ["region", "store"] and r.pooling.hierarchy.names == ("region", "store")
     with pytest.raises(ValueError, match=r"through Dask, shrink must be given as numbers"):
         fpd.train(dd.from_pandas(df, npartitions=2), "sold", groups=["region", "store"], client=client, bias=True)
+
+
+# --- one answer whatever the door (issue 33) -----------------------------------------------------------
+def _raw_hierarchy(rng, n=2400):
+    """Stores under regions, a column at 10⁶ scale around 10⁹ and a unit one: the raw columns on which
+    a global Newton in the user's units loses nine digits."""
+    pd = pytest.importorskip("pandas")
+    region, store = rng.integers(0, 4, n), rng.integers(0, 12, n)
+    a, b = rng.normal(size=n) * 1e6 + 1e9, rng.normal(size=n)
+    z = (a - 1e9) / 1e6 + b + rng.normal(size=4)[region]
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(float)
+    return pd.DataFrame({"region": [f"r{v}" for v in region], "store": store, "a": a, "b": b, "y": y})
+
+
+@pytest.mark.parametrize("case", ["raw", "one class", "separable"])
+def test_a_pooled_hierarchy_on_raw_columns_equals_one_machine(client, rng, case):
+    """The distributed global Newton walks in the one-machine solvers' centred and scaled coordinates:
+    raw columns, targets of one class and separable data give one machine's models (1e-7) and stop
+    reasons, the global model's included."""
+    dd = pytest.importorskip("dask.dataframe")
+    df = _raw_hierarchy(rng)
+    l2 = 1.0
+    if case == "one class":
+        df["y"] = 1.0
+    elif case == "separable":
+        df["y"], l2 = (df["b"] > 0).astype(float), 0.0
+    kw = dict(shrink=[2.0, 6.0], bias=True, l2=l2, backend="numpy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fp.ConvergenceWarning)
+        ref = fp.train(df, "y", groups=["region", "store"], **kw)
+        r = fpd.train(dd.from_pandas(df, npartitions=3), "y", groups=["region", "store"], client=client, shards=2, **kw)
+    assert [s.tolist() for s in r.pooling.stop_reason] == [s.tolist() for s in ref.pooling.stop_reason]
+    assert r.stop_reason.tolist() == ref.stop_reason.tolist()
+    expect = {"raw": "converged", "one class": "one-class", "separable": "separable"}[case]
+    assert r.pooling.stop_reason[0].tolist() == [expect]
+    if case == "separable":  # no finite optimum: where each stopped along the ray is not the optimum
+        return
+    for a, b in [(r.weights, ref.weights), (r.bias, ref.bias), *zip(r.pooling.weights, ref.pooling.weights),
+                 *zip(r.pooling.bias, ref.pooling.bias)]:
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+
+
+def test_bad_cells_are_named_by_the_users_row_without_a_worker_traceback(client, rng, capfd):
+    dd = pytest.importorskip("dask.dataframe")
+    df = _raw_hierarchy(rng, n=900)
+    kw = dict(client=client, shrink=[1.0, 1.0], bias=True)
+    cases = [("store", 700, np.nan, "the Dask DataFrame, row 700, column 'store': an empty label (1 row(s) have none)"),
+             ("region", 650, None, "the Dask DataFrame, row 650, column 'region': an empty label (1 row(s) have none)"),
+             ("a", 420, np.nan, "the Dask DataFrame, row 420, column 'a': an empty cell (or NaN); feature columns need "
+                                "a finite number in every row (1 row(s) lack one)")]
+    for column, row, value, message in cases:
+        bad = df.copy()
+        if column == "region":
+            bad["region"] = bad["region"].astype(object)
+        bad.loc[row, column] = value
+        with pytest.raises(ValueError, match=re.escape(message)):
+            fpd.train(dd.from_pandas(bad, npartitions=3), "y", groups=["region", "store"], **kw)
+    flat = df.drop(columns=["region"])
+    flat.loc[300, "b"] = np.inf
+    with pytest.raises(ValueError, match=re.escape("the Dask DataFrame, row 300, column 'b': inf; feature columns")):
+        fpd.train(dd.from_pandas(flat, npartitions=3), "y", groups="store", client=client, bias=True, solver="newton")
+    ddf = dd.from_pandas(df, npartitions=3)
+    with pytest.raises(ValueError, match=r"l2 penalises the one global model \(level 0\) of a pooled batch: give one "
+                                         r"number, got \[1, 2\]"):
+        fpd.train(ddf, "y", groups=["region", "store"], l2=[1, 2], **kw)
+    with pytest.raises(ValueError, match=r"solver='gd' is not available there"):
+        fpd.train(ddf, "y", groups=["region", "store"], solver="gd", **kw)
+    assert "Compute Failed" not in capfd.readouterr().err
+
+
+def test_cli_scheduler_trains_groups_and_hierarchies_as_one_machine(tmp_path, rng):
+    """--scheduler with --group-by: the table goes to the cluster as a Dask DataFrame of its named
+    columns; the models equal the one-machine command's; --shrink cv is refused with the way round."""
+    import subprocess
+    import sys
+
+    df = _raw_hierarchy(rng, n=900)
+    df["b"] = df["b"].round(6)
+    df.to_csv(tmp_path / "t.csv", index=False)
+    df.drop(columns=["region"]).to_csv(tmp_path / "flat.csv", index=False)
+    for data, group_by, extra in (("flat.csv", "store", ["--solver", "newton", "--l2", "1"]),
+                                  ("t.csv", "region,store", ["--shrink", "1", "3"])):
+        models = []
+        for scheduler in ([], ["--scheduler", "local:2"]):
+            out = tmp_path / f"m{len(models)}.npz"
+            p = subprocess.run([sys.executable, "-m", "fastperceptron", "train", "--data", str(tmp_path / data),
+                                "--target", "y", "--group-by", group_by, "--bias", "--backend", "numpy", *extra,
+                                *scheduler, "--out", str(out)], capture_output=True, text=True, timeout=300)
+            assert p.returncode == 0, p.stderr
+            models.append(fp.load(out))
+        one, dask_ = models
+        assert dask_.groups.tolist() == one.groups.tolist()
+        np.testing.assert_allclose(dask_.weights, one.weights, rtol=1e-7, atol=1e-9)
+    p = subprocess.run([sys.executable, "-m", "fastperceptron", "train", "--data", str(tmp_path / "t.csv"), "--target",
+                        "y", "--group-by", "region,store", "--bias", "--scheduler", "local:1"], capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 2 and "--shrink cv is not available with --scheduler" in p.stderr

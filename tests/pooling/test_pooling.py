@@ -2,6 +2,8 @@
 Newton (tests/reference.py), on every backend; the limits ρ → 0 and ρ → ∞; the cross-validated
 choice against a plain loop over folds and grid; the routing of unseen paths."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -267,7 +269,8 @@ def test_the_onnx_graph_routes_unseen_paths_to_their_ancestors(rng, tmp_path):
         P, level = session.run(None, {"X": Xn, "level1": new_region, "level2": new_store.astype(str)})
         expect = r.predict_proba(Xn, groups=[new_region, new_store])
         served = r.served_by([new_region, new_store])
-        np.testing.assert_array_equal(level, served)
+        # "nan": only a row's own path serves it; the others got NaN, from no level (−1)
+        np.testing.assert_array_equal(level, served if unseen == "parent" else np.where(served == 2, 2, -1))
         if unseen == "parent":
             np.testing.assert_allclose(P, expect, rtol=1e-12)
         else:
@@ -332,3 +335,22 @@ def test_three_levels_choose_a_shrink_each(rng):
     assert r.pooling.hierarchy.n_levels == 3 and r.pooling.cv_loss.shape == (3, 3)
     assert all(v in (0.3, 3.0, 30.0) for v in r.params["shrink"])
     assert r.served_by([region[:2], store[:2], np.array([0, 9])]).tolist()[1] == 2
+
+
+def test_an_upper_level_without_a_finite_optimum_is_reported_and_kept(rng, tmp_path):
+    """A global model on separable data without a penalty has no finite optimum: the batch says so
+    (one warning naming the level) and keeps every level's stop reasons, saved and loaded."""
+    X, _, region, store = _table(rng, n=300, regions=3, stores=4)
+    y = (X[:, 0] > 0).astype(float)
+    with pytest.warns(fp.ConvergenceWarning, match=r"the global model \(level 0\), toward which the groups below are "
+                                                   r"pulled: 1 of 1 models did not converge .*result\.pooling\."
+                                                   r"stop_reason\[0\] says why.*separable classes and no penalty"):
+        r = fp.train(X, y, groups=[region, store], shrink=[1.0, 1.0], bias=True, l2=0.0, backend="numpy")
+    assert r.pooling.stop_reason[0].tolist() == ["separable"]
+    assert r.pooling.stop_reason[1].shape == (r.pooling.hierarchy.paths[0].size,)
+    back = fp.load(r.save(tmp_path / "m.npz"))
+    assert [s.tolist() for s in back.pooling.stop_reason] == [s.tolist() for s in r.pooling.stop_reason]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a penalty gives the global model an optimum: nothing to say
+        ok = fp.train(X, y, groups=[region, store], shrink=[1.0, 1.0], bias=True, l2=1.0, backend="numpy")
+    assert ok.pooling.stop_reason[0].tolist() == ["converged"]
