@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sigmoid", "sigmoid_inplace", "softplus_sigmoid", "to_host"]
+__all__ = ["sigmoid", "sigmoid_inplace", "softplus_sigmoid", "cross_entropy_sigmoid", "to_host"]
 
 
 def sigmoid(z, xp=np):
@@ -30,6 +30,16 @@ def softplus_sigmoid(z, xp=np):
     overflow for any finite z."""
     e = xp.exp(-xp.abs(z))
     return xp.maximum(z, 0.0) + xp.log1p(e), xp.where(z >= 0, 1.0, e) / (1.0 + e)
+
+
+def cross_entropy_sigmoid(z, y, xp=np):
+    """(softplus(z) − y·z, σ(z)): the cross-entropy at logits z of targets y in [0, 1], and σ(z),
+    elementwise, from e^−|z|. It is summed as (max(z, 0) − y·z) + log1p(e^−|z|): the first part is
+    exact for 0/1 targets (0 for a row on the right side), so a saturated row keeps its tiny loss
+    (e^−40 at z = 40) instead of losing it to the cancellation of softplus(z) − z, and the line
+    search can still tell two points apart there."""
+    e = xp.exp(-xp.abs(z))
+    return (xp.maximum(z, 0.0) - y * z) + xp.log1p(e), xp.where(z >= 0, 1.0, e) / (1.0 + e)
 
 
 def to_host(a) -> np.ndarray:

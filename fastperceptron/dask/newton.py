@@ -10,11 +10,12 @@ optimum, on raw columns too, and stops for the same reasons:
   and scaled columns x̂ directly, never x·w + c (which would cancel nine digits there);
 - from φ = 0, the bias at the targets' log-odds; a model with a bias and targets of one class is not
   iterated (w = 0, c = log((Σs·y + ½)/(Σs·(1 − y) + ½)), "one-class");
-- each step d = (H + μI)⁻¹·g (μ = ε^¾·mean(diag H), raised 100-fold while H + μI is not positive
-  definite), the first t in 1, ½, ¼ … that does not raise L beyond its rounding (a step within the
-  convergence test's length taken whole), the convergence test of SPEC §7's solvers (the gradient of
-  the mean loss ≤ tol and the step ≤ √tol·(1 + max|φ|)), and without a penalty the check
-  L(2φ) < L(φ) that marks separable data ("separable") instead of calling them converged.
+- each step d = (H + μI)⁻¹·g (μ = 0 with a penalty, else ε^¾·mean(diag H); raised 100-fold while
+  H + μI is not positive definite), the first t in 1, ½, ¼ … that does not raise L beyond its
+  rounding (a step within the convergence test's length taken whole), the convergence test of SPEC
+  §7's solvers (the gradient of the mean loss ≤ tol and the step ≤ √tol·(1 + max|φ|), or, with a
+  penalty, the gradient test met where no lower loss can be found), and without a penalty the
+  check L(2φ) < L(φ) that marks separable data ("separable") instead of calling them converged.
 
 Each evaluation is one map-reduce of (L, ∇L, ∇²L) in φ over the partitions, so a step whose full
 length is accepted costs one pass.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..maths import cross_entropy_sigmoid
 from ..solvers.base import MAX_HALVINGS
 from ..solvers.start import Scaling, one_class_bias
 
@@ -76,8 +78,8 @@ def _stats(part, first_row, features, targets, weight, a, b, phi):
         Xh = np.hstack([Xh, np.ones((len(X), 1))])
     z = Xh @ phi.T                                                      # (n, K)
     with np.errstate(over="ignore", under="ignore"):
-        p = np.exp(-np.logaddexp(0.0, -z))                              # σ(z), stably
-        f = s @ (np.logaddexp(0.0, z) - Y * z)
+        ce, p = cross_entropy_sigmoid(z, Y)
+        f = s @ ce
     g = (s[:, None] * (p - Y)).T @ Xh
     H = np.einsum("nk,np,nq->kpq", s[:, None] * p * (1.0 - p), Xh, Xh)
     return f, g, H
@@ -125,7 +127,7 @@ def global_newton(reduce, features, targets, weight, bias: bool, l2: float, tol:
         for _ in range(iterations):
             if not active.any():
                 break
-            d = _direction(H, g, eps)
+            d = _direction(H, g, eps, l2 > 0)
             small_g = np.abs(g).max(axis=1) <= tol * total
             small_d = np.abs(d).max(axis=1) <= np.sqrt(tol) * (1.0 + np.abs(phi).max(axis=1))
             done = active & small_g & small_d
@@ -138,7 +140,13 @@ def global_newton(reduce, features, targets, weight, bias: bool, l2: float, tol:
             active &= ~done
             if not active.any():
                 break
+            before = f
             phi, f, g, H, stalled = _line_search(evaluate, phi, d, f, g, H, active, small_d, eps)
+            if l2 > 0:  # penalised, at (i), and no lower loss to be found: at the optimum to working precision
+                settled = active & (f >= before) & (np.abs(g).max(axis=1) <= tol * total)
+                reason[settled] = "converged"
+                active &= ~settled
+                stalled &= ~settled
             reason[stalled] = "line-search"
             active &= ~stalled
     if active.any() or (reason == "line-search").any():  # as the solvers' stop_reasons: unpenalised, the
@@ -152,17 +160,19 @@ def global_newton(reduce, features, targets, weight, bias: bool, l2: float, tol:
     return theta, _RANKED[worst]
 
 
-def _direction(H, g, eps):
-    """(H + μI)⁻¹·g per output, μ raised 100-fold while H + μI is not positive definite."""
+def _direction(H, g, eps, penalised: bool):
+    """(H + μI)⁻¹·g per output: μ = 0 when penalised (H is positive definite), else ε^¾·mean(diag H),
+    raised (from ε^¾·mean(diag H)) 100-fold while H + μI is not positive definite."""
     K, P = g.shape
     d = np.zeros_like(g)
     for k in range(K):
-        mu = eps ** 0.75 * max(np.diag(H[k]).mean(), np.finfo(np.float64).tiny)
-        for _ in range(20):
+        mu0 = eps ** 0.75 * max(np.diag(H[k]).mean(), np.finfo(np.float64).tiny)
+        mu = 0.0 if penalised else mu0
+        for _ in range(21):
             try:
                 L = np.linalg.cholesky(H[k] + mu * np.eye(P))
             except np.linalg.LinAlgError:
-                mu *= 100.0
+                mu = mu0 if mu == 0 else 100.0 * mu
                 continue
             d[k] = np.linalg.solve(L.T, np.linalg.solve(L, g[k]))
             break

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..maths import softplus_sigmoid
+from ..maths import cross_entropy_sigmoid, softplus_sigmoid
 from ..problem import Problem
 from .groups import segment_sum as _segment_sum
 
@@ -95,11 +95,11 @@ class DenseObjective:
         if c is not None:
             Z = Z + c
         ax = 0 if self.shared else 1
-        sp, o = softplus_sigmoid(Z, xp)
+        ce, o = cross_entropy_sigmoid(Z, Y, xp)
         weigh = (lambda a: a) if s is None else (lambda a: a * s)  # noqa: E731
         if need == "mse":
             return weigh((Y - o) ** 2).sum(axis=ax), None, None
-        f = weigh(sp - Y * Z).sum(axis=ax)
+        f = weigh(ce).sum(axis=ax)
         if need == "f":
             return f, None, None
         R = weigh(o * (1.0 - o)) if need in ("fgh", "gh") else None
@@ -252,8 +252,8 @@ class GroupObjective:
         X, Y, s, offsets, gid = self._rows(models)
         weigh = (lambda a: a) if s is None else (lambda a: a * s)  # noqa: E731
         Z = self._z(theta, X, gid)
-        sp, o = softplus_sigmoid(Z, xp)
-        f = self.segment_sum(weigh(sp - Y * Z), offsets).reshape(M)
+        ce, o = cross_entropy_sigmoid(Z, Y, xp)
+        f = self.segment_sum(weigh(ce), offsets).reshape(M)
         if need == "f":
             return (f,)
         delta = weigh(o - Y)

@@ -34,6 +34,10 @@ path, not the optimum; the initial weights (seeds) then play no part.
 A neuron has **converged** when (i) its largest gradient component in φ, divided by its total
 sample weight (the gradient of the *mean* loss, scikit-learn's criterion), is at most ``tol``, and
 (ii) the step the solver would take from there moves no parameter by more than √tol·(1 + max|φ|).
+A penalised neuron (λ > 0 or ρ > 0: it has a finite optimum) that meets (i) and whose iteration
+could not lower its loss — its line search found no lower point, or only points equal to rounding —
+has also converged: it is at its optimum to working precision, though a direction of curvature ~0
+(raw columns of a group of five rows, where λ/σ² is 10⁻¹⁴) keeps its step long (ii).
 (ii) keeps separable data with l2 = 0 — whose loss and gradient shrink towards 0 while the weights
 grow without bound — from counting as converged; so does a last check of an unpenalised neuron that
 meets both, L(2θ) < L(θ) (at a minimum of a convex loss, doubling θ cannot lower it: the data are
@@ -209,6 +213,18 @@ class SolverRun:
             self.separable_[nsel] = self.separable_[nsel] | ray
         self.converged_[nsel] = self.converged_[nsel] | (done & ~ray)
         self.active[nsel] = active & ~done
+
+    def _stop_settled(self, nsel, f_before) -> None:
+        """The second way to converge (module docstring): the penalised neurons of ``nsel`` that meet
+        (i) and whose loss this iteration did not lower (``f_before``: their loss before it)."""
+        xp = self.xp
+        settled = (self.f[nsel] >= f_before) & ~self.unpenalised[nsel] & ~self.single[nsel] & (
+            xp.abs(self.g[nsel]).max(axis=1) <= self.tol * self.total[nsel]) & ~self.converged_[nsel]
+        settled &= self.active[nsel] | self.stalled[nsel]
+        if bool(settled.any()):
+            self.converged_[nsel] = self.converged_[nsel] | settled
+            self.stalled[nsel] = self.stalled[nsel] & ~settled
+            self.active[nsel] = self.active[nsel] & ~settled
 
     # --- iterations --------------------------------------------------------------------------------
     def advance(self, n: int) -> None:

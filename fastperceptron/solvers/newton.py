@@ -28,9 +28,10 @@ class NewtonRun(SolverRun):
         idx = xp.arange(self.P)
         diag = H[:, idx, idx]
         mu0 = self.eps ** 0.75 * xp.maximum(diag.mean(axis=1), np.finfo(np.float64).tiny)
-        # A pull toward a parent (ρ > 0) makes H positive definite, but its bias term, on columns far
-        # from 0, spreads H's diagonal over orders of magnitude: μ would swamp its small directions.
-        mu = mu0 if self.prior is None else xp.where(self.prior.rho[nsel] > 0, 0.0, mu0)
+        # A penalty (λ > 0, or a pull toward a parent, ρ > 0) makes H positive definite, but on raw
+        # columns it spreads H's diagonal over orders of magnitude (λ/σ² in φ): μ would swamp its small
+        # directions and Newton would crawl there linearly. μ = 0 then; a failed factorisation retries.
+        mu = xp.where(~self.unpenalised[nsel], 0.0, mu0)
         d, ok = self.solve(H, g, mu)
         for _ in range(20):  # a Hessian singular beyond μ: regularise more, those neurons only
             bad = xp.flatnonzero(~ok)
@@ -45,6 +46,7 @@ class NewtonRun(SolverRun):
         # line search cannot judge it, so it is taken whole (quadratic convergence then meets (i)).
         tiny = xp.abs(d).max(axis=1) <= np.sqrt(self.tol) * (1.0 + xp.abs(phi).max(axis=1))
         moved, t = self._line_search(nsel, phi, -d, f, xp.zeros_like(f), accept=tiny & ok)
+        self._stop_settled(nsel, f)
         # A full step no longer than the criterion's, to a point whose gradient meets it: the next
         # step (quadratic convergence) would be far smaller, so stop now, without another Hessian.
         full = xp.flatnonzero(moved & (t == 1))

@@ -12,7 +12,8 @@ groups and per-model data (fastperceptron/numba_objective.py builds it without c
 Groups: X sorted by group, xstart = ystart = sstart = the group offsets. One X per model: X
 reshaped to (B·N, D), xstart = b·N.
 
-Per row and output, with e = exp(−|z|): f += s·(max(z, 0) + log1p(e) − y·z), δ = s·(σ − y),
+Per row and output, with e = exp(−|z|): f += s·((max(z, 0) − y·z) + log1p(e)) (in that order: exact
+for a saturated row of a 0/1 target, as :func:`fastperceptron.maths.cross_entropy_sigmoid`), δ = s·(σ − y),
 g += δ·x̃, and for the Hessian r = s·σ·(1 − σ), H += r·x̃·x̃ᵀ (upper triangle, mirrored at the
 end). A model's rows are taken ``BLOCK`` at a time, transposed into a (D, BLOCK) tile, so that
 z, the exponential and logarithm (written out, below) and every sum over the block's rows run as
@@ -182,7 +183,7 @@ def evaluate(X, xstart, nrows, Y, ystart, S, sstart, models, theta, K, tasks, ne
                     if loss:
                         _log1p_unit(e[:nb], v[:nb], consts)
                         for l in range(nb):
-                            rx[l] = sv[l] * ((max(z[l], zero) + v[l]) - yv[l] * z[l])
+                            rx[l] = sv[l] * ((max(z[l], zero) - yv[l] * z[l]) + v[l])
                         f[j] += _total(rx, nb)
                     if not gradient:
                         continue
@@ -257,7 +258,7 @@ def _dense_tile(Z, Rh, Y, S, c, y_idx, s_idx, acc, K, r0, r1, j0, L, need):
             continue
         _log1p_unit(e, v, K)
         for l in range(L):
-            acc[l] += s[l] * ((max(z[l], zero) + v[l]) - y[l] * z[l])
+            acc[l] += s[l] * ((max(z[l], zero) - y[l] * z[l]) + v[l])
         if need == LOSS:
             continue
         for l in range(L):

@@ -25,26 +25,30 @@ def test_cholesky_solve_matches_numpy_and_flags_what_is_not_positive_definite():
     assert ok1.tolist() == [True] and d1[0, 0] == pytest.approx(g[0, 0] / (H[0, 0, 0] + mu[0]), rel=1e-14)
 
 
-def _problem():
+def _problem(l2=(0.5, 1.0, 2.0)):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(60, 2))
     y = (X[:, 0] + rng.normal(size=60) > 0).astype(float)
-    return make_problem(X, y, solver="newton", bias=True, l2=[0.5, 1.0, 2.0], iterations=50,
+    return make_problem(X, y, solver="newton", bias=True, l2=list(l2), iterations=50,
                         initial_weights=np.zeros((2, 1)))
 
 
-def _run(solve):
-    p = _problem()
+def _run(solve, l2=(0.5, 1.0, 2.0)):
+    p = _problem(l2)
     run = solvers.start(p, DenseObjective(p), np, solve=solve)
     run.advance(p.iterations)
     return run
 
 
-def test_newton_regularises_more_for_the_failing_neurons_only():
+@pytest.mark.parametrize("l2", [(0.5, 1.0, 2.0), (0.0, 0.0, 0.0)], ids=["penalised", "unpenalised"])
+def test_newton_regularises_more_for_the_failing_neurons_only(l2):
+    """μ = ε^¾·mean(diag H) for an unpenalised neuron, 0 for a penalised one (its H is positive
+    definite); a factorisation that fails retries that neuron alone, from μ (or ε^¾·mean(diag H)
+    when μ was 0) growing 100-fold."""
     calls = []
 
     def solve(H, g, mu):
-        calls.append(mu.copy())
+        calls.append((mu.copy(), 1e-12 * np.einsum("mii->m", H) / H.shape[1]))
         d, ok = solvers.cholesky_solve(H, g, mu)
         if len(calls) <= 3 and len(mu) == 3:   # the first step's first solve: neuron 1 fails
             ok[1] = False
@@ -52,12 +56,17 @@ def test_newton_regularises_more_for_the_failing_neurons_only():
             ok[:] = False
         return d, ok
 
-    run = _run(solve)
-    first, retry, again = calls[:3]
+    run = _run(solve, l2)
+    (first, scale), (retry, _), (again, _) = calls[:3]
     assert len(first) == 3 and len(retry) == 1 and len(again) == 1
-    assert retry[0] == pytest.approx(100.0 * first[1], rel=1e-15)
-    assert again[0] == pytest.approx(1e4 * first[1], rel=1e-15)
-    plain = _run(None)
+    mu0 = np.finfo(np.float64).eps ** 0.75 * scale / 1e-12  # ε^¾·mean(diag H) of each neuron
+    if l2[0] > 0:
+        assert (first == 0).all() and retry[0] == pytest.approx(mu0[1], rel=1e-12)
+    else:
+        np.testing.assert_allclose(first, mu0, rtol=1e-12)
+        assert retry[0] == pytest.approx(100.0 * first[1], rel=1e-15)
+    assert again[0] == pytest.approx(100.0 * retry[0], rel=1e-15)
+    plain = _run(None, l2)
     assert run.converged().all()
     np.testing.assert_allclose(run.weights(), plain.weights(), rtol=1e-9)
 

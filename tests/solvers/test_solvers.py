@@ -383,3 +383,41 @@ def test_the_unconverged_message_word_for_word():
                      "when no step of the line search lowered the loss further (at iteration 2, 4): use "
                      "solver='newton', or scale the features (standardize=True)")
     assert unconverged_message(np.array(["converged"] * 2), np.array([3, 4]), "lbfgs", 10) is None
+
+
+def test_many_small_raw_scaled_groups_converge_to_their_optimum():
+    """Groups of 5 rows, six raw columns of scales 1 to 10⁷ with offsets, l2 = 1: five rows cannot pin
+    seven parameters, and λ/σ² = 10⁻¹⁴ leaves directions of curvature ~0. On numpy and numba every
+    two-class group converges, within 1e-7 (relative; 1e-12 absolute for the losses near 0 of
+    well-separated groups) of the optimum an independent BFGS in standardised coordinates reaches."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(0)
+    G, n = 300, 5
+    scales = np.array([1, 10, 1e3, 1e5, 1e6, 1e7])
+    offsets = np.array([0, 5, 1e4, -3e5, 2e7, 1e9])
+    X = rng.normal(size=(G * n, 6)) * scales + offsets
+    g = rng.permutation(np.repeat(np.arange(G), n))
+    y = (rng.random(G * n) < 1 / (1 + np.exp(-((X - offsets) @ (rng.normal(size=6) / scales))))).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fp.ConvergenceWarning)  # the one-class groups
+        fits = [fp.train(X, y, groups=g, solver="newton", l2=1.0, bias=True, backend=b) for b in ("numpy", "numba")]
+    two_class = np.array([0 < y[g == label].sum() < n for label in fits[0].groups])
+    for r in fits:
+        assert (r.stop_reason[two_class] == "converged").all()
+        assert (r.stop_reason[~two_class] == "one-class").all()
+    for k in np.flatnonzero(two_class):
+        rows = g == fits[0].groups[k]
+        Xg, yg = X[rows], y[rows]
+        mu, sd = Xg.mean(axis=0), Xg.std(axis=0)
+
+        def objective(p, Xg=Xg, yg=yg, mu=mu, sd=sd):  # p: the model on standardised columns
+            w = p[:-1] / sd
+            return penalised_loss(Xg, yg, w, p[-1] - mu @ w, l2=1.0)
+
+        w0, c0 = fits[0].weights[k, :, 0], fits[0].bias[k, 0]
+        best = minimize(objective, np.r_[w0 * sd, c0 + mu @ w0], method="BFGS",
+                        options=dict(gtol=1e-14, maxiter=2000)).fun
+        for r in fits:
+            ours = penalised_loss(Xg, yg, r.weights[k, :, 0], r.bias[k, 0], l2=1.0)
+            assert ours - best <= 1e-7 * abs(best) + 1e-12, (r.backend, k, ours, best)
