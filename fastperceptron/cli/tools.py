@@ -157,20 +157,21 @@ def _explain_auto(args) -> None:
 def cmd_bench(args) -> int:
     from ..benchmarks.sweep import plot, run_grid, run_sweep
 
+    peers = True if args.peers == [] else args.peers  # --peers alone: every peer; --peers NAME ...: those
     if args.case == "groups":
         from ..benchmarks.groups import run_groups
 
         run_groups(groups=args.groups, median=args.median_rows, sigma=args.sigma, features=args.features,
-                   iterations=args.iterations or 200, backends=args.backends, repeat=args.repeat, peers=args.peers,
+                   iterations=args.iterations or 200, backends=args.backends, repeat=args.repeat, peers=peers,
                    out=sys.stdout)
         return 0
     if args.case == "grid":
-        run_grid(dtypes=args.dtypes or [args.dtype], peers=args.peers, repeat=args.repeat, quick=args.quick,
+        run_grid(dtypes=args.dtypes or [args.dtype], peers=peers, repeat=args.repeat, quick=args.quick,
                  out=sys.stdout, threads=args.threads, data_kinds=args.grid_data)
         return 0
     rows = run_sweep(
         case=args.case, models=args.models, iterations=args.iterations, dtype=args.dtype,
-        backends=args.backends, repeat=args.repeat, out=sys.stdout, peers=args.peers, threads=args.threads,
+        backends=args.backends, repeat=args.repeat, out=sys.stdout, peers=peers, threads=args.threads,
     )
     if args.plot:
         try:

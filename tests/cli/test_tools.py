@@ -1,10 +1,14 @@
 """The tools' details that a GPU session leans on (issue 36): ``info`` names CuPy by any of its
-distribution names, and ``bench --plot`` carries on without matplotlib."""
+distribution names, ``bench --plot`` carries on without matplotlib, and the peers run where the
+benchmark asks or say in one line why not."""
 
+import io
+import os
 import sys
 
 import pytest
 
+from fastperceptron.benchmarks import peers
 from fastperceptron.cli import main
 from fastperceptron.cli.tools import installed_version
 
@@ -51,3 +55,51 @@ def test_bench_plot_without_matplotlib_says_so_and_carries_on(tmp_path, monkeypa
     assert rc == 0 and "model-it/s" in out
     assert "plot             not drawn: plotting needs matplotlib: pip install 'fastperceptron[plot]'\n" in out
     assert not figure.exists()
+
+
+def test_peers_asked_by_name():
+    assert peers.wanted_peers(True) == ["jax", "torch"]
+    assert peers.wanted_peers(["torch"]) == ["torch"]
+    assert peers.wanted_peers(None) == [] and peers.wanted_peers(["sklearn"]) == []
+    assert peers.wanted_peers(["jax", "sklearn"], ("jax", "sklearn")) == ["jax", "sklearn"]
+
+
+def test_a_gpu_benchmark_runs_each_peer_on_the_gpu_or_says_in_one_line_why_not(monkeypatch):
+    monkeypatch.setattr(peers, "available_peers", lambda: {"jax": "", "torch": ""})
+    monkeypatch.setattr(peers, "gpu_missing", lambda name: "" if name == "torch" else "jax sees no GPU (cpu only)")
+    out = io.StringIO()
+    assert peers.usable_peers(["jax", "torch"], gpu=True, out=out) == ["torch"]
+    assert out.getvalue() == "# jax sees no GPU (cpu only): skipped\n# peers run on: torch cuda\n"
+    out = io.StringIO()
+    assert peers.usable_peers(["jax", "torch"], gpu=False, out=out) == ["jax", "torch"]
+    assert out.getvalue() == "# peers run on: jax cpu, torch cpu\n"
+
+
+def test_a_peer_not_installed_is_named_with_the_install_line(monkeypatch):
+    why = "jax is not installed: pip install 'fastperceptron[peers]'"
+    monkeypatch.setattr(peers, "available_peers", lambda: {"jax": why, "torch": ""})
+    monkeypatch.setattr(peers, "gpu_missing", lambda name: "")
+    out = io.StringIO()
+    assert peers.usable_peers(["jax", "torch"], gpu=True, out=out) == ["torch"]
+    assert out.getvalue() == f"# {why}\n# peers run on: torch cuda\n"
+
+
+def test_jax_is_imported_without_preallocating_the_gpu(monkeypatch):
+    pytest.importorskip("jax", reason="the peers need JAX: pip install 'fastperceptron[peers]'")
+    monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE", raising=False)
+    peers.import_jax()
+    assert os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+
+
+@pytest.mark.parametrize("count, named", [(1, "GPU: NVIDIA H100 80GB HBM3"), (2, "GPU: 2 × NVIDIA H100 80GB HBM3")])
+def test_a_table_of_a_gpu_backend_names_the_gpu(count, named, monkeypatch):
+    import types
+
+    from fastperceptron.benchmarks.sweep import describe, machine
+
+    runtime = types.SimpleNamespace(getDeviceCount=lambda: count,
+                                    getDeviceProperties=lambda d: {"name": b"NVIDIA H100 80GB HBM3"})
+    monkeypatch.setitem(sys.modules, "cupy", types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=runtime)))
+    monkeypatch.delenv("FASTPERCEPTRON_DEVICES", raising=False)
+    assert describe(["cuda", "numba", "jax"]) == f"{machine()}; {named}"
+    assert describe(["numba", "jax"]) == machine()
