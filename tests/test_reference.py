@@ -76,15 +76,36 @@ def check_against_reference(case, backend, rtol):
         assert r.iterations[b] == its
 
 
-AVAILABLE = [name for name, info in fp.backends().items() if info.available]
+GPU = ("cupy", "cuda")
+CPU_AVAILABLE = [name for name, info in fp.backends().items() if info.available and name not in GPU]
 
 
-@pytest.mark.parametrize("name", AVAILABLE)
+def _gpu_params():
+    """The GPU backends, marked ``gpu`` (so that ``pytest -m gpu`` runs them on a GPU), each skipped with
+    the reason where it cannot run."""
+    out = []
+    for name in GPU:
+        info = fp.backends()[name]
+        why = [] if info.available else [pytest.mark.skip(reason=f"backend {name!r} unavailable here: {info.reason}")]
+        out.append(pytest.param(name, marks=[pytest.mark.gpu, *why], id=name))
+    return out
+
+
+@pytest.mark.parametrize("name", CPU_AVAILABLE)
 @settings(max_examples=80, deadline=None)
 @given(case=problems())
 def test_backend_matches_reference(name, case):
     """Random shapes, shared or per-model X/y/weights, K > 1, bias, both rules, masks, counts, rates,
     early stopping."""
+    check_against_reference(case, name, rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", _gpu_params())
+@settings(max_examples=25, deadline=None)
+@given(case=problems())
+def test_gpu_backend_matches_reference(name, case):
+    """The same on a real GPU (fewer cases: each new shape and layout compiles a kernel variant with
+    NVRTC, about a second each on a cold machine)."""
     check_against_reference(case, name, rtol=1e-9)
 
 

@@ -7,9 +7,13 @@ D features, rule logistic with a bias, T iterations, float64. Timed side by side
 - the padded way it replaces: (G, N_max, D) with 0/1 masks on the numba backend (when it fits in
   ``pad_limit`` bytes);
 - JAX on the long table: ``jax.ops.segment_sum`` over rows sorted by group (no padding), ``jit`` +
-  ``fori_loop`` (``pip install 'fastperceptron[peers]'``);
+  ``fori_loop`` (``pip install 'fastperceptron[peers]'``), on the CPU, or on the GPU when a GPU
+  backend is timed (left out, with a line, where JAX sees no GPU);
 - scikit-learn ``LogisticRegression`` fitted in a loop over the groups (lbfgs to convergence: a
-  different amount of work, shown as the way users do it today).
+  different amount of work, shown as the way users do it today; ``peers=["jax"]`` leaves it out).
+
+Each backend runs once untimed first (compilation, device context), then ``repeat`` timed runs; JAX
+compiles before each timed run.
 
 Throughput is in row-iterations per second (rows of all groups × iterations / seconds).
 """
@@ -32,10 +36,16 @@ def group_case(groups=2000, median=47, sigma=1.2, features=8, seed=0):
     return table(groups, median, sigma, features, seed)
 
 
-def _jax_groups(X, y, g, iterations, lr):
-    import jax
+def _jax_groups(X, y, g, iterations, lr, gpu=False):
+    from .peers import import_jax
 
+    jax = import_jax()
     jax.config.update("jax_enable_x64", True)
+    with jax.default_device(jax.devices("gpu" if gpu else "cpu")[0]):
+        return _jax_groups_run(jax, X, y, g, iterations, lr)
+
+
+def _jax_groups_run(jax, X, y, g, iterations, lr):
     import jax.numpy as jnp
 
     order = np.argsort(g, kind="stable")
@@ -94,14 +104,15 @@ def run_groups(groups=2000, median=47, sigma=1.2, features=8, iterations=200, lr
     """Time the case on every backend and peer; print a table; return its rows (dicts)."""
     import fastperceptron as fp
 
-    from ..machine import describe as machine
+    from .sweep import GPU_BACKENDS, describe
 
     X, y, g = group_case(groups, median, sigma, features)
     rows_total = g.size
     sizes = np.bincount(g)
     print(f"# groups case: G = {groups:,}, {rows_total:,} rows (per group: median {np.median(sizes):.0f}, "
           f"max {sizes.max():,}), D = {features}, logistic + bias, T = {iterations}, float64", file=out)
-    print(f"# {machine()}", file=out)
+    names = backends or [n for n, i in fp.backends().items() if i.available]
+    print(f"# {describe(names)}", file=out)
     print(f"{'way':<32} {'seconds':>9} {'row-it/s':>10}", file=out)
     results = []
 
@@ -110,12 +121,11 @@ def run_groups(groups=2000, median=47, sigma=1.2, features=8, iterations=200, lr
         results.append({"way": name, "seconds": seconds, "row_its": rate, "note": note})
         print(f"{name:<32} {seconds:>9.3f} {rate:>10.3g}  {note}", file=out, flush=True)
 
-    names = backends or [n for n, i in fp.backends().items() if i.available]
+    kw = dict(groups=g, rule="logistic", bias=True, learning_rate=lr, progress=False)
     for name in names:
-        best = min(
-            (lambda r: r.seconds - r.setup_seconds)(fp.train(X, y, groups=g, iterations=iterations, rule="logistic",
-                                                             bias=True, learning_rate=lr, backend=name, progress=False))
-            for _ in range(repeat))
+        fp.train(X, y, iterations=1, backend=name, **kw)  # warm-up: compilation, device context
+        best = min((lambda r: r.seconds - r.setup_seconds)(fp.train(X, y, iterations=iterations, backend=name, **kw))
+                   for _ in range(repeat))
         emit(f"fastperceptron groups ({name})", best)
     padded_bytes = groups * sizes.max() * (features + 8) * 8
     if "numba" in names and padded_bytes <= pad_limit:
@@ -123,13 +133,20 @@ def run_groups(groups=2000, median=47, sigma=1.2, features=8, iterations=200, lr
              f"{rows_total / (groups * sizes.max()):.1%} of the work is real rows")
     elif "numba" in names:
         print(f"# padded run skipped: (G, N_max, D) would take {padded_bytes / 2**30:.1f} GiB", file=out)
-    if peers:
-        try:
-            emit("JAX segment_sum (sorted rows)", min(_jax_groups(X, y, g, iterations, lr) for _ in range(repeat)))
-        except ImportError:
-            print("# jax is not installed: pip install 'fastperceptron[peers]'", file=out)
+    _peers(peers, any(n in GPU_BACKENDS for n in names), (X, y, g, iterations, lr), repeat, emit, out)
+    return results
+
+
+def _peers(peers, gpu, case, repeat, emit, out):
+    """The peers of the groups case that ``peers`` asks for (True: JAX and scikit-learn; or their names,
+    "jax" and "sklearn"), each where it can run (JAX on the GPU when ``gpu``), else one line why not."""
+    from .peers import usable_peers, wanted_peers
+
+    X, y, g, iterations, lr = case
+    if usable_peers(wanted_peers(peers, ("jax",)), gpu, out):
+        emit("JAX segment_sum (sorted rows)", min(_jax_groups(X, y, g, iterations, lr, gpu) for _ in range(repeat)))
+    if wanted_peers(peers, ("sklearn",)):
         try:
             emit("scikit-learn loop (lbfgs)", _sklearn_loop(X, y, g), "converged fits: other work")
         except ImportError:
             print("# scikit-learn is not installed: pip install 'fastperceptron[sklearn]'", file=out)
-    return results

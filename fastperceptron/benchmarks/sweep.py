@@ -10,15 +10,36 @@ transfer to and from the device included).
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 
 from .. import datasets
+from ..errors import StabilityWarning
 from ..machine import describe as machine
 from ..registry import backends as _backends
 from ..training import train
 
-__all__ = ["CASES", "make_case", "run_sweep", "plot", "machine", "grid_shapes", "run_grid"]
+__all__ = ["CASES", "GPU_BACKENDS", "make_case", "run_sweep", "plot", "machine", "describe", "grid_shapes", "run_grid"]
+
+GPU_BACKENDS = ("cuda", "cupy")
+
+
+def describe(names) -> str:
+    """The machine in one line (:func:`machine`), and the GPUs when ``names`` holds a GPU backend, so
+    that every table of a GPU run names its GPU."""
+    if not any(n in GPU_BACKENDS for n in names):
+        return machine()
+    from ..backend.cuda import device
+
+    try:
+        runtime = device.cupy().cuda.runtime
+        gpus = [runtime.getDeviceProperties(d)["name"] for d in device.devices()]
+        gpus = [g.decode() if isinstance(g, bytes) else str(g) for g in gpus]
+        text = ", ".join(f"{gpus.count(g)} × {g}" if gpus.count(g) > 1 else g for g in dict.fromkeys(gpus))
+    except Exception as exc:  # noqa: BLE001 - the header reports, never fails
+        text = f"unknown ({type(exc).__name__}: {exc})"
+    return f"{machine()}; GPU: {text}"
 
 # name: (default batch sizes, default iterations)
 CASES = {
@@ -44,7 +65,9 @@ def run_sweep(case="seed", models=None, iterations=None, dtype="float64", backen
               peers=False, threads=None):
     """Time every requested (default: every available) backend over the batch sizes; print a table.
 
-    ``peers=True`` adds JAX and PyTorch (``fastperceptron.peers``) where they are installed.
+    ``peers=True`` (or the names, e.g. ``["jax"]``) adds JAX and PyTorch (:mod:`.peers`) where they are
+    installed: on the CPU, or on the GPU when a GPU backend is timed (left out, with a line, where
+    their library sees no GPU).
     """
     default_models, default_iterations = CASES[case] if case in CASES else (None, None)
     if default_models is None:
@@ -58,17 +81,12 @@ def run_sweep(case="seed", models=None, iterations=None, dtype="float64", backen
     for n in names:
         if not infos[n].available:
             raise ValueError(f"backend {n!r} is not available: {infos[n].reason}")
+    gpu = any(n in GPU_BACKENDS for n in names)
     if peers:
-        from .peers import available_peers, peer_device
+        from .peers import usable_peers, wanted_peers
 
-        missing = {p: why for p, why in available_peers().items() if why}
-        for why in missing.values():
-            print(f"# {why}", file=out)
-        found = [p for p in available_peers() if p not in missing]
-        if found:
-            print("# peers run on: " + ", ".join(f"{p} {peer_device(p)}" for p in found), file=out)
-        names += found
-    print(f"# {case} case, T = {iterations:,}, {dtype}, best of {repeat}; {machine()}", file=out)
+        names += usable_peers(wanted_peers(peers), gpu, out)
+    print(f"# {case} case, T = {iterations:,}, {dtype}, best of {repeat}; {describe(names)}", file=out)
     print(f"{'backend':<8} {'B':>10} {'seconds':>10} {'model-it/s':>14}", file=out)
     rows = []
     for B in models:
@@ -76,13 +94,14 @@ def run_sweep(case="seed", models=None, iterations=None, dtype="float64", backen
         for name in names:
             if name in infos:
                 kw = dict(models=B, dtype=dtype, backend=name, progress=False, threads=threads)
-                train(X, y, iterations=1, **kw)  # warm-up: compilation, device context, caches
-                best = min(train(X, y, iterations=iterations, **kw).seconds for _ in range(repeat))
-
+                with warnings.catch_warnings():  # a timing: the per-model case's rate 1 is over its stable step
+                    warnings.simplefilter("ignore", StabilityWarning)
+                    train(X, y, iterations=1, **kw)  # warm-up: compilation, device context, caches
+                    best = min(train(X, y, iterations=iterations, **kw).seconds for _ in range(repeat))
             else:
                 from .peers import run_peer
 
-                best = min(run_peer(name, X, y, B, iterations, dtype, threads) for _ in range(repeat))
+                best = min(run_peer(name, X, y, B, iterations, dtype, threads, gpu=gpu) for _ in range(repeat))
             rate = B * iterations / best
             rows.append({"case": case, "backend": name, "models": B, "iterations": iterations,
                          "dtype": dtype, "seconds": best, "rate": rate})
@@ -163,11 +182,9 @@ def run_grid(dtypes=("float64",), peers=True, repeat=2, seconds=0.25, quick=Fals
     cpu = [n for n in ("numpy", "numba") if infos[n].available]
     jax_ok = False
     if peers:
-        from .peers import available_peers
+        from .peers import usable_peers, wanted_peers
 
-        jax_ok = not available_peers()["jax"]
-        if not jax_ok:
-            print(f"# {available_peers()['jax']}", file=out)
+        jax_ok = bool(usable_peers(wanted_peers(peers, ("jax",)), gpu=False, out=out))  # the grid times CPU layouts
     print(f"# grid: rule logistic, no bias, lr 1/N; best of {repeat}; {machine()}", file=out)
     head = ["data", "N", "D", "K", "B", "dtype", "T", "numpy", "numba:lanes", "numba:gemm", "numba:rows", "jax",
             "auto picks", "auto/best"]

@@ -180,7 +180,9 @@ def _bench(sub) -> None:
     b.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     b.add_argument("--backends", nargs="+", choices=NAMES, help="which backends (default: every available one)")
     b.add_argument("--repeat", type=positive(int), default=3, help="runs per point; the best is kept (default 3)")
-    b.add_argument("--peers", action="store_true", help="also time JAX and PyTorch (pip install 'fastperceptron[peers]')")
+    b.add_argument("--peers", nargs="*", choices=("jax", "torch", "sklearn"), metavar="NAME",
+                   help="also time the peers: JAX and PyTorch (groups: JAX and scikit-learn), or only those named "
+                        "(pip install 'fastperceptron[peers]'); on the GPU when a GPU backend is timed")
     b.add_argument("--threads", type=positive(int), metavar="N", help="CPU threads of the numba backend and the peers")
     b.add_argument("--plot", metavar="FILE.png", help="draw model-iterations/s against B (needs matplotlib)")
     b.add_argument("--dtypes", nargs="+", choices=("float64", "float32"), help="grid: several dtypes in one run")

@@ -53,9 +53,27 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def installed_version(module: str) -> str:
+    """The version of the distribution that installs the import name ``module``, by any of its names:
+    CuPy is published as ``cupy`` (from source) and as one wheel per CUDA version (``cupy-cuda11x``,
+    ``cupy-cuda12x``, ``cupy-cuda13x``, ...), so "14.2.0 (cupy-cuda13x)"; else "not installed"."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(module)
+    except metadata.PackageNotFoundError:
+        pass
+    found = []
+    for name in dict.fromkeys(metadata.packages_distributions().get(module, ())):
+        try:
+            found.append(f"{metadata.version(name)} ({name})")
+        except metadata.PackageNotFoundError:  # pragma: no cover - listed, then gone
+            continue
+    return ", ".join(found) or "not installed"
+
+
 def cmd_info(args) -> int:
     import platform
-    from importlib import metadata
 
     import fastperceptron as fp
 
@@ -64,11 +82,7 @@ def cmd_info(args) -> int:
 
     print(f"fastperceptron {__version__}  (Python {platform.python_version()}, {platform.platform()})")
     for pkg in ("numpy", "tqdm", "numba", "cupy", "matplotlib", "onnx", "onnxruntime"):
-        try:
-            version = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            version = "not installed"
-        print(f"  {pkg:<12} {version}")
+        print(f"  {pkg:<12} {installed_version(pkg)}")
     from ..machine import blas, usable_cpus, vector_isa
 
     print(f"CPU threads      {usable_cpus()} usable ({os.cpu_count()} in the machine), vector ISA {vector_isa()}")
@@ -143,21 +157,25 @@ def _explain_auto(args) -> None:
 def cmd_bench(args) -> int:
     from ..benchmarks.sweep import plot, run_grid, run_sweep
 
+    peers = True if args.peers == [] else args.peers  # --peers alone: every peer; --peers NAME ...: those
     if args.case == "groups":
         from ..benchmarks.groups import run_groups
 
         run_groups(groups=args.groups, median=args.median_rows, sigma=args.sigma, features=args.features,
-                   iterations=args.iterations or 200, backends=args.backends, repeat=args.repeat, peers=args.peers,
+                   iterations=args.iterations or 200, backends=args.backends, repeat=args.repeat, peers=peers,
                    out=sys.stdout)
         return 0
     if args.case == "grid":
-        run_grid(dtypes=args.dtypes or [args.dtype], peers=args.peers, repeat=args.repeat, quick=args.quick,
+        run_grid(dtypes=args.dtypes or [args.dtype], peers=peers, repeat=args.repeat, quick=args.quick,
                  out=sys.stdout, threads=args.threads, data_kinds=args.grid_data)
         return 0
     rows = run_sweep(
         case=args.case, models=args.models, iterations=args.iterations, dtype=args.dtype,
-        backends=args.backends, repeat=args.repeat, out=sys.stdout, peers=args.peers, threads=args.threads,
+        backends=args.backends, repeat=args.repeat, out=sys.stdout, peers=peers, threads=args.threads,
     )
     if args.plot:
-        print(f"plot             {plot(rows, args.plot)}")
+        try:
+            print(f"plot             {plot(rows, args.plot)}")
+        except ImportError as exc:  # the table is the result; a figure is extra
+            print(f"plot             not drawn: {exc}")
     return 0

@@ -12,6 +12,8 @@ __all__ = ["INSTALL", "THREADS_PER_BLOCK", "MAX_DK", "cupy", "devices", "compile
 INSTALL = "pip install 'fastperceptron[gpu]' (CuPy for CUDA 12; for CUDA 13: pip install cupy-cuda13x)"
 THREADS_PER_BLOCK = 256
 MAX_DK = 256  # the largest model (D*K weights) the cuda kernels keep in registers and local memory
+# float64 models spill to local memory from D*K = 48 (ptxas, sm_90): choose MAX_DK from the rates by D*K
+# of `python bench/gpu_checks.py registers` on a GPU (bench/RESULTS.md, issue 36), not yet measured.
 
 
 def cupy():
