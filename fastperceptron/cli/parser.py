@@ -45,6 +45,11 @@ def _train(sub) -> None:
     t.add_argument("--cv-seed", type=int, metavar="S", help="seed of --shrink cv's folds (default 0)")
     t.add_argument("--target", nargs="+", metavar="COL",
                    help="target column name(s) or position(s) in a CSV/.npy (default: the last column)")
+    t.add_argument("--features", nargs="+", metavar="COLS",
+                   help="the feature columns of --data, in the models' order (names or positions, joined by "
+                        "commas or spaces; default: every column that is not the target, --group-by or --drop)")
+    t.add_argument("--drop", nargs="+", metavar="COLS",
+                   help="columns of --data to leave out (an id, a date, free text), joined by commas or spaces")
     g = t.add_mutually_exclusive_group()
     g.add_argument("--models", type=int, metavar="B",
                    help=f"train B models with seeds 0..B-1 (default {DEFAULT_MODELS:,} on the tutorial's data, "

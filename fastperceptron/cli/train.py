@@ -72,11 +72,12 @@ def _training_data(args):
     import fastperceptron as fp
 
     if args.data:
-        X, y, groups, meta = load_data(args.data, args.target, args.group_by)
+        X, y, groups, meta = load_data(args.data, args.target, args.group_by, args.features, args.drop)
         meta["data"] = str(args.data)
         return X, y, groups, meta
-    if args.group_by:
-        raise CLIError("--group-by needs --data FILE, a table with that column")
+    for flag, value in (("--group-by", args.group_by), ("--features", args.features), ("--drop", args.drop)):
+        if value:
+            raise CLIError(f"{flag} needs --data FILE, a table with those columns")
     X, y = fp.datasets.seed()
     return X, y, None, {"data": "seed", "feature_names": ["x1", "x2", "x3"], "target_names": ["y"]}
 

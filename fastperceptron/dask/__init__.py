@@ -3,7 +3,8 @@
 ``pip install 'fastperceptron[dask]'``; only this package imports Dask (an edge: the public API,
 nothing below imports it). Without groups the models are sharded (:mod:`.models`), with groups the
 rows (:mod:`.groups`), and with a pooled hierarchy (``groups=[outer, inner]``, ``shrink``) the rows
-by the outermost level (:mod:`.pooled`).
+by the outermost level (:mod:`.pooled`); a Dask DataFrame without groups is one model, fitted by
+Newton's method over its partitions (:mod:`.table`).
 
 The model axis is embarrassingly parallel, so the batch is cut into shards of consecutive models,
 and each shard is one task calling :func:`fastperceptron.train` on a worker with that worker's best
@@ -76,6 +77,13 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
         result = train_pooled_dask(distributed, X, y, groups=[groups] if isinstance(groups, str) else list(groups),
                                    client=client, workers=workers_of(distributed, client), shards=shards,
                                    progress=progress, **train_kwargs)
+    elif groups is None and _is_dask_frame(X):
+        from .table import train_frame
+
+        if seeds is not None or models is not None:
+            raise ValueError("a Dask DataFrame without groups is one model fitted over its partitions: leave seeds "
+                             "and models out (shard an ensemble's models with arrays: train(X, y, models=B))")
+        result = train_frame(client, X, y, **train_kwargs)
     elif groups is not None:
         from .groups import train_groups
 
@@ -94,3 +102,10 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
                               shards=shards, seeds=seeds, models=models, progress=progress, **train_kwargs)
     warn_unconverged(result, stacklevel=2)
     return result
+
+
+def _is_dask_frame(X) -> bool:
+    import dask.dataframe as dd
+
+    return isinstance(X, dd.DataFrame)
+

@@ -29,7 +29,7 @@ from ..maths import cross_entropy_sigmoid
 from ..solvers.base import MAX_HALVINGS
 from ..solvers.start import Scaling, one_class_bias
 
-__all__ = ["global_newton"]
+__all__ = ["global_newton", "squared_error"]
 
 _RANKED = ("one-class", "separable", "line-search", "iterations", "converged")  # worst first
 
@@ -86,8 +86,8 @@ def _stats(part, first_row, features, targets, weight, a, b, phi):
 
 
 def global_newton(reduce, features, targets, weight, bias: bool, l2: float, tol: float, iterations: int):
-    """θ (K, P) on the user's columns and why the model stopped (one of the solvers' stop reasons),
-    for a model over every partition. ``reduce(function, *args)`` maps ``function(partition,
+    """θ (K, P) on the user's columns, why the model stopped (one of the solvers' stop reasons) and
+    the iterations it took, for a model over every partition. ``reduce(function, *args)`` maps ``function(partition,
     first_row, *args)`` over the partitions (``first_row``: the partition's first row's place in the
     table) and returns the list of results."""
     from ..io.columns import TableError
@@ -122,6 +122,7 @@ def global_newton(reduce, features, targets, weight, bias: bool, l2: float, tol:
 
     reason = np.where(single, "one-class", "iterations").astype(object)
     active = ~single
+    steps = 0
     if active.any():
         f, g, H = evaluate(phi)
         for _ in range(iterations):
@@ -142,6 +143,7 @@ def global_newton(reduce, features, targets, weight, bias: bool, l2: float, tol:
                 break
             before = f
             phi, f, g, H, stalled = _line_search(evaluate, phi, d, f, g, H, active, small_d, eps)
+            steps += 1
             if l2 > 0:  # penalised, at (i), and no lower loss to be found: at the optimum to working precision
                 settled = active & (f >= before) & (np.abs(g).max(axis=1) <= tol * total)
                 reason[settled] = "converged"
@@ -157,7 +159,7 @@ def global_newton(reduce, features, targets, weight, bias: bool, l2: float, tol:
         theta[single] = 0.0
         theta[single, D] = one_class_bias(pos, neg)[single]
     worst = min(_RANKED.index(r) for r in reason)
-    return theta, _RANKED[worst]
+    return theta, _RANKED[worst], steps
 
 
 def _direction(H, g, eps, penalised: bool):
@@ -196,3 +198,19 @@ def _line_search(evaluate, phi, d, f, g, H, active, whole, eps):
             break
         t = np.where(pending, 0.5 * t, t)
     return phi, f, g, H, pending
+
+
+def _squared(part, first_row, features, targets, weight, theta):
+    """(Σ s·(y − σ(z))² (K,), Σ s) of one partition's rows at θ (K, P) on the user's columns."""
+    X, Y, s = _columns(part, features, targets, weight)
+    z = X @ theta[:, :X.shape[1]].T + (theta[:, X.shape[1]] if theta.shape[1] > X.shape[1] else 0.0)
+    with np.errstate(over="ignore", under="ignore"):
+        p = cross_entropy_sigmoid(z, Y)[1]
+    return s @ ((Y - p) ** 2), s.sum()
+
+
+def squared_error(reduce, features, targets, weight, theta) -> float:
+    """SPEC §5's loss of the model θ over every partition: the weighted mean squared error."""
+    out = reduce(_squared, features, targets, weight, theta)
+    return float(sum(o[0].sum() for o in out) / (sum(o[1] for o in out) * len(targets)))
+

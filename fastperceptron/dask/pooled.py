@@ -32,17 +32,15 @@ from .common import SOURCE, combine, gather, read_shard
 from .groups import _ROW, _shard_rows, assign_shards, group_sizes
 from .newton import global_newton
 
-__all__ = ["train_pooled_dask", "global_model"]
+__all__ = ["train_pooled_dask", "global_model", "partition_reduce"]
 
 
-def global_model(client, frame, features, targets, weight, bias: bool, l2: float, tol: float = 1e-10,
-                 iterations: int = 100) -> tuple[np.ndarray, str, float]:
-    """Level 0's θ (K, P) over every partition of ``frame`` (:func:`.newton.global_newton`: the
-    one-machine solvers' coordinates, start and stop tests), why it stopped, and the seconds it took."""
+def partition_reduce(client, frame, columns):
+    """``reduce(function, *args)``: ``function(partition, its first row's place in the table, *args)``
+    over the persisted partitions of ``frame[columns]``, their results as a list."""
     import dask
 
-    start = time.perf_counter()
-    parts = client.persist(frame[features + targets + ([weight] if weight else [])]).to_delayed()
+    parts = client.persist(frame[columns]).to_delayed()
     lengths = client.compute([dask.delayed(len)(p) for p in parts], sync=True)
     firsts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64).tolist()
 
@@ -50,7 +48,16 @@ def global_model(client, frame, features, targets, weight, bias: bool, l2: float
         return client.compute([dask.delayed(function)(p, first, *args) for p, first in zip(parts, firsts)],
                               sync=True)
 
-    theta, reason = global_newton(reduce, features, targets, weight, bias, l2, tol, iterations)
+    return reduce
+
+
+def global_model(client, frame, features, targets, weight, bias: bool, l2: float, tol: float = 1e-10,
+                 iterations: int = 100):
+    """Level 0's θ (K, P) over every partition of ``frame`` (:func:`.newton.global_newton`: the
+    one-machine solvers' coordinates, start and stop tests), why it stopped, and the seconds it took."""
+    start = time.perf_counter()
+    reduce = partition_reduce(client, frame, features + targets + ([weight] if weight else []))
+    theta, reason, _ = global_newton(reduce, features, targets, weight, bias, l2, tol, iterations)
     return theta, reason, time.perf_counter() - start
 
 

@@ -127,11 +127,12 @@ def _read(p: Path) -> Table:
     return Table(source=str(p), names=names, columns={n: data[:, i] for i, n in enumerate(names)}, flags=FLAGS)
 
 
-def load_data(path, target: list[str] | None = None, group_by: str | None = None):
+def load_data(path, target: list[str] | None = None, group_by: str | None = None, features=None, drop=None):
     """(X, y, groups or None, metadata) from a CSV/Parquet table, a 2-D .npy or a .npz with X and y.
 
     ``target``: column names or positions (default: the last column that is not ``group_by``);
-    every other column except ``group_by`` is a feature and must be numeric.
+    ``features`` (``--features``): the feature columns, in the models' order; else every other
+    column except ``group_by`` and those ``drop`` (``--drop``) names is a feature and must be numeric.
     """
     p = Path(path)
     if not p.is_file():
@@ -142,7 +143,15 @@ def load_data(path, target: list[str] | None = None, group_by: str | None = None
         return (*_npz(p), None, {})
     table = _read(p)
     group = _group_columns(group_by, table.names)
-    selection = select(table, _pick(target, table.names, "--target") or None, group=group)
+    if features and drop:
+        raise TableError("--features names the feature columns and --drop the columns to leave out: give one")
+    chosen = _pick(features, table.names, "--features") or None
+    if drop:
+        dropped = _pick(drop, table.names, "--drop")
+        table = Table(source=table.source, names=[n for n in table.names if n not in dropped],
+                      columns={n: c for n, c in table.columns.items() if n not in dropped}, lines=table.lines,
+                      flags=table.flags)
+    selection = select(table, _pick(target, table.names, "--target") or None, chosen, group=group)
     X, y, groups, _ = arrays(table, selection)
     meta = selection.meta()
     if p.suffix.lower() == ".npy":  # its columns have positions, not names: new rows are read by position

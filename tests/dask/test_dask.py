@@ -315,3 +315,21 @@ def test_cli_scheduler_trains_groups_and_hierarchies_as_one_machine(tmp_path, rn
                         "y", "--group-by", "region,store", "--bias", "--scheduler", "local:1"], capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 2 and "--shrink cv is not available with --scheduler" in p.stderr
+
+
+def test_one_model_over_a_dask_dataframe_refuses_what_does_not_apply(client, rng):
+    """Without groups a Dask DataFrame is one model fitted by Newton over its partitions (its equality
+    with one machine: tests/test_doors.py); what would need the rows on one machine is refused."""
+    dd = pytest.importorskip("dask.dataframe")
+    df = _raw_hierarchy(rng, n=300).drop(columns=["region", "store"])
+    ddf = dd.from_pandas(df, npartitions=2)
+    r = fpd.train(ddf, "y", client=client, solver="newton", bias=True, l2=1.0)
+    assert r.feature_names == ["a", "b"] and r.stop_reason.tolist() == ["converged"]
+    ref = fp.train(df, target="y", solver="newton", bias=True, l2=1.0)
+    np.testing.assert_allclose(r.loss, ref.loss, rtol=1e-9)
+    for kwargs, message in [(dict(solver="gd"), "one model fitted by Newton's method over its partitions"),
+                            (dict(models=3), "leave seeds and models out"),
+                            (dict(solver="newton", learning_rate=0.1), "learning_rate= does not apply"),
+                            (dict(solver="newton", l2=[1, 2]), "l2 must be one number")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            fpd.train(ddf, "y", client=client, **kwargs)
