@@ -71,9 +71,6 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
     if isinstance(groups, (list, tuple)) or train_kwargs.get("shrink") is not None:
         from .pooled import train_pooled_dask
 
-        if train_kwargs.get("standardize"):
-            raise ValueError("standardize=True is not available for a pooled hierarchy through Dask: standardise "
-                             "the columns first (with the whole table's mean and standard deviation), then train")
         result = train_pooled_dask(distributed, X, y, groups=[groups] if isinstance(groups, str) else list(groups),
                                    client=client, workers=workers_of(distributed, client), shards=shards,
                                    progress=progress, **train_kwargs)

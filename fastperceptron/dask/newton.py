@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..maths import cross_entropy_sigmoid
+from ..problem.columns import units_of
 from ..solvers.base import MAX_HALVINGS
 from ..solvers.start import Scaling, one_class_bias
 
@@ -86,8 +87,9 @@ def _stats(part, first_row, features, targets, weight, a, b, phi):
 
 
 def global_newton(reduce, features, targets, weight, bias: bool, l2: float, tol: float, iterations: int):
-    """θ (K, P) on the user's columns, why the model stopped (one of the solvers' stop reasons) and
-    the iterations it took, for a model over every partition. ``reduce(function, *args)`` maps ``function(partition,
+    """θ (K, P) on the user's columns, why the model stopped (one of the solvers' stop reasons), the
+    iterations it took and the columns' standard units over all rows (SPEC §8), for a model over
+    every partition. ``reduce(function, *args)`` maps ``function(partition,
     first_row, *args)`` over the partitions (``first_row``: the partition's first row's place in the
     table) and returns the list of results."""
     from ..io.columns import TableError
@@ -159,7 +161,8 @@ def global_newton(reduce, features, targets, weight, bias: bool, l2: float, tol:
         theta[single] = 0.0
         theta[single, D] = one_class_bias(pos, neg)[single]
     worst = min(_RANKED.index(r) for r in reason)
-    return theta, _RANKED[worst], steps
+    units = units_of(mean[None], np.sqrt(q / max(total, np.finfo(float).tiny))[None], bias)
+    return theta, _RANKED[worst], steps, units
 
 
 def _direction(H, g, eps, penalised: bool):

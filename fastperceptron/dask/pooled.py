@@ -54,14 +54,15 @@ def partition_reduce(client, frame, columns):
 def global_model(client, frame, features, targets, weight, bias: bool, l2: float, tol: float = 1e-10,
                  iterations: int = 100):
     """Level 0's θ (K, P) over every partition of ``frame`` (:func:`.newton.global_newton`: the
-    one-machine solvers' coordinates, start and stop tests), why it stopped, and the seconds it took."""
+    one-machine solvers' coordinates, start and stop tests), why it stopped, the standard units of
+    all the rows, and the seconds it took."""
     start = time.perf_counter()
     reduce = partition_reduce(client, frame, features + targets + ([weight] if weight else []))
-    theta, reason, _ = global_newton(reduce, features, targets, weight, bias, l2, tol, iterations)
-    return theta, reason, time.perf_counter() - start
+    theta, reason, _, units = global_newton(reduce, features, targets, weight, bias, l2, tol, iterations)
+    return theta, reason, units, time.perf_counter() - start
 
 
-def _subtree(part, features, targets, group_cols, weight, root, root_reason, kwargs):
+def _subtree(part, features, targets, group_cols, weight, root, root_reason, units, kwargs):
     """One task: the subtrees of this shard's outermost labels, pulled toward ``root``."""
     if len(part) == 0:
         return None
@@ -71,7 +72,8 @@ def _subtree(part, features, targets, group_cols, weight, root, root_reason, kwa
         return read
     X, y, levels, sw, names = read
     o = bind("train", kwargs)
-    return train_pooled(X, y, levels, sw, o, kwargs, names.get("group_by"), root=root, root_reason=root_reason)
+    return train_pooled(X, y, levels, sw, o, kwargs, names.get("group_by"), root=root, root_reason=root_reason,
+                        units=units)
 
 
 def train_pooled_dask(distributed, X, y, *, groups, client, workers, shards=None, sample_weight=None,
@@ -100,12 +102,13 @@ def train_pooled_dask(distributed, X, y, *, groups, client, workers, shards=None
     iterations = 100 if o["iterations"] is None else int(o["iterations"])
     outer = groups[0]
     labels, counts = group_sizes(X, outer)
-    root, reason, _ = global_model(client, X, features, targets, s.weight, bool(o["bias"]), float(o["l2"]), tol,
-                                   iterations)
+    root, reason, units, _ = global_model(client, X, features, targets, s.weight, bool(o["bias"]), float(o["l2"]),
+                                          tol, iterations)
     n_shards = max(1, min(int(shards) if shards is not None else 4 * len(workers), len(labels)))
     parts = _shard_rows(X, outer, labels, assign_shards(counts, n_shards), n_shards).to_delayed()
     task = dask.delayed(_subtree, pure=False)
-    tasks = client.compute([task(p, features, targets, list(groups), s.weight, root, reason, kwargs) for p in parts])
+    tasks = client.compute([task(p, features, targets, list(groups), s.weight, root, reason, units, kwargs)
+                            for p in parts])
     results = [r for r in gather(distributed, client, tasks, progress) if r is not None]
     result = _merge(results, time.perf_counter() - start)
     result.metadata.update(feature_names=features, target_names=targets, group_by=list(groups),

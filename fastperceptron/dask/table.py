@@ -51,7 +51,7 @@ def train_frame(client, X, y, *, sample_weight=None, **kwargs) -> TrainResult:
     iterations = 100 if o["iterations"] is None else int(o["iterations"])
     start = time.perf_counter()
     reduce = partition_reduce(client, X, s.features + s.targets + ([s.weight] if s.weight else []))
-    theta, reason, steps = global_newton(reduce, s.features, s.targets, s.weight, bool(o["bias"]), float(o["l2"]),
+    theta, reason, steps, _ = global_newton(reduce, s.features, s.targets, s.weight, bool(o["bias"]), float(o["l2"]),
                                          tol, iterations)
     loss = squared_error(reduce, s.features, s.targets, s.weight, theta)
     D = len(s.features)

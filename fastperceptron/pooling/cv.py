@@ -60,11 +60,11 @@ def _score(X, Y, s, fold, codes, fold_models) -> float:
     return total / float(s.sum())
 
 
-def choose(X, y, sw, hierarchy, rows, grid: np.ndarray, o: dict):
-    """(ρ (L,), cv_loss (L, R), seconds): see the module docstring."""
+def choose(X, Xs, units, y, sw, hierarchy, rows, grid: np.ndarray, o: dict):
+    """(ρ (L,), cv_loss (L, R), seconds): see the module docstring. The global model on the user's
+    columns X, the levels below in standard units: Xs, ``units`` the map of θ to θ′ (SPEC §8)."""
     n_folds = nonneg_int("cv", o["cv"], minimum=2)
     seed = nonneg_int("seed", 0 if o["seed"] is None else o["seed"])
-    X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(y, dtype=np.float64)
     Y = Y[:, None] if Y.ndim == 1 else Y
     s = np.ones(X.shape[0]) if sw is None else np.asarray(sw, dtype=np.float64)
@@ -72,10 +72,12 @@ def choose(X, y, sw, hierarchy, rows, grid: np.ndarray, o: dict):
     train_rows = [np.flatnonzero(fold != f) for f in range(n_folds)]
     rep = np.concatenate(train_rows)
     rep_fold = np.repeat(np.arange(n_folds), [r.shape[0] for r in train_rows])
-    Xr, Yr, sr = X[rep], Y[rep], None if sw is None else s[rep]
-    first = fit_level(Xr, Yr, sr, rep_fold, None, None, o, l2=o["l2"])
+    Yr, sr = Y[rep], None if sw is None else s[rep]
+    first = fit_level(X[rep], Yr, sr, rep_fold, None, None, o, l2=o["l2"])
     seconds = first.seconds
-    parents = theta_of(first)[:, None]          # (F, 1, K, P): each fold's model of the level above
+    parents = units.theta_in(theta_of(first))[:, None]  # (F, 1, K, P): each fold's model of the level above, θ′
+    Xr = Xs[rep]
+    X = np.asarray(Xs, dtype=np.float64)  # rows are scored in standard units, by θ′
     R = grid.shape[0]
     rho = np.empty(hierarchy.n_levels)
     losses = np.empty((hierarchy.n_levels, R))

@@ -1,17 +1,19 @@
 """The pooled fit (SPEC §8): the levels of a hierarchy fitted top-down, each model pulled toward its
 parent's, with the shrinkage given or chosen by cross-validation (:mod:`.cv`).
 
-Level 0 is one model on all rows, penalised toward 0 by ``l2`` as in §7. Each group of level l
-minimises its rows' loss plus ½·ρ_l·‖θ − θ_parent‖² (θ = (w, c), the bias included), θ_parent being
-its parent's fitted model; the groups of a level are one batch (``groups=`` with a
-:class:`~fastperceptron.problem.Prior`), run by :func:`fastperceptron.runner.run_problem` on the
-chosen backend, each model starting at its parent's (the optimum as ρ → ∞).
-
-With ``standardize=True`` the columns are standardised once, over all rows, before any level is
-fitted, so every level's penalty is on the same standardised coordinates; the models are folded
-back onto the user's columns at the end.
+Level 0 is one model on all rows, penalised toward 0 by ``l2`` on the user's weights, as in §7.
+Each group of level l minimises its rows' loss plus ½·ρ_l·‖θ′ − θ′_parent‖², θ′ = (w·s, c + Σ m·w)
+its model in **standard units** — m and s each column's weighted mean and standard deviation over
+all the training rows (:func:`fastperceptron.problem.columns.standard_units`) — so that ρ weighs an
+income coefficient per dollar and an age coefficient per year alike, and means the same whatever
+the columns' units. The levels below the global model are therefore fitted on the columns in those
+units (one copy of X), where θ′ is the model itself; the groups of a level are one batch
+(``groups=`` with a :class:`~fastperceptron.problem.Prior`), run by
+:func:`fastperceptron.runner.run_problem` on the chosen backend, each model starting at its
+parent's (the optimum as ρ → ∞). Every model is folded back onto the user's columns at the end.
+``standardize=True`` changes nothing in a pooled fit (it is in standard units already; ``l2`` stays
+on the user's weights).
 """
-
 from __future__ import annotations
 
 import numbers
@@ -20,7 +22,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..problem.checks import real_array
-from ..problem.columns import standardization
+from ..problem.columns import standard_units
 from ..problem.hierarchy import Pooling, build
 from ..result import TrainResult
 from .cv import choose
@@ -71,11 +73,12 @@ def check_options(o: dict, given: dict) -> dict:
     return o
 
 
-def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None, root_reason: str = "converged"
-                 ) -> TrainResult:
+def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None, root_reason: str = "converged",
+                 units=None) -> TrainResult:
     """``train`` with a hierarchy of groups and/or ``shrink``: see the module docstring. ``root``
-    (K, P): level 0's θ, fitted elsewhere (``fastperceptron.dask`` fits it over all partitions and
-    each shard its subtrees), with ``shrink`` given, and why its fit stopped (``root_reason``)."""
+    (K, P): level 0's θ on the user's columns, fitted elsewhere (``fastperceptron.dask`` fits it over
+    all partitions and each shard its subtrees), with ``shrink`` given, why its fit stopped
+    (``root_reason``) and the standard units of all the rows (``units``; default: X's)."""
     o = check_options(o, given)
     X = real_array("X", X)
     if X.ndim != 2:
@@ -83,12 +86,10 @@ def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None, 
     n = X.shape[0]
     names = list(names) if names else [f"level{j + 1}" for j in range(len(levels))]
     hierarchy, rows = build(levels, n, names)
-    transform = None
-    if o["standardize"]:
-        X64 = np.asarray(X, dtype=np.float64)
-        sw64 = None if sw is None else np.asarray(sw, dtype=np.float64)
-        transform = standardization(X64, sw64, bool(o["bias"]))
-        X = transform.apply(X64)
+    if units is None:
+        units = standard_units(np.asarray(X, dtype=np.float64), None if sw is None else np.asarray(sw, np.float64),
+                               bool(o["bias"]))
+    Xs = units.apply(X).astype(X.dtype, copy=False)  # the levels below the global model walk in standard units
     shrink = _shrink(o["shrink"], hierarchy.n_levels)
     grid = cv_loss = None
     seconds = 0.0
@@ -96,18 +97,19 @@ def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None, 
         if root is not None:
             raise ValueError("shrink='cv' needs every row at every level: give shrink as numbers")
         grid = _grid(o["shrink_grid"])
-        shrink, cv_loss, seconds = choose(X, y, sw, hierarchy, rows, grid, o)
+        shrink, cv_loss, seconds = choose(X, Xs, units, y, sw, hierarchy, rows, grid, o)
     results = [] if root is not None else [fit_level(X, y, sw, None, None, None, o, l2=o["l2"])]
-    thetas = [np.asarray(root, dtype=np.float64)[None]] if root is not None else [theta_of(results[0])]
+    top = np.asarray(root, dtype=np.float64)[None] if root is not None else theta_of(results[0])
+    thetas = [units.theta_in(top)]  # every level's models in standard units, θ′
     for j in range(hierarchy.n_levels):
         anchor = thetas[-1][hierarchy.parent[j]]
-        results.append(fit_level(X, y, sw, rows[j], anchor, shrink[j], o))
+        results.append(fit_level(Xs, y, sw, rows[j], anchor, shrink[j], o))
         thetas.append(theta_of(results[-1]))
     reasons = [r.stop_reason for r in results[:-1]]
     if root is not None:
         reasons.insert(0, np.array([root_reason]))
     reasons = None if any(r is None for r in reasons) else tuple(reasons)
-    return _result(results, thetas, hierarchy, shrink, grid, cv_loss, transform, seconds, o, reasons)
+    return _result(results, thetas, hierarchy, shrink, grid, cv_loss, units, seconds, o, reasons)
 
 
 def _grid(value) -> np.ndarray:
@@ -127,18 +129,17 @@ def _weights_bias(theta: np.ndarray, D: int):
     return W, (np.ascontiguousarray(theta[:, :, D]) if theta.shape[2] > D else None)
 
 
-def _result(results, thetas, hierarchy, shrink, grid, cv_loss, transform, cv_seconds, o, reasons) -> TrainResult:
+def _result(results, thetas, hierarchy, shrink, grid, cv_loss, units, cv_seconds, o, reasons) -> TrainResult:
     """The innermost level's result, keeping the levels above in ``pooling`` (from ``thetas``, one
-    (G_l, K, P) per level, on the problem's columns: folded back when standardised, and why each of
+    (G_l, K, P) per level in standard units, folded back onto the user's columns, and why each of
     their models stopped, ``reasons``)."""
     inner = results[-1]
     dtype = inner.weights.dtype
     levels = []
     for theta in thetas:
-        W, c = _weights_bias(theta, inner.weights.shape[1])
-        W, c = (W, c) if transform is None else transform.fold(W, c)
+        W, c = units.fold(*_weights_bias(theta, inner.weights.shape[1]))
         levels.append((W.astype(dtype), None if c is None else c.astype(dtype)))
-    W, c = (inner.weights, inner.bias) if transform is None else transform.fold(inner.weights, inner.bias)
+    W, c = units.fold(inner.weights, inner.bias)
     pooling = Pooling(hierarchy=hierarchy, weights=tuple(w for w, _ in levels[:-1]),
                       bias=None if c is None else tuple(b for _, b in levels[:-1]), shrink=shrink, grid=grid,
                       cv_loss=cv_loss, stop_reason=reasons)

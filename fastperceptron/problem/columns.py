@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ColumnTransform", "standardization", "solver_shift", "constant_columns", "OFFSET_RATIO",
-           "CONSTANT_RATIO"]
+__all__ = ["ColumnTransform", "standardization", "standard_units", "units_of", "solver_shift", "constant_columns",
+           "OFFSET_RATIO", "CONSTANT_RATIO"]
 
 #: the solvers centre the columns when some column's |mean| exceeds this many standard deviations
 OFFSET_RATIO = 1e3
@@ -61,6 +61,17 @@ class ColumnTransform:
         scale = self.scale[0] if W.ndim == 2 else self.scale
         return W * scale[..., :, None]
 
+    def theta_in(self, theta: np.ndarray) -> np.ndarray:
+        """Models θ = (w, c) (…, K, P) on the user's columns in the transformed ones, float64:
+        θ′ = (w·s, c + Σ_d m_d·w_d) (one transform for all: Bt = 1)."""
+        theta = np.asarray(theta, dtype=np.float64)
+        D = self.scale.shape[1]
+        out = theta.copy()
+        out[..., :D] = theta[..., :D] * self.scale[0]
+        if theta.shape[-1] > D:
+            out[..., D] = theta[..., D] + theta[..., :D] @ self.offset[0]
+        return out
+
     def fold(self, W: np.ndarray, c: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         """Trained (W' (B, D, K), c' (B, K) or None) back on the user's columns, in W's dtype."""
         w = W.astype(np.float64) / self.scale[:, :, None]
@@ -95,6 +106,22 @@ def standardization(X: np.ndarray, sw: np.ndarray | None, bias: bool) -> ColumnT
     """``standardize=True``: centred (with a bias) and scaled columns; see the module docstring."""
     mean, sd = _moments(X, sw, center=bias)
     return ColumnTransform(offset=mean, scale=np.where(constant_columns(mean, sd), 1.0, sd), standardized=True)
+
+
+def standard_units(X: np.ndarray, sw: np.ndarray | None, bias: bool) -> ColumnTransform:
+    """SPEC §8's standard units of a pooled fit: each column's weighted mean m (not subtracted
+    without a bias, which could not absorb it) and standard deviation s over all the training rows
+    (s = 1 for a column constant to rounding); the pull toward a parent is measured on
+    θ′ = (w·s, c + Σ m·w), the model on these columns."""
+    return units_of(*_moments(X, sw, center=True), bias)
+
+
+def units_of(mean: np.ndarray, sd: np.ndarray, bias: bool) -> ColumnTransform:
+    """:func:`standard_units` from the columns' weighted means and standard deviations (1, D)
+    (``fastperceptron.dask`` reduces them over the partitions)."""
+    mean, sd = np.atleast_2d(np.asarray(mean, np.float64)), np.atleast_2d(np.asarray(sd, np.float64))
+    return ColumnTransform(offset=mean if bias else np.zeros_like(mean),
+                           scale=np.where(constant_columns(mean, sd), 1.0, sd), standardized=True)
 
 
 def solver_shift(X: np.ndarray, sw: np.ndarray | None, bias: bool) -> ColumnTransform | None:

@@ -28,17 +28,34 @@ def _paths(region, store):
     return np.char.add(np.char.add(region.astype(str), "/"), store.astype(str))
 
 
+def _units(X):
+    """SPEC §8's standard units, by hand: each column's mean and standard deviation over all rows;
+    (X in those units, θ → θ′, θ′ → θ)."""
+    m, s = X.mean(axis=0), X.std(axis=0)
+    D = X.shape[1]
+
+    def to_units(t):
+        return np.r_[t[:D] * s, t[D] + m @ t[:D]]
+
+    def to_user(t):
+        return np.r_[t[:D] / s, t[D] - m @ (t[:D] / s)]
+
+    return (X - m) / s, to_units, to_user
+
+
 def _reference(X, y, region, store, shrink, l2=1.0):
-    """Every level's θ by the independent Newton: level 0 with l2, then each path toward its parent."""
+    """Every level's θ (on the user's columns) by the independent Newton: level 0 with l2 on the user's
+    weights, then each path pulled toward its parent in standard units (SPEC §8)."""
+    Xs, to_units, to_user = _units(X)
     w, c = optimum_one(X, y, l2=l2)
-    top = np.r_[w, c]
-    by_region = {r: pooled_one(X[region == r], y[region == r], top, shrink[0]) for r in np.unique(region)}
+    top = to_units(np.r_[w, c])
+    by_region = {r: pooled_one(Xs[region == r], y[region == r], top, shrink[0]) for r in np.unique(region)}
     paths = _paths(region, store)
     by_path = {}
     for p in np.unique(paths):
         rows = paths == p
-        by_path[p] = pooled_one(X[rows], y[rows], by_region[region[rows][0]], shrink[1])
-    return top, by_region, by_path
+        by_path[p] = pooled_one(Xs[rows], y[rows], by_region[region[rows][0]], shrink[1])
+    return (to_user(top), {k: to_user(v) for k, v in by_region.items()}, {k: to_user(v) for k, v in by_path.items()})
 
 
 def _theta(weights, bias):
@@ -105,11 +122,12 @@ def test_the_cv_choice_equals_a_plain_loop_over_folds_and_grid(rng):
     inner = np.unique(paths, return_inverse=True)[1]
     fold = folds_of(inner, 3, 7)
     chosen, losses = [], []
-    parents = []  # per fold: {label of the level above: θ}
+    Xs, to_units, _ = _units(X)  # the units of all rows, for every fold
+    parents = []  # per fold: {label of the level above: θ′}
     for f in range(3):
         keep = fold != f
         w, c = optimum_one(X[keep], y[keep], l2=1.0)
-        parents.append({"": np.r_[w, c]})
+        parents.append({"": to_units(np.r_[w, c])})
     for level, (labels, up) in enumerate([(region.astype(str), np.full(len(y), "")), (paths, region.astype(str))]):
         loss = np.zeros(len(grid))
         fitted = [[{} for _ in grid] for _ in range(3)]
@@ -119,11 +137,11 @@ def test_the_cv_choice_equals_a_plain_loop_over_folds_and_grid(rng):
                 rows = keep & (labels == label)
                 anchor = parents[f][up[labels == label][0]]
                 for k, rho in enumerate(grid):
-                    fitted[f][k][label] = pooled_one(X[rows], y[rows], anchor, rho) if rows.any() else anchor
+                    fitted[f][k][label] = pooled_one(Xs[rows], y[rows], anchor, rho) if rows.any() else anchor
             for k in range(len(grid)):
                 for n in np.flatnonzero(~keep):
                     t = fitted[f][k][labels[n]]
-                    z = X[n] @ t[:2] + t[2]
+                    z = Xs[n] @ t[:2] + t[2]
                     loss[k] += np.logaddexp(0, z) - y[n] * z
         losses.append(loss / len(y))
         best = int(np.argmin(loss))
@@ -282,8 +300,9 @@ def test_the_onnx_graph_routes_unseen_paths_to_their_ancestors(rng, tmp_path):
 
 
 def test_gradient_steps_take_the_pull_too(backend, rng):
-    """Solver "gd" steps W += η·(Xᵀ·Δ − ρ·(W − A)), c += η·(ΣΔ − ρ·(c − a)) from the parent's model: the
-    same steps on every backend as on numpy's, and, run long enough, the optimum Newton reaches."""
+    """Solver "gd" steps W += η·(Xᵀ·Δ − ρ·(W − A)), c += η·(ΣΔ − ρ·(c − a)) from the parent's model, in
+    standard units (SPEC §8): the same steps on every backend as on numpy's, and, run long enough,
+    the optimum Newton reaches."""
     X, y, region, store = _table(rng, n=500, regions=2, stores=5)
     kw = dict(groups=[region, store], shrink=[2.0, 5.0], bias=True, solver="gd", rule="logistic")
     few = dict(kw, learning_rate=0.002, iterations=40)
@@ -295,11 +314,13 @@ def test_gradient_steps_take_the_pull_too(backend, rng):
     one = fp.train(X, y, backend="numpy", **dict(kw, learning_rate=0.002, iterations=1))
     first = one.pooling.hierarchy.paths[1][0]
     rows = _paths(region, store) == first
-    parent = _theta(one.pooling.weights[1], one.pooling.bias[1])[one.pooling.hierarchy.parent[1][0]]
-    z = X[rows] @ parent[:2] + parent[2]
+    Xs, to_units, _ = _units(X)
+    parent = to_units(_theta(one.pooling.weights[1], one.pooling.bias[1])[one.pooling.hierarchy.parent[1][0]])
+    z = Xs[rows] @ parent[:2] + parent[2]
     delta = y[rows] - 1 / (1 + np.exp(-z))
-    expect = parent + 0.002 * np.r_[X[rows].T @ delta, delta.sum()]  # the pull is 0 at the start
-    np.testing.assert_allclose(_theta(one.weights, one.bias)[list(one.groups).index(first)], expect, rtol=1e-12)
+    expect = parent + 0.002 * np.r_[Xs[rows].T @ delta, delta.sum()]  # the pull is 0 at the start
+    got = to_units(_theta(one.weights, one.bias)[list(one.groups).index(first)])
+    np.testing.assert_allclose(got, expect, rtol=1e-10)
     newton = fp.train(X, y, backend="numpy", **dict(kw, solver="newton", rule=None))
     far = fp.train(X, y, backend=backend, **dict(kw, learning_rate="auto", iterations=4000))
     np.testing.assert_allclose(far.weights, newton.weights, atol=1e-7)
@@ -314,17 +335,25 @@ def test_one_level_pools_toward_the_global_model_and_predicts_by_its_labels(rng)
     assert r.served_by(new).tolist() == [1, 1, 0]
 
 
-def test_standardize_pools_in_standard_units_and_folds_back(rng):
+def test_the_pull_is_in_standard_units_whatever_the_columns_units(rng):
+    """SPEC §8: the pull is on θ′ = (w·s, c + Σ m·w). Columns in other units (an income in dollars or in
+    thousands, an offset) give the same models, mapped, and the same CV choice; standardize=True
+    changes nothing; l2 stays on the user's weights (l2 = 0 here: the global model is then the same)."""
     X, y, region, store = _table(rng, n=500, regions=2, stores=5)
     raw = X * [1e3, 1e-2] + [5e4, 0]
-    r = fp.train(raw, y, groups=[region, store], shrink=[1.0, 4.0], bias=True, standardize=True, backend="numpy")
-    Z = (raw - raw.mean(axis=0)) / raw.std(axis=0)
-    ref = fp.train(Z, y, groups=[region, store], shrink=[1.0, 4.0], bias=True, backend="numpy")
+    kw = dict(groups=[region, store], bias=True, backend="numpy", l2=0.0, shrink_grid=[0.1, 1.0, 10.0], cv=3)
+    r = fp.train(raw, y, **kw)
+    ref = fp.train(X, y, **kw)
+    assert r.params["shrink"] == ref.params["shrink"]
+    np.testing.assert_allclose(r.pooling.cv_loss, ref.pooling.cv_loss, rtol=1e-9)
     new = [region[:7], store[:7]]
-    np.testing.assert_allclose(r.predict_proba(raw[:7], groups=new), ref.predict_proba(Z[:7], groups=new), rtol=1e-9)
-    assert r.params["standardize"] is True
+    np.testing.assert_allclose(r.predict_proba(raw[:7], groups=new), ref.predict_proba(X[:7], groups=new), rtol=1e-9)
     for W, Wref in zip(r.pooling.weights, ref.pooling.weights):  # the upper levels folded back as well
-        np.testing.assert_allclose(W[:, :, 0] * raw.std(axis=0), Wref[:, :, 0], rtol=1e-9)
+        np.testing.assert_allclose(W[:, :, 0] * [1e3, 1e-2], Wref[:, :, 0], rtol=1e-8)
+    std = fp.train(raw, y, standardize=True, **kw)
+    assert std.params["standardize"] is True
+    np.testing.assert_allclose(std.weights, r.weights, rtol=1e-10)
+    np.testing.assert_allclose(std.bias, r.bias, rtol=1e-10)
 
 
 def test_three_levels_choose_a_shrink_each(rng):
