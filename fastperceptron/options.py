@@ -31,6 +31,15 @@ target column, or a list of names for K outputs (``y`` is then left out)."""),
     Option("features", None, "table", """with X a table: the feature columns, in the models' order (default: every column
 not named by ``target``, ``groups`` or ``sample_weight``; each must hold numbers). The result
 keeps the names (``result.feature_names``) and ``predict_proba`` reads new tables by them."""),
+    Option("drop", None, "table", """with X a table: columns to leave out of the default features (an id, a date, free
+text)."""),
+    Option("categorical", None, "table", """with X a table: text (or integer-label) columns to one-hot encode, one 0/1 input
+per level (named ``"column=level"``, levels sorted as strings, all kept). The levels are saved with
+the model; predicting a row of a level never seen gives 0 in all of its column's inputs. Any other
+feature column that holds no numbers is refused, all of them in one message."""),
+    Option("positive", None, "table", """with X a table whose target column holds two labels that are not 0/1 (``"yes"`` and
+``"no"``): the label that is 1 (default: the second in sorted order, as scikit-learn's
+``LabelEncoder``); ``result.metadata["target_labels"]`` keeps both."""),
     Option("seeds", None, "problem", """B non-negative ints, one per model. ``models=B`` means seeds 0..B-1. B may equally come
 from a 3-D X or y, a 3-D ``initial_weights``, a 2-D ``sample_weight`` or a 1-D
 ``learning_rate``; all that carry it must agree. Without any of them, B = 1 (seed 0)."""),

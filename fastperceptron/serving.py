@@ -107,7 +107,9 @@ def table_inputs(result, frame, groups, column):
             raise TableError(f"{describe(frame)}: no column {missing[0]!r} ({which}, as in training); its columns "
                              f"are {names}; or name the label column(s) with groups=")
         groups, named = trained_by, True
+    categorical = result.metadata.get("categorical")
     if not named:
-        return prediction_inputs(frame, result.feature_names, None)[0], groups, column
-    X, labels = prediction_inputs(frame, result.feature_names, list(groups) if isinstance(groups, tuple) else groups)
+        return prediction_inputs(frame, result.feature_names, None, categorical)[0], groups, column
+    X, labels = prediction_inputs(frame, result.feature_names, list(groups) if isinstance(groups, tuple) else groups,
+                                  categorical)
     return X, labels, groups

@@ -25,7 +25,8 @@ __all__ = ["train"]
 
 def train(X, y=None, **options) -> TrainResult:
     o = bind("train", options)
-    X, y, groups, weight, names = training_data(X, y, o["target"], o["features"], o["groups"], o["sample_weight"])
+    X, y, groups, weight, names = training_data(X, y, o["target"], o["features"], o["groups"], o["sample_weight"],
+                                                drop=o["drop"], categorical=o["categorical"], positive=o["positive"])
     o.update(groups=groups, sample_weight=weight)
     _check_fallback(o, options)
     optional_positive_int("chunk_iterations", o["chunk_iterations"])
@@ -42,6 +43,7 @@ def train(X, y=None, **options) -> TrainResult:
     warn_unconverged(result, stacklevel=2)
     if o["fallback"] and result.complete:  # one more model on all rows, with the batch's other options
         model = train(X, y, **{**options, "target": None, "features": None, "groups": None, "sample_weight": weight,
+                               "drop": None, "categorical": None, "positive": None,
                                "seeds": [0], "fallback": False, "min_rows": 0})
         result = replace(result.with_fallback(model, o["min_rows"]), seconds=result.seconds + model.seconds)
     return result

@@ -50,6 +50,12 @@ def _train(sub) -> None:
                         "commas or spaces; default: every column that is not the target, --group-by or --drop)")
     t.add_argument("--drop", nargs="+", metavar="COLS",
                    help="columns of --data to leave out (an id, a date, free text), joined by commas or spaces")
+    t.add_argument("--categorical", nargs="+", metavar="COLS",
+                   help="text columns of --data to one-hot encode: one 0/1 input per level (column=level), the levels "
+                        "saved with the model; a level never seen in training predicts with 0 in all of them")
+    t.add_argument("--positive", metavar="LABEL",
+                   help="for a target of two text labels (yes/no): the one that is 1 (default: the second in sorted "
+                        "order)")
     g = t.add_mutually_exclusive_group()
     g.add_argument("--models", type=int, metavar="B",
                    help=f"train B models with seeds 0..B-1 (default {DEFAULT_MODELS:,} on the tutorial's data, "

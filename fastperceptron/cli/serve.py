@@ -47,7 +47,8 @@ def _predict_inputs(args, result):
         if result.groups is not None:
             raise CLIError("a model trained with groups predicts rows of a table: give --data FILE with its group column")
         return np.array([args.input], dtype=np.float64), None
-    X, groups = load_inputs(args.data, result.metadata.get("feature_names"), group_by)
+    X, groups = load_inputs(args.data, result.metadata.get("feature_names"), group_by,
+                            result.metadata.get("categorical"))
     if result.groups is not None and groups is None:
         raise CLIError("the model was trained with groups: name the group column with --group-by COLUMN")
     return X, groups

@@ -72,10 +72,12 @@ def _training_data(args):
     import fastperceptron as fp
 
     if args.data:
-        X, y, groups, meta = load_data(args.data, args.target, args.group_by, args.features, args.drop)
+        X, y, groups, meta = load_data(args.data, args.target, args.group_by, args.features, args.drop,
+                                       args.categorical, args.positive)
         meta["data"] = str(args.data)
         return X, y, groups, meta
-    for flag, value in (("--group-by", args.group_by), ("--features", args.features), ("--drop", args.drop)):
+    for flag, value in (("--group-by", args.group_by), ("--features", args.features), ("--drop", args.drop),
+                        ("--categorical", args.categorical), ("--positive", args.positive)):
         if value:
             raise CLIError(f"{flag} needs --data FILE, a table with those columns")
     X, y = fp.datasets.seed()
@@ -180,6 +182,8 @@ def _report(r, args, meta) -> None:
 
     its = int(r.iterations.sum())
     q = np.quantile(r.loss.astype(np.float64), [0, 0.5, 1])
+    for name, (zero, one) in (meta.get("target_labels") or {}).items():
+        print(f"target           {name!r}: {one!r} is 1, {zero!r} is 0 (--positive chooses the 1)")
     print(f"backend          {r.backend} ({r.dtype})")
     print(f"models           {r.n_models:,} x {int(r.iterations.max()):,} iterations"
           + ("" if r.complete else "  (INTERRUPTED: incomplete)"))

@@ -65,6 +65,10 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
                          "rows. Train the fallback model on all rows separately and attach it with "
                          "result.with_fallback(model, min_rows)")
     check_client(distributed, client)
+    for name in ("categorical", "positive", "drop"):
+        if train_kwargs.get(name) is not None:
+            raise ValueError(f"{name}= is not available through Dask (each shard would read its own levels and "
+                             "labels): encode those columns first, or name the features with features= / y")
     train_kwargs.pop("fallback", None)
     train_kwargs.pop("min_rows", None)
     train_kwargs.pop("progress", None)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import numpy as np
 
-__all__ = ["TableError", "Table", "Unsupported", "Selection", "select", "arrays", "inputs", "check_unique", "names_of",
-           "factorize_strings"]
+__all__ = ["TableError", "Table", "Unsupported", "Selection", "select", "check_unique", "names_of", "numeric",
+           "target", "labels", "factorize_strings", "KEYWORDS", "FLAGS"]
 
 
 class TableError(ValueError):
@@ -30,8 +30,15 @@ class Unsupported:
 
 
 #: how a message names the arguments that pick columns: keywords of ``train``, or the CLI's flags
-KEYWORDS = {"target": "target=", "groups": "groups=", "features": "features=", "weight": "sample_weight="}
-FLAGS = {"target": "--target", "groups": "--group-by", "features": "--features", "weight": "--sample-weight"}
+KEYWORDS = {"target": "target=", "groups": "groups=", "features": "features=", "weight": "sample_weight=",
+            "drop": "drop=", "categorical": "categorical=", "positive": "positive="}
+FLAGS = {"target": "--target", "groups": "--group-by", "features": "--features", "weight": "--sample-weight",
+         "drop": "--drop", "categorical": "--categorical", "positive": "--positive"}
+
+
+def cite(flag: str, names) -> str:
+    """How a message shows an argument with column names: ``--drop a,b`` or ``drop=['a', 'b']``."""
+    return f"{flag} {','.join(names)}" if flag.startswith("--") else f"{flag}{list(names)!r}"
 
 
 @dataclass
@@ -62,19 +69,34 @@ class Table:
 
 @dataclass(frozen=True)
 class Selection:
-    """The columns a model reads: features (its inputs, in order), targets (its K outputs), the
-    group label column and the row-weight column (or None)."""
+    """The columns a model reads: features (the columns of its inputs, in order), targets (its K
+    outputs), the group label column and the row-weight column (or None); ``categorical`` {column:
+    its levels} of the features one-hot encoded and ``labels`` {target: [label of 0, label of 1]}
+    of the targets of two labels (:mod:`fastperceptron.io.inputs`)."""
 
     features: list
     targets: list
     group: str | list | None = None  # one label column, or a list of them: a hierarchy, outermost first
     weight: str | None = None
+    categorical: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+
+    def inputs(self) -> list:
+        """The model's inputs by name: each feature column, or its levels' ``column=level``."""
+        out = []
+        for name in self.features:
+            out += [f"{name}={level}" for level in self.categorical[name]] if name in self.categorical else [name]
+        return out
 
     def meta(self) -> dict:
         """What a result keeps of the selection (``result.metadata``)."""
-        meta = {"feature_names": list(self.features), "target_names": list(self.targets)}
+        meta = {"feature_names": self.inputs(), "target_names": list(self.targets)}
         if self.group is not None:
             meta["group_by"] = self.group
+        if self.categorical:
+            meta["categorical"] = {k: list(v) for k, v in self.categorical.items()}
+        if self.labels:
+            meta["target_labels"] = {k: list(v) for k, v in self.labels.items()}
         return meta
 
 
@@ -99,14 +121,20 @@ def names_of(value, what: str) -> list | None:
     raise TypeError(f"{what} names column(s) of the table: a column name or a list of names, got {value!r}")
 
 
-def select(table: Table, targets, features=None, group=None, weight=None, with_targets: bool = True) -> Selection:
+def select(table: Table, targets, features=None, group=None, weight=None, with_targets: bool = True, drop=None,
+           categorical=None) -> Selection:
     """The columns named by ``targets`` (one name or several; default: the last column that is no
-    other role's), ``features`` (default: every column that is no other role's), ``group`` and
-    ``weight``; a name the table lacks, or a column given two roles, is a TableError. Without
-    targets (``with_targets=False``: they come from elsewhere) every other column is a feature."""
+    other role's), ``features`` (default: every column that is no other role's and not in ``drop``),
+    ``group`` and ``weight``; ``categorical`` names features to one-hot encode (added to the features
+    when they are not among them; their levels are read by :func:`fastperceptron.io.inputs.encode`).
+    A name the table lacks, or a column given two roles, is a TableError. Without targets
+    (``with_targets=False``: they come from elsewhere) every other column is a feature."""
     f = table.flags
     named = {"target": names_of(targets, f["target"]), "features": names_of(features, f["features"]),
-             "groups": names_of(group, f["groups"]), "weight": names_of(weight, f["weight"])}
+             "groups": names_of(group, f["groups"]), "weight": names_of(weight, f["weight"]),
+             "drop": names_of(drop, f["drop"]), "categorical": names_of(categorical, f["categorical"])}
+    if named["features"] and named["drop"]:
+        raise TableError(f"{f['features']} names the feature columns and {f['drop']} the columns to leave out: give one")
     for role, names in named.items():
         missing = [n for n in names or [] if n not in table.names]
         if missing:
@@ -114,58 +142,24 @@ def select(table: Table, targets, features=None, group=None, weight=None, with_t
     taken = {}
     for role, names in named.items():
         for n in names or []:
-            if n in taken and taken[n] != role:
+            role_of = "features" if role == "categorical" else role  # a categorical column is a feature
+            if n in taken and taken[n] != role_of:
                 raise TableError(f"{table.source}: column {n!r} is given as both {f[taken[n]]} and {f[role]}; a column "
                                  "has one role")
-            taken[n] = role
+            taken[n] = role_of
     group = group if isinstance(group, list) else named["groups"][0] if named["groups"] else None
     weight = named["weight"][0] if named["weight"] else None
-    rest = [n for n in table.names if n not in taken]
-    tnames = (named["target"] or rest[-1:]) if with_targets else []
+    rest = [n for n in table.names if taken.get(n, "features") == "features"]  # not a target, label, weight, drop
+    chosen = set(named["features"] or []) | set(named["categorical"] or [])
+    tnames = (named["target"] or [n for n in rest if n not in chosen][-1:]) if with_targets else []
     fnames = named["features"] or [n for n in rest if n not in tnames]
+    fnames += [n for n in named["categorical"] or [] if n not in fnames]
     if with_targets and not tnames:
         raise TableError(f"{table.source}: no target column; name it with {f['target']}")
     if not fnames:
         raise TableError(f"{table.source}: no feature columns left once the target columns {tnames} are taken")
-    return Selection(features=fnames, targets=tnames, group=group, weight=weight)
-
-
-def arrays(table: Table, selection: Selection):
-    """(X (N, D), y (N, K), groups or None, sample_weight or None) of ``selection``, every cell checked."""
-    if table.n_rows == 0:
-        raise TableError(f"{table.source}: the table has no rows")
-    X = feature_matrix(table, selection.features)
-    y = np.column_stack([target(table, n) for n in selection.targets]) if selection.targets else None
-    groups = _group_labels(table, selection.group)
-    sw = None if selection.weight is None else numeric(table, selection.weight, "weight")
-    return X, y, groups, sw
-
-
-def inputs(table: Table, feature_names, group: str | None = None):
-    """(X, groups or None) of new rows for a model: its ``feature_names`` read by name (in the
-    model's order, whatever the table's; other columns ignored) and the label column ``group``."""
-    missing = [n for n in feature_names if n not in table.names]
-    if missing:
-        raise TableError(f"{table.source}: no column {missing[0]!r}, which the model reads (it was trained on "
-                         f"{list(feature_names)}); the table's columns are {table.names}")
-    if table.n_rows == 0:
-        raise TableError(f"{table.source}: the table has no rows")
-    return feature_matrix(table, feature_names), _group_labels(table, group)
-
-
-def _group_labels(table: Table, group):
-    """The labels of a group column, of each column of a list (a hierarchy), or None."""
-    if group is None:
-        return None
-    return [labels(table, g) for g in group] if isinstance(group, list) else labels(table, group)
-
-
-def feature_matrix(table: Table, names) -> np.ndarray:
-    """The (N, D) float64 matrix of the columns ``names``, in that order (C order, one copy)."""
-    X = np.empty((table.n_rows, len(names)), dtype=np.float64)
-    for j, name in enumerate(names):
-        X[:, j] = numeric(table, name, "feature")
-    return X
+    categorical = {n: [] for n in named["categorical"] or []}  # levels: read with the cells
+    return Selection(features=fnames, targets=tnames, group=group, weight=weight, categorical=categorical)
 
 
 def numeric(table: Table, name: str, role: str) -> np.ndarray:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .columns import Table, TableError, Unsupported, arrays, check_unique, inputs, labels, select
+from .columns import Table, TableError, Unsupported, check_unique, labels, select
+from .inputs import arrays, encode, inputs, source_columns
 
 __all__ = ["is_table", "is_series", "table_of", "training_data", "prediction_inputs", "prediction_frame",
            "describe"]
@@ -134,14 +135,17 @@ def column_names(obj) -> list[str]:
     return [str(n) for n in names]
 
 
-def training_data(X, y, target=None, features=None, groups=None, sample_weight=None, source=None, row_ids=None):
+def training_data(X, y, target=None, features=None, groups=None, sample_weight=None, source=None, row_ids=None,
+                  drop=None, categorical=None, positive=None):
     """``train``'s data from a table: (X, y, groups, sample_weight, metadata {feature_names,
     target_names, group_by}) with every cell checked; arrays pass through unchanged (metadata {}).
 
     ``X`` a table: ``target`` (or ``y`` given as a name) names the target column(s), ``features``
     the feature columns (default: every other column), and ``groups`` and ``sample_weight`` may
     name a column. Or, as in scikit-learn, ``y``, ``groups`` and ``sample_weight`` are series or
-    arrays beside a table of features. ``source`` and ``row_ids``: how messages name the table and
+    arrays beside a table of features. ``drop`` leaves columns out of the default features,
+    ``categorical`` one-hot encodes text columns and ``positive`` names a two-label target's 1
+    (:mod:`fastperceptron.io.inputs`). ``source`` and ``row_ids``: how messages name the table and
     its rows, for a part of a larger one (:func:`table_of`).
     """
     if isinstance(y, str) or (isinstance(y, (list, tuple)) and y and all(isinstance(v, str) for v in y)):
@@ -150,8 +154,9 @@ def training_data(X, y, target=None, features=None, groups=None, sample_weight=N
         target, y = y, None
     if not is_table(X):
         named = [k for k, v in (("target", target), ("features", features), ("groups", groups),
-                                ("sample_weight", sample_weight)) if isinstance(v, str) or (
-                                    k in ("target", "features") and v is not None)]
+                                ("sample_weight", sample_weight), ("drop", drop), ("categorical", categorical),
+                                ("positive", positive)) if isinstance(v, str) or (
+                                    k in ("target", "features", "drop", "categorical", "positive") and v is not None)]
         if named:
             raise TypeError(f"{named[0]}= names a column of a table, but X is not a table (pandas, polars or pyarrow; got "
                             f"{type(X).__name__}): pass the values as arrays (y, groups=, sample_weight=), or X "
@@ -166,10 +171,13 @@ def training_data(X, y, target=None, features=None, groups=None, sample_weight=N
     weight = sample_weight if isinstance(sample_weight, str) else None
     source = source or describe(X)
     probe = Table(source=source, names=names, columns={})
-    selection = select(probe, target, features, group, weight, with_targets=y is None)
+    selection = select(probe, target, features, group, weight, with_targets=y is None, drop=drop,
+                       categorical=categorical)
     group_columns = group if isinstance(group, list) else [group] if group else []
     used = selection.features + selection.targets + group_columns + ([weight] if weight else [])
-    X_, y_, g_, w_ = arrays(table_of(X, needed=used, source=source, row_ids=row_ids), selection)
+    table = table_of(X, needed=used, source=source, row_ids=row_ids)
+    selection = encode(table, selection, positive)
+    X_, y_, g_, w_ = arrays(table, selection)
     meta = selection.meta()
     if y is not None:
         y_ = _values(y)
@@ -241,9 +249,10 @@ def _labels_of(groups):
     return labels(table, name)
 
 
-def prediction_inputs(frame, feature_names, group: str | None):
+def prediction_inputs(frame, feature_names, group: str | None, categorical: dict | None = None):
     """(X, groups or None) of a table of new rows: the model's ``feature_names`` read by name, in any
-    order, other columns ignored; the label column ``group`` when given."""
+    order, other columns ignored (``categorical`` columns one-hot by their training levels); the label
+    column ``group`` when given."""
     source = describe(frame)
     if not feature_names:
         raise TableError(f"{source}: this model was trained on arrays, without column names, so it cannot read a "
@@ -254,8 +263,8 @@ def prediction_inputs(frame, feature_names, group: str | None):
         if g not in names:
             raise TableError(f"{source}: no column {g!r} with the group labels; its columns are {names} (or give "
                              "groups=)")
-    table = table_of(frame, needed=list(feature_names) + wanted)
-    return inputs(table, feature_names, group)
+    table = table_of(frame, needed=source_columns(feature_names, categorical)[0] + wanted)
+    return inputs(table, feature_names, group, categorical)
 
 
 def prediction_frame(like, P: np.ndarray, names, group: str | None = None, labels=None):

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .columns import FLAGS, Table, TableError, arrays, check_unique, inputs, select
+from .columns import FLAGS, Table, TableError, check_unique, select
+from .inputs import arrays, encode, inputs
 
 __all__ = ["TableError", "read_table", "load_data", "load_inputs"]
 
@@ -127,12 +128,15 @@ def _read(p: Path) -> Table:
     return Table(source=str(p), names=names, columns={n: data[:, i] for i, n in enumerate(names)}, flags=FLAGS)
 
 
-def load_data(path, target: list[str] | None = None, group_by: str | None = None, features=None, drop=None):
+def load_data(path, target: list[str] | None = None, group_by: str | None = None, features=None, drop=None,
+              categorical=None, positive=None):
     """(X, y, groups or None, metadata) from a CSV/Parquet table, a 2-D .npy or a .npz with X and y.
 
     ``target``: column names or positions (default: the last column that is not ``group_by``);
     ``features`` (``--features``): the feature columns, in the models' order; else every other
-    column except ``group_by`` and those ``drop`` (``--drop``) names is a feature and must be numeric.
+    column except ``group_by`` and those ``drop`` (``--drop``) names is a feature and must be numeric,
+    but the ``categorical`` ones (``--categorical``), one-hot encoded; ``positive`` (``--positive``)
+    names the label of a two-label target that is 1 (:mod:`fastperceptron.io.inputs`).
     """
     p = Path(path)
     if not p.is_file():
@@ -143,15 +147,11 @@ def load_data(path, target: list[str] | None = None, group_by: str | None = None
         return (*_npz(p), None, {})
     table = _read(p)
     group = _group_columns(group_by, table.names)
-    if features and drop:
-        raise TableError("--features names the feature columns and --drop the columns to leave out: give one")
-    chosen = _pick(features, table.names, "--features") or None
-    if drop:
-        dropped = _pick(drop, table.names, "--drop")
-        table = Table(source=table.source, names=[n for n in table.names if n not in dropped],
-                      columns={n: c for n, c in table.columns.items() if n not in dropped}, lines=table.lines,
-                      flags=table.flags)
-    selection = select(table, _pick(target, table.names, "--target") or None, chosen, group=group)
+    selection = select(table, _pick(target, table.names, "--target") or None,
+                       _pick(features, table.names, "--features") or None, group=group,
+                       drop=_pick(drop, table.names, "--drop") or None,
+                       categorical=_pick(categorical, table.names, "--categorical") or None)
+    selection = encode(table, selection, positive)
     X, y, groups, _ = arrays(table, selection)
     meta = selection.meta()
     if p.suffix.lower() == ".npy":  # its columns have positions, not names: new rows are read by position
@@ -159,7 +159,7 @@ def load_data(path, target: list[str] | None = None, group_by: str | None = None
     return X, y, groups, meta
 
 
-def load_inputs(path, feature_names: list[str] | None, group_by: str | None = None):
+def load_inputs(path, feature_names: list[str] | None, group_by: str | None = None, categorical: dict | None = None):
     """(X, groups or None) of new rows: a 2-D .npy, or a table whose columns include the model's
     ``feature_names`` (taken by name, in the model's order, other columns ignored; a missing one is a
     TableError naming it) and, for groups, ``group_by``. A model without names (trained on arrays or
@@ -174,7 +174,7 @@ def load_inputs(path, feature_names: list[str] | None, group_by: str | None = No
     table = read_table(p)
     group = _group_columns(group_by, table.names, f"{p}: ")
     if feature_names:  # by name, in the model's order; a missing name is an error naming it, never a guess
-        return inputs(table, list(feature_names), group)
+        return inputs(table, list(feature_names), group, categorical)
     # a model trained on arrays (or a .npy) has no names: the table's columns are read in its order
     grouped = [] if group is None else group if isinstance(group, list) else [group]
     return inputs(table, [n for n in table.names if n not in grouped], group)

@@ -25,7 +25,7 @@ def files(tmp_path_factory):
     (h / "garbage.csv").write_bytes(bytes(range(256))[::-1] * 2)
     (h / "nonutf.csv").write_bytes(b"a,b,y\n\xff\xfe,2,0\n")
     (h / "y2.csv").write_text("a,b,y\n1,2,2\n3,4,1\n")
-    (h / "ystr.csv").write_text("a,b,y\n1,2,yes\n3,4,no\n")
+    (h / "ystr.csv").write_text("a,b,y\n1,2,yes\n3,4,no\n5,1,maybe\n")
     (h / "adir").mkdir()
     assert run_cli("train --data {H}/ok.csv --models 3 --iterations 10 --out {H}/m.npz", h)[0] == 0
     assert run_cli("train --data {H}/g.csv --group-by g --iterations 10 --out {H}/mg.npz", h)[0] == 0
@@ -49,7 +49,7 @@ CLI_CASES = [
     ('train --data {H}/garbage.csv', "{H}/garbage.csv: not a readable CSV file ("),
     ('train --data {H}/header.csv', '{H}/header.csv: a CSV needs a header line and at least one data row'),
     ('train --data {H}/onecol.csv', "{H}/onecol.csv: no feature columns left once the target columns ['y'] are taken"),
-    ('train --data {H}/nonutf.csv', "{H}/nonutf.csv: column 'a' has type Binary; feature columns must be numbers"),
+    ('train --data {H}/nonutf.csv', "{H}/nonutf.csv: 1 feature column(s) hold no numbers: 'a' (Binary); leave them out with --drop a"),
     ('train --data {H}/ok.csv --target zz', "--target 'zz' is neither a column name nor a position; columns: ['a', 'b', 'y']"),
     ('train --data {H}/ok.csv --target a b y', "{H}/ok.csv: no feature columns left once the target columns ['a', 'b', 'y'] are taken"),
     ('train --data {H}/g.csv --group-by g --target g', "column 'g' is given as both --target and --group-by; a column has one role"),
@@ -76,7 +76,9 @@ CLI_CASES = [
     ('train --data {H}/g.csv --group-by g --min-rows 3', 'min_rows=3 sends small groups to the fallback model: set fallback=True as well'),
     ('train --plot {H}/x.png --plot-kind curves', '--plot-kind curves needs --record-every K (the loss history)'),
     ('train --data {H}/y2.csv', "{H}/y2.csv, line 2, column 'y': 2.0 is not in [0, 1]; targets are 0/1 labels or probabilit"),
-    ('train --data {H}/ystr.csv', "{H}/ystr.csv, line 2, column 'y': 'yes' is not a number; target columns must be numbers (e"),
+    ('train --data {H}/ystr.csv', "{H}/ystr.csv: target column 'y' holds 3 distinct label(s) (['maybe', 'no', 'yes']); a target holds two labels, or 0/1 labels or probabilities"),
+    ('train --data {H}/ystr.csv --positive yes', "{H}/ystr.csv: target column 'y' holds 3 distinct label(s)"),
+    ('train --data {H}/ok.csv --positive 2', "{H}/ok.csv: --positive '2' is not one of target 'y''s labels [0.0, 1.0]"),
     ('train --models 2 --seeds 1 2', "argument --seeds: not allowed with argument --models (see 'fastperceptron train --help')"),
     ('train --data {H}/ok.csv --models 3 --iterations 2 --plot {H}/adir', "cannot write '{H}/adir': it is a directory; give a file name, e.g. '{H}/adir/model.png'"),
     ('train --backend numba:gemm --data {H}/ok.csv --models 2 --iterations 2 --solver newton', "backend layout 'numba:gemm' does not fit this problem: the 'solver' layout is for (and onl"),

@@ -124,9 +124,9 @@ def test_bad_tables_are_named_errors(data):
         fp.train(table, target="yy", groups="store")
     with pytest.raises(TypeError, match=r"X is a table: name its target column\(s\) with target="):
         fp.train(table, groups="store")
-    with pytest.raises(TableError, match=rf"row 0, column 'store': '{store[0]}' is not a number; feature columns must be "
-                                         r"numbers \(encode or drop this column, or name it with groups= if it "
-                                         r"labels groups\)"):
+    with pytest.raises(TableError, match=r"the pandas DataFrame: 1 feature column\(s\) hold no numbers: 'store' "
+                                         r"\(text\); leave them out with drop=\['store'\], one-hot encode the text "
+                                         r"one\(s\) with categorical=\['store'\], or name a label column with groups="):
         fp.train(table, target="y1")
     bad = table.assign(a=np.where(np.arange(N) == 7, np.nan, X[:, 0]))
     with pytest.raises(TableError, match=r"the pandas DataFrame, row 7, column 'a': an empty cell \(or NaN\); "
