@@ -9,7 +9,7 @@
 
 from .version import __version__  # noqa: E402,F401
 
-from . import datasets, init, resample  # noqa: E402
+from . import datasets, init, metrics, resample  # noqa: E402
 from .reference import loop  # noqa: E402  (fp.loop: the reference loop and its sigmoid)
 from .resample import bootstrap_weights  # noqa: E402
 from .registry import BackendInfo, backends  # noqa: E402
@@ -31,6 +31,7 @@ __all__ = [
     "backends",
     "BackendInfo",
     "datasets",
+    "metrics",
     "loop",
     "resample",
     "init",

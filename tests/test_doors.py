@@ -90,9 +90,10 @@ def _through(door, table, kind, tmp_path, client):
             new.to_parquet(new_path, index=False)
         group = opts.get("groups")
         flags = "" if group is None else f"--group-by {group if isinstance(group, str) else ','.join(group)}"
-        flags += "" if "shrink" not in opts else " --shrink " + " ".join(map(str, opts["shrink"]))
+        flags += (" --shrink none" if kind == "groups" else "" if "shrink" not in opts else
+                  " --shrink " + " ".join(map(str, opts["shrink"])))
         drop = "" if kind == "pooled" else " --drop region" if kind == "groups" else " --drop region,store"
-        _cli(f"train --data {path} --target y {flags}{drop} --solver newton --l2 1 --bias --backend numpy "
+        _cli(f"train --data {path} --target y {flags}{drop} --solver newton --l2 1 --bias --no-standardize --backend numpy "
              f"--out {tmp_path / 'm.npz'}")
         model = fp.load(tmp_path / "m.npz")
         lines = _cli(f"predict {tmp_path / 'm.npz'} --data {new_path}").splitlines()

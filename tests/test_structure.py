@@ -13,7 +13,8 @@ KERNELS = ROOT / "kernels"
 
 #: the floors, lowest first: a module imports only from its own floor or below
 FLOORS = [
-    ("leaves", ["version", "errors", "options", "maths", "machine", "init", "resample", "datasets", "memory"]),
+    ("leaves", ["version", "errors", "options", "maths", "machine", "init", "resample", "datasets", "memory",
+                "metrics"]),
     ("data", ["problem", "io", "ensemble", "serving", "result", "plot", "export"]),
     ("compute", ["reference", "solvers", "backend", "kernels"]),
     ("engine", ["registry", "planner", "runner", "pooling", "training", "__init__"]),

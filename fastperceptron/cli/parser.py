@@ -3,6 +3,8 @@ are), a one-line error for a usage mistake."""
 
 from __future__ import annotations
 
+import argparse
+
 from ..version import __version__
 from ..plot import KINDS
 from ..registry import NAMES
@@ -37,8 +39,9 @@ def _train(sub) -> None:
                    help="train one model per distinct value of this column of --data; several columns joined by "
                         "commas (region,store) are a hierarchy, outermost first, for partial pooling (--shrink)")
     t.add_argument("--shrink", nargs="+", metavar="RHO",
-                   help="partial pooling (SPEC §8): pull each group's model toward its parent's by ½·RHO·‖θ − θ_parent‖²; "
-                        "one value, one per level, or cv (chosen by cross-validation; the default for a hierarchy)")
+                   help="partial pooling (SPEC §8): pull each group's model toward its parent's by ½·RHO·‖θ′ − θ′_parent‖² "
+                        "in standard units; one value, one per level, cv (chosen by cross-validation: the default with "
+                        "--group-by), or none (each group its own model, unpooled)")
     t.add_argument("--shrink-grid", type=float, nargs="+", metavar="RHO",
                    help="the values --shrink cv tries (default: 15 from 1e-3 to 1e4)")
     t.add_argument("--cv", type=positive(int), metavar="K", help="folds of --shrink cv (default 5)")
@@ -65,19 +68,25 @@ def _train(sub) -> None:
     t.add_argument("--iterations", type=int, metavar="T",
                    help="iterations (default 20,000 for gd, at most 100 for the solvers)")
     t.add_argument("--solver", choices=("gd", "newton", "lbfgs", "auto"),
-                   help="gd: the tutorial's gradient steps (default; auto with --shrink or a hierarchy); newton / lbfgs: each model to its optimum "
-                        "(rule logistic); auto: newton for up to 32 parameters (16 for an ensemble on one table), else lbfgs")
+                   help="gd: the tutorial's gradient steps (the default on its data); newton / lbfgs: each model to "
+                        "its optimum (rule logistic); auto (the default with --data): newton for up to 32 parameters "
+                        "(16 for an ensemble on one table), else lbfgs")
     t.add_argument("--l2", type=float, nargs="+", metavar="L",
-                   help="L2 penalty ½·L·‖W‖² (the bias is not penalised); several values give one per model")
+                   help="L2 penalty ½·L·‖W‖² (the bias is not penalised); several values give one per model "
+                        "(default: 1 with --data — scikit-learn's C = 1, on the standardised columns —, 0 on the "
+                        "tutorial's data)")
     t.add_argument("--lr", type=rate, nargs="+", metavar="ETA",
                    help="gd's learning rate: a number, several (one per model: a sweep), or auto (each model's stable "
                         "step 1/L from its data); default: 1.0 on the tutorial's data, auto with --data")
-    t.add_argument("--standardize", action="store_true",
+    t.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
                    help="train on centred and scaled columns and fold the transform back into the weights, so the "
-                        "saved models are on your columns (--l2 then penalises the standardised weights)")
+                        "saved models are on your columns (--l2 then penalises the standardised weights; default: on "
+                        "with --data, off on the tutorial's data)")
     t.add_argument("--rule", choices=("seed", "logistic"),
-                   help="update rule (default: seed for gd; the solvers use logistic)")
-    t.add_argument("--bias", action="store_true", help="learn a bias per output")
+                   help="update rule (default: logistic with --data, the tutorial's seed on its data; the solvers "
+                        "use logistic)")
+    t.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
+                   help="learn a bias per output (default: on with --data, off on the tutorial's data)")
     t.add_argument("--init", choices=("uniform", "legacy"), default="uniform", help="initial weights (default: uniform)")
     t.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     t.add_argument("--backend", choices=BACKEND_CHOICES, default="auto")
@@ -91,6 +100,10 @@ def _train(sub) -> None:
                         "when predicting with --unseen fallback, labels never seen")
     t.add_argument("--min-rows", type=int, default=0, metavar="N",
                    help="with --fallback: groups with fewer than N rows are served by the fallback model")
+    t.add_argument("--validate", type=float, metavar="FRACTION",
+                   help="hold out this share of the rows (within each group; seed 0) and print their log-loss, "
+                        "accuracy and AUC (per group: the median and the worst); the models are trained, and saved, "
+                        "without them")
     t.add_argument("--out", metavar="FILE.npz", help="save the trained models")
     t.add_argument("--plot", metavar="FILE.png", help="draw the trained batch (needs matplotlib; see the plot command)")
     t.add_argument("--plot-kind", choices=KINDS, default="auto", help="what --plot draws (default: auto)")

@@ -10,7 +10,9 @@ import warnings
 import numpy as np
 
 from ..io.tables import load_data
+from ..problem.groups import Factorized
 from .common import DEFAULT_MODELS, DEFAULT_TABLE_MODELS, EXIT_INTERRUPTED, CLIError
+from .summary import innermost, report
 
 __all__ = ["cmd_train", "cmd_plot"]
 
@@ -39,8 +41,10 @@ def cmd_train(args) -> int:
     if args.plot:  # nor a missing matplotlib, a bad figure name or a kind this run cannot draw
         _check_plot(args)
     X, y, groups, meta = _training_data(args)
-    if args.solver is None:
-        args.solver = "auto" if args.shrink or isinstance(groups, list) else "gd"
+    _defaults(args, groups)
+    held = None
+    if args.validate is not None:
+        X, y, groups, held = _hold_out(args.validate, X, y, groups)
     kwargs = _train_arguments(args, X, groups, meta)
     with _warnings_as_they_come():
         if args.scheduler:
@@ -57,7 +61,7 @@ def cmd_train(args) -> int:
         by = meta["group_by"]
         named = replace(r.pooling.hierarchy, names=tuple(by if isinstance(by, list) else [by]))
         r = replace(r, pooling=replace(r.pooling, hierarchy=named))
-    _report(r, args, meta)
+    report(r, args, meta, X, y, groups, held)
     if note:
         print(f"note             {note}")
     if args.out:
@@ -84,6 +88,71 @@ def _training_data(args):
     return X, y, None, {"data": "seed", "feature_names": ["x1", "x2", "x3"], "target_names": ["y"]}
 
 
+def _subset(groups, rows):
+    """The labels of ``rows`` of one label array, a Factorized, or a list of them (a hierarchy)."""
+    if groups is None:
+        return None
+    if isinstance(groups, list):
+        return [_subset(g, rows) for g in groups]
+    return groups.labels[groups.codes[rows]] if isinstance(groups, Factorized) else np.asarray(groups)[rows]
+
+
+def _hold_out(fraction: float, X, y, groups):
+    """--validate: (X, y, groups) of the training rows and (X, y, groups) of the held-out ones, that
+    share of each innermost group's rows (rounded; a group of one row is never held out), drawn with
+    seed 0: the same table, the same split."""
+    if not 0 < fraction < 1:
+        raise CLIError(f"--validate takes the share of rows to hold out, between 0 and 1 (e.g. 0.3), got {fraction:g}")
+    if np.ndim(X) != 2:
+        raise CLIError("--validate holds out rows of one table: it does not apply to one dataset per model (a 3-D .npz)")
+    n = X.shape[0]
+    key = innermost(groups, n)
+    rng = np.random.default_rng(0)
+    order = np.lexsort((rng.random(n), key))                        # by group, shuffled within
+    start = np.searchsorted(key[order], key[order], side="left")
+    size = np.bincount(key)[key[order]]
+    held = np.zeros(n, dtype=bool)
+    held[order] = (np.arange(n) - start) < np.floor(fraction * size + 0.5) * (size > 1)
+    if held.all() or not held.any():
+        raise CLIError(f"--validate {fraction:g} holds out {'every' if held.all() else 'no'} row of this table: choose "
+                       "a share that leaves rows on both sides")
+    keep = ~held
+    return X[keep], y[keep], _subset(groups, keep), (X[held], y[held], _subset(groups, held))
+
+
+#: the L2 penalty of a table's default fit: scikit-learn's LogisticRegression's C = 1, on standardised
+#: columns (its StandardScaler + LogisticRegression pipeline)
+TABLE_L2 = 1.0
+
+
+def _defaults(args, groups) -> None:
+    """The defaults the options left open. A table (--data) gets what a statistician fits: rule
+    logistic, a bias, standardised columns, solver auto (Newton to the optimum for up to 32
+    parameters), one model, L2 = ``TABLE_L2`` — and, with one --group-by column, each group's model
+    pooled toward the global one by a cross-validated shrink (small groups then predict no worse
+    than the global model); --shrink none trains the groups unpooled. The tutorial's data keeps the
+    tutorial's defaults: its rule, no bias, gradient steps of rate 1, 10,000 models."""
+    pooled = bool(args.shrink) or isinstance(groups, list)
+    args.solver_given = args.solver is not None
+    if args.data:
+        args.rule = args.rule or "logistic"
+        args.bias = True if args.bias is None else args.bias
+        args.standardize = True if args.standardize is None else args.standardize
+        args.solver = args.solver or ("gd" if args.lr is not None else "auto")  # a learning rate: gradient steps
+        args.l2 = [TABLE_L2] if args.l2 is None else args.l2
+        if groups is not None and not pooled and not (args.fallback or args.min_rows):
+            args.shrink = ["cv"]
+    else:
+        args.bias, args.standardize = bool(args.bias), bool(args.standardize)
+        args.solver = args.solver or ("auto" if pooled else "gd")
+    if args.shrink == ["none"]:  # the groups unpooled (each group's own model, penalised by --l2)
+        if groups is None or isinstance(groups, list):
+            raise CLIError("--shrink none trains one --group-by column's groups unpooled, each its own model: "
+                           + ("give --group-by COLUMN" if groups is None else "a hierarchy is always pooled (give one "
+                              "column, or --shrink values)"))
+        args.shrink = None
+
+
 def _train_arguments(args, X, groups, meta) -> dict:
     """fp.train's keywords from the options, with the command line's defaults: the tutorial's rate
     on its data, the stable step (``learning_rate="auto"``) on a table; 10,000 models of the tutorial
@@ -102,8 +171,9 @@ def _train_arguments(args, X, groups, meta) -> dict:
     if models is None and seeds is None and np.ndim(lr) == 0 and np.ndim(l2) == 0 and np.ndim(X) == 2 and groups is None:
         if args.solver != "gd":  # every model would reach the same optimum: the seeds play no part
             models = 1
-            meta["note"] = ("one model: with --solver " + args.solver + " every model of one table reaches the same "
-                            "optimum, whatever its seed (--models B trains B copies; several --l2 values a sweep)")
+            if args.solver_given and not args.data:
+                meta["note"] = ("one model: with --solver " + args.solver + " every model of one table reaches the same "
+                                "optimum, whatever its seed (--models B trains B copies; several --l2 values a sweep)")
         else:
             models = DEFAULT_TABLE_MODELS if args.data else DEFAULT_MODELS
     if args.solver == "gd" and not args.standardize and args.data:  # said now, with the columns' names
@@ -145,7 +215,8 @@ def _pooling_arguments(args, groups) -> dict:
         try:
             value = [float(v) for v in shrink]
         except ValueError:
-            raise CLIError(f"--shrink takes numbers >= 0 (one, or one per level) or cv, got {' '.join(shrink)}") from None
+            raise CLIError(f"--shrink takes numbers >= 0 (one, or one per level), cv or none, got {' '.join(shrink)}"
+                           ) from None
         value = value[0] if len(value) == 1 else value
     return dict(shrink=value, models=None, **chosen_by)
 
@@ -174,59 +245,6 @@ class _warnings_as_they_come:
 
     def __exit__(self, *exc):
         return self._catch.__exit__(*exc)
-
-
-def _report(r, args, meta) -> None:
-    """The summary ``train`` prints of a trained batch."""
-    import fastperceptron as fp
-
-    its = int(r.iterations.sum())
-    q = np.quantile(r.loss.astype(np.float64), [0, 0.5, 1])
-    for name, (zero, one) in (meta.get("target_labels") or {}).items():
-        print(f"target           {name!r}: {one!r} is 1, {zero!r} is 0 (--positive chooses the 1)")
-    print(f"backend          {r.backend} ({r.dtype})")
-    print(f"models           {r.n_models:,} x {int(r.iterations.max()):,} iterations"
-          + ("" if r.complete else "  (INTERRUPTED: incomplete)"))
-    training = max(r.seconds - r.setup_seconds, 1e-12)
-    setup = (f"  ({r.setup_seconds:.2f} s of it preparing the backend: data layout, kernel compile or load)"
-             if r.setup_seconds >= 0.1 else "")
-    print(f"time             {r.seconds:.3f} s{setup}")
-    if r.pooling is None:
-        print(f"throughput       {its / training / 1e6:,.2f} million model-iterations/s")
-    print(f"loss             min {q[0]:.4g}   median {q[1]:.4g}   max {q[2]:.4g}")
-    if r.pooling is not None:
-        _report_pooling(r)
-    elif r.groups is not None:
-        sizes = np.quantile(r.group_sizes, [0, 0.5, 1])
-        print(f"groups           {r.n_models:,} by {meta['group_by']!r} ({int(r.group_sizes.sum()):,} rows; "
-              f"rows per group min {sizes[0]:,.0f}, median {sizes[1]:,.0f}, max {sizes[2]:,.0f})")
-        row_its = float((r.iterations * r.group_sizes).sum())
-        print(f"                 {row_its / training / 1e6:,.2f} million row-iterations/s")
-        if r.fallback_weights is not None:
-            small = int((r.group_sizes < r.min_rows).sum())
-            print(f"fallback         one model on all {int(r.group_sizes.sum()):,} rows; it serves the {small:,} groups "
-                  f"under {r.min_rows:,} rows (and unseen labels with predict --unseen fallback)")
-    if r.converged is not None:
-        print(f"converged        {int(r.converged.sum()):,} of {r.n_models:,} models (solver {r.params['solver']!r})")
-    elif args.tol is not None:
-        cap = int(r.params["iterations"])
-        print(f"stopped early    {int((r.iterations < cap).sum()):,} of {r.n_models:,} models")
-    if r.n_features == 3 and not args.data:
-        p = r.ensemble_proba(fp.datasets.NEW_SITUATION)[0]
-        print(f"new situation    [1, 0, 0] -> {' '.join(f'{v:.8f}' for v in p)} (ensemble mean)")
-
-
-def _report_pooling(r) -> None:
-    """The levels of a pooled batch, the shrinkage of each and, when chosen by CV, its held-out loss."""
-    h, p = r.pooling.hierarchy, r.pooling
-    for j, name in enumerate(h.names):
-        sizes = np.quantile(h.sizes[j], [0, 0.5, 1])
-        chosen = f"shrink {p.shrink[j]:.4g}"
-        if p.cv_loss is not None:
-            chosen += f" (cv: held-out log-loss {p.cv_loss[j].min():.4f}; {p.cv_loss[j].max():.4f} at the worst of " \
-                      f"{p.grid.size} values)"
-        print(f"level {j + 1}          {h.paths[j].size:,} {name!r} groups, rows min {sizes[0]:,.0f} median "
-              f"{sizes[1]:,.0f} max {sizes[2]:,.0f}; {chosen}")
 
 
 def _train_on_dask(scheduler: str, X, y, kwargs, meta):
@@ -259,9 +277,21 @@ def _train_on_dask(scheduler: str, X, y, kwargs, meta):
         with client:
             kwargs = dict(kwargs)
             kwargs.pop("threads", None)  # each worker uses its own threads
+            transform = None
+            if kwargs.get("groups") is not None and kwargs.get("standardize") and kwargs.get("shrink") is None:
+                from ..problem.columns import standardization  # the whole table's statistics, as on one machine
+
+                transform = standardization(np.asarray(X, dtype=np.float64), None, bool(kwargs.get("bias")))
+                X, kwargs = transform.apply(X), dict(kwargs, standardize=False)
             if kwargs.get("groups") is not None:
                 X, y, kwargs = _as_dask_table(X, y, kwargs, meta, len(client.nthreads()))
-            return dask_train(X, y, client=client, **kwargs)
+            r = dask_train(X, y, client=client, **kwargs)
+            if transform is None:
+                return r
+            from dataclasses import replace
+
+            W, c = transform.fold(r.weights, r.bias)
+            return replace(r, weights=W, bias=c, params={**r.params, "standardize": True})
     finally:
         if cluster is not None:
             cluster.close()

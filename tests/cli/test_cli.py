@@ -108,10 +108,10 @@ def test_train_and_predict_from_csv(tmp_path):
 def test_train_from_npy_and_npz(tmp_path):
     X, y = fp.datasets.seed()
     np.save(tmp_path / "d.npy", np.column_stack([X, y]))
-    out = cli("train", "--data", tmp_path / "d.npy", "--models", 3, "--iterations", 10).stdout
+    out = cli("train", "--data", tmp_path / "d.npy", "--models", 3, "--iterations", 10, "--solver", "gd").stdout
     assert "models           3 x 10 iterations" in out
     np.savez(tmp_path / "d.npz", X=np.stack([X] * 4), y=np.stack([y] * 4))
-    out = cli("train", "--data", tmp_path / "d.npz", "--iterations", 10).stdout
+    out = cli("train", "--data", tmp_path / "d.npz", "--iterations", 10, "--solver", "gd").stdout
     assert "models           4 x 10 iterations" in out  # B from the per-model data
 
 
@@ -292,7 +292,8 @@ def test_train_and_predict_by_group_from_a_csv(tmp_path, rng):
     path, stores, X, sold = _sales(tmp_path, rng)
     model = tmp_path / "m.npz"
     out = cli("train", "--data", path, "--group-by", "store", "--target", "sold", "--iterations", 40,
-              "--rule", "logistic", "--bias", "--lr", 0.01, "--backend", "numpy", "--out", model).stdout
+              "--rule", "logistic", "--bias", "--lr", 0.01, "--backend", "numpy", "--out", model, "--shrink", "none",
+              "--no-standardize", "--l2", 0).stdout
     assert "groups           4 by 'store' (600 rows;" in out
     r = fp.load(model)
     assert r.groups.tolist() == ["east-1", "north", "south", "west"]
@@ -328,7 +329,8 @@ def test_table_errors_name_the_column(tmp_path, rng):
                        "one-hot encode the text one(s) with --categorical store, or name a label column with --group-by")
     assert_clean_error(cli("train", "--data", path, "--group-by", "shop", check_rc=None), "--group-by 'shop' is neither")
     model = tmp_path / "m.npz"
-    cli("train", "--data", path, "--group-by", "store", "--iterations", 1, "--backend", "numpy", "--out", model)
+    cli("train", "--data", path, "--group-by", "store", "--shrink", "none", "--iterations", 1, "--backend", "numpy",
+        "--out", model)
     assert_clean_error(cli("predict", model, "--input", 1, 2, check_rc=None), "a model trained with groups")
     new = tmp_path / "new.csv"
     new.write_text("store,price,promo\nnowhere,1,2\n")
@@ -443,9 +445,9 @@ def test_a_hierarchy_from_parquet_trains_pools_and_predicts(tmp_path, rng):
     assert_clean_error(cli("predict", model, "--data", new, "--unseen", "error", check_rc=None),
                        "1 path(s) in groups were never seen in training ('r9/3')")
     assert_clean_error(cli("train", "--data", tmp_path / "t.parquet", "--group-by", "region,store", "--shrink", "x",
-                           check_rc=None), "--shrink takes numbers >= 0 (one, or one per level) or cv, got x")
-    assert_clean_error(cli("train", "--data", tmp_path / "t.parquet", "--group-by", "region", "--cv", 3,
-                           check_rc=None), "--shrink-grid, --cv and --cv-seed choose --shrink cv")
+                           check_rc=None), "--shrink takes numbers >= 0 (one, or one per level), cv or none, got x")
+    assert_clean_error(cli("train", "--data", tmp_path / "t.parquet", "--group-by", "region", "--shrink", "none",
+                           "--cv", 3, check_rc=None), "--shrink-grid, --cv and --cv-seed choose --shrink cv")
 
 
 # --- one answer whatever the door (issue 33) ---------------------------------------------------------

@@ -28,7 +28,7 @@ def files(tmp_path_factory):
     (h / "ystr.csv").write_text("a,b,y\n1,2,yes\n3,4,no\n5,1,maybe\n")
     (h / "adir").mkdir()
     assert run_cli("train --data {H}/ok.csv --models 3 --iterations 10 --out {H}/m.npz", h)[0] == 0
-    assert run_cli("train --data {H}/g.csv --group-by g --iterations 10 --out {H}/mg.npz", h)[0] == 0
+    assert run_cli("train --data {H}/g.csv --group-by g --shrink none --iterations 10 --out {H}/mg.npz", h)[0] == 0
     return h
 
 

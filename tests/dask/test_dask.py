@@ -298,7 +298,7 @@ def test_cli_scheduler_trains_groups_and_hierarchies_as_one_machine(tmp_path, rn
     df["b"] = df["b"].round(6)
     df.to_csv(tmp_path / "t.csv", index=False)
     df.drop(columns=["region"]).to_csv(tmp_path / "flat.csv", index=False)
-    for data, group_by, extra in (("flat.csv", "store", ["--solver", "newton", "--l2", "1"]),
+    for data, group_by, extra in (("flat.csv", "store", ["--solver", "newton", "--l2", "1", "--shrink", "none"]),
                                   ("t.csv", "region,store", ["--shrink", "1", "3"])):
         models = []
         for scheduler in ([], ["--scheduler", "local:2"]):

@@ -79,7 +79,7 @@ def test_the_command_line_encodes_as_the_api_does(table, tmp_path):
                         f"--solver newton --l2 1 --bias --backend numpy --out {model}")
     assert rc == 0, err
     r = fp.load(model)
-    ref = fp.train(table, target="churned", drop=["id", "signup"], categorical=["segment"], **FIT)
+    ref = fp.train(table, target="churned", drop=["id", "signup"], categorical=["segment"], standardize=True, **FIT)
     assert r.feature_names == ref.feature_names and r.metadata["target_labels"] == {"churned": ["no", "yes"]}
     np.testing.assert_allclose(r.weights, ref.weights, rtol=1e-12)
     assert "'yes' is 1" in out  # the summary says which label is 1

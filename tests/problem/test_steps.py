@@ -185,25 +185,31 @@ def _cli(*args):
 
 
 def test_cli_on_a_raw_table(tmp_path):
-    """--data: the stable step by default, the scale warning (with the columns' names) before training,
-    --standardize folded into the saved model, and one model for a second-order solver."""
+    """--data: by default one logistic model with a bias on standardised columns, l2 = 1, at its
+    optimum (issue 31); gradient steps take the stable step, their scale warning (with the columns'
+    names) said before training unless the columns are standardised, which is folded into the saved
+    model."""
     rng = np.random.default_rng(8)
     X, y = _raw(rng, 300)
     path = tmp_path / "raw.csv"
     np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="flag,age,income,balance,y", comments="")
-    p = _cli("train", "--data", path, "--models", 2, "--iterations", 5, "--out", tmp_path / "a.npz")
+    p = _cli("train", "--data", path, "--out", tmp_path / "d.npz")
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert "models           1 x " in p.stdout and "note" not in p.stdout
+    mean, sd = _manual(X)
+    optimum = fp.train((X - mean) / sd, y, solver="newton", l2=1.0, bias=True)
+    np.testing.assert_allclose(fp.load(tmp_path / "d.npz").predict_proba(X), optimum.predict_proba((X - mean) / sd),
+                               rtol=1e-9)
+    p = _cli("train", "--data", path, "--solver", "gd", "--rule", "seed", "--no-bias", "--no-standardize", "--l2", 0,
+             "--models", 2, "--iterations", 5, "--out", tmp_path / "a.npz")
     assert p.returncode == 0, p.stderr
     assert p.stderr.startswith("fastperceptron: warning: 2 feature column(s) are far from the scale gradient steps "
                                "assume (|x| about 1): 'income' (root mean square ")
     r = fp.load(tmp_path / "a.npz")
     np.testing.assert_allclose(r.learning_rate, _stable(X, None, 0), rtol=1e-12)
-    p = _cli("train", "--data", path, "--models", 2, "--iterations", 50, "--rule", "logistic", "--bias",
-             "--standardize", "--out", tmp_path / "s.npz")
+    p = _cli("train", "--data", path, "--models", 2, "--iterations", 50, "--solver", "gd", "--l2", 0,
+             "--out", tmp_path / "s.npz")
     assert p.returncode == 0 and p.stderr == "", p.stderr
-    mean, sd = _manual(X)
     plain = fp.train((X - mean) / sd, y, models=2, iterations=50, rule="logistic", bias=True, learning_rate="auto")
     np.testing.assert_allclose(fp.load(tmp_path / "s.npz").predict_proba(X), plain.predict_proba((X - mean) / sd),
                                rtol=1e-12)
-    p = _cli("train", "--data", path, "--solver", "newton", "--l2", 1, "--bias")
-    assert p.returncode == 0 and "models           1 x " in p.stdout
-    assert "note             one model: with --solver newton every model of one table reaches the same optimum" in p.stdout
