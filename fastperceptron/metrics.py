@@ -16,20 +16,25 @@ __all__ = ["log_loss", "accuracy", "roc_auc", "scores"]
 EPS = float(np.finfo(np.float64).eps)
 
 
+def _flat(a) -> np.ndarray:
+    """One value per row: (M,) or (M, 1) as (M,) float64."""
+    return np.asarray(a, dtype=np.float64).reshape(-1)
+
+
 def _weights(y, weight):
-    return np.ones(y.shape[0]) if weight is None else np.asarray(weight, dtype=np.float64)
+    return np.ones(y.shape[0]) if weight is None else _flat(weight)
 
 
 def log_loss(y, p, weight=None) -> float:
     """The mean cross-entropy −[y·log p + (1 − y)·log(1 − p)], weighted by ``weight``."""
-    y, p = np.asarray(y, dtype=np.float64), np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
+    y, p = _flat(y), np.clip(_flat(p), EPS, 1 - EPS)
     w = _weights(y, weight)
     return float(w @ -(y * np.log(p) + (1 - y) * np.log1p(-p)) / w.sum())
 
 
 def accuracy(y, p, threshold: float = 0.5, weight=None) -> float:
     """The share of rows whose 0/1 prediction (p ≥ ``threshold``) is their class (y ≥ ½)."""
-    y, p = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
+    y, p = _flat(y), _flat(p)
     w = _weights(y, weight)
     return float(w @ ((p >= threshold) == (y >= 0.5)) / w.sum())
 
@@ -37,7 +42,7 @@ def accuracy(y, p, threshold: float = 0.5, weight=None) -> float:
 def roc_auc(y, p, weight=None) -> float:
     """The area under the ROC curve: the chance that a random positive row (y ≥ ½) gets a higher p
     than a random negative one, ties counting half (weighted by ``weight``); NaN without both classes."""
-    y, p = np.asarray(y, dtype=np.float64) >= 0.5, np.asarray(p, dtype=np.float64)
+    y, p = _flat(y) >= 0.5, _flat(p)
     w = _weights(y, weight)
     pos, neg = w[y].sum(), w[~y].sum()
     if pos == 0 or neg == 0:
@@ -54,7 +59,7 @@ def roc_auc(y, p, weight=None) -> float:
 def scores(y, p, groups=None, weight=None) -> dict:
     """{"log_loss", "accuracy", "auc", "rows"} over all rows, and with ``groups`` (one code per row)
     "groups": {metric: (median, worst)} over the groups (AUC over those with both classes)."""
-    y, p = np.asarray(y, dtype=np.float64).reshape(-1), np.asarray(p, dtype=np.float64).reshape(-1)
+    y, p = _flat(y), _flat(p)
     out = {"log_loss": log_loss(y, p, weight), "accuracy": accuracy(y, p, weight=weight), "auc": roc_auc(y, p, weight),
            "rows": int(y.shape[0])}
     if groups is None:
