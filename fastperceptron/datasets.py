@@ -7,7 +7,7 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["seed", "groups", "hierarchy", "NEW_SITUATION"]
+__all__ = ["seed", "groups", "hierarchy", "customers", "write_csv", "NEW_SITUATION"]
 
 #: The tutorial's question to the trained neuron: a situation it has never seen.
 NEW_SITUATION = (1.0, 0.0, 0.0)
@@ -75,3 +75,51 @@ def hierarchy(regions: int = 12, stores: int = 2500, median_rows: float = 8, sig
     position = rank - np.searchsorted(store, store)
     held = position >= np.ceil((1.0 - held_out) * sizes[store])
     return X, y, region_of[store], store, held
+
+
+def customers(n: int = 20_000, stores: int = 500, regions: int = 20, seed: int = 0) -> dict:
+    """A customer table as users bring one, {column: (n,) numpy array}: ``id``; raw columns
+    ``income`` (~10⁵, log-normal), ``age`` (18–80) and ``flag`` (0/1); ``signup_date`` as text
+    ("2023-04-17"); a text ``segment`` (basic, plus, gold, business); ``region`` (text, r00 …) and
+    ``store`` (int ids, each store in one region, log-normal sizes: most stores have a few dozen
+    rows); and the 0/1 target ``churned``. The truth is hierarchical: churn's log-odds are a global
+    model of log-income, age, the flag and the segment, moved per region (N(0, 0.6²) on the bias and
+    the flag's effect) and again per store (N(0, 0.5²)); the sign-up date plays no part. The table of
+    the README's "Your own table" and of ``bench/table_defaults.py``.
+
+    >>> t = customers(n=500, stores=20, regions=4, seed=1); sorted(t)[:4], len(np.unique(t["store"]))
+    (['age', 'churned', 'flag', 'id'], 20)
+    """
+    rng = np.random.default_rng(seed)
+    sizes = np.exp(rng.normal(size=stores))
+    store_of = rng.choice(stores, size=n, p=sizes / sizes.sum())
+    region_of = rng.integers(0, regions, stores)
+    region = region_of[store_of]
+    income = np.round(rng.lognormal(np.log(6e4), 0.45, n), 2)
+    age = rng.integers(18, 81, n).astype(np.float64)
+    flag = (rng.random(n) < 0.35).astype(np.int64)
+    segments = np.array(["basic", "business", "gold", "plus"])
+    segment = segments[rng.choice(4, size=n, p=[0.45, 0.1, 0.15, 0.3])]
+    day = rng.integers(0, 1500, n)
+    signup = (np.datetime64("2021-01-01") + day.astype("timedelta64[D]")).astype(str)
+    seg_effect = {"basic": 0.0, "business": -0.6, "gold": -0.9, "plus": -0.3}
+    bias = -0.3 + 0.6 * rng.normal(size=regions)[region] + 0.5 * rng.normal(size=stores)[store_of]
+    flag_effect = 0.8 + 0.6 * rng.normal(size=regions)[region] + 0.5 * rng.normal(size=stores)[store_of]
+    z = (bias - 0.9 * (np.log(income) - np.log(6e4)) / 0.45 + 0.025 * (age - 45) + flag_effect * flag
+         + np.vectorize(seg_effect.get)(segment))
+    churned = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(np.int64)
+    return {"id": np.arange(1, n + 1), "income": income, "age": age, "flag": flag, "signup_date": signup,
+            "segment": segment, "region": np.char.add("r", np.char.zfill(region.astype(str), 2)), "store": store_of,
+            "churned": churned}
+
+
+def write_csv(path, columns: dict) -> None:
+    """``columns`` {name: (n,) array} as a CSV file with a header (floats to 15 significant digits)."""
+    names = list(columns)
+    cells = [[f"{v:.15g}" if isinstance(v, (float, np.floating)) else str(v) for v in columns[c].tolist()]
+             for c in names]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(names)
+        writer.writerows(zip(*cells))
+

@@ -46,6 +46,7 @@ def _new_rows(table: "pd.DataFrame") -> "pd.DataFrame":
     another order (read by name)."""
     new = table.sample(frac=0.3, random_state=5).drop(columns=["y"])
     new.index = new.index * 7 + 3
+    new["id"] = new.index  # carried through the command line's predictions (--keep id)
     return new[new.columns[::-1]]
 
 
@@ -96,9 +97,11 @@ def _through(door, table, kind, tmp_path, client):
         _cli(f"train --data {path} --target y {flags}{drop} --solver newton --l2 1 --bias --no-standardize --backend numpy "
              f"--out {tmp_path / 'm.npz'}")
         model = fp.load(tmp_path / "m.npz")
-        lines = _cli(f"predict {tmp_path / 'm.npz'} --data {new_path}").splitlines()
-        column = lines[0].split(",").index("y")
-        return model, pd.Series([float(line.split(",")[column]) for line in lines[1:]], index=new.index)
+        out = tmp_path / f"p.{door}"
+        _cli(f"predict {tmp_path / 'm.npz'} --data {new_path} --keep id --out {out}")
+        got = pd.read_csv(out) if door == "csv" else pd.read_parquet(out)
+        assert list(got.columns)[0] == "id" and "y_proba" in got.columns
+        return model, pd.Series(got["y_proba"].to_numpy(), index=got["id"].to_numpy())  # the rows in their order
     if door == "dask":
         dd = pytest.importorskip("dask.dataframe")
         import fastperceptron.dask as fpd
@@ -161,6 +164,4 @@ def test_every_door_gives_the_same_models_and_predictions(door, kind, scale, tmp
         for a, b in zip(model.pooling.weights, ref.pooling.weights):
             np.testing.assert_allclose(a, b, rtol=tol, atol=tol * np.abs(b).max())
     assert predicted.index.equals(expected.index)  # each answer on its own row
-    printed = door in ("csv", "parquet")  # the command line prints 8 decimals
-    np.testing.assert_allclose(predicted.to_numpy(), expected.to_numpy(), rtol=0 if printed else tol,
-                               atol=5e-9 if printed else 1e-12)
+    np.testing.assert_allclose(predicted.to_numpy(), expected.to_numpy(), rtol=tol, atol=1e-12)

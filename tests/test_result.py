@@ -146,7 +146,7 @@ def test_cli_fallback(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "fallback         one model on all" in p.stdout
     out = run("predict", tmp_path / "g.npz", "--data", new, "--unseen", "fallback").stdout.splitlines()
-    assert out[0] == "group,y,fallback" and out[-1].startswith("nowhere,") and out[-1].endswith(",1")
+    assert out[0] == "store,y_proba,fallback" and out[-1].startswith("nowhere,") and out[-1].endswith(",1")
     r = fp.load(tmp_path / "g.npz")
     labels = [line.split(",")[0] for line in out[1:]]
     np.testing.assert_array_equal([int(line.rsplit(",", 1)[1]) for line in out[1:]],

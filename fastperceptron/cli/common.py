@@ -47,7 +47,12 @@ def rate(text: str):
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and a hint (``--help`` for the options), as every
-    other error of the command is, instead of the whole usage text."""
+    other error of the command is, instead of the whole usage text; and no abbreviated options
+    (``--out`` must not be read as ``--outputs``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)

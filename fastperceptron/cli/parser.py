@@ -120,6 +120,13 @@ def _predict(sub) -> None:
                    help="the group column of --data, or a pooled model's columns joined by commas (default: the "
                         "one(s) the model was trained with)")
     p.add_argument("--input", type=float, nargs="+", metavar="X", help="one input given on the command line")
+    p.add_argument("--out", metavar="FILE",
+                   help="write the predictions to a CSV (.csv) or Parquet (.parquet) file, one row per input row in "
+                        "its order (default: CSV on the standard output)")
+    p.add_argument("--keep", nargs="+", metavar="COLS",
+                   help="columns of --data to carry through to the predictions (an id), before them")
+    p.add_argument("--threshold", type=float, metavar="T",
+                   help="also a 0/1 column <target>_pred: 1 where the probability is at least T")
     p.add_argument("--per-model", action="store_true", help="every model's probabilities, not the ensemble mean")
     p.add_argument("--unseen", choices=("error", "fallback", "parent"),
                    help="groups: a label never seen in training is an error (default) or served by the fallback "
@@ -155,7 +162,7 @@ def _export(sub) -> None:
                                    "the ensemble's mean and std (M, K). A groups model takes X and the rows' group "
                                    "labels and outputs (M, K), and with a fallback model which rows it served.")
     e.add_argument("model", metavar="MODEL", help="a file written by train --out")
-    e.add_argument("--onnx", metavar="FILE.onnx", required=True, help="the graph to write")
+    e.add_argument("--out", "--onnx", dest="onnx", metavar="FILE.onnx", required=True, help="the graph to write")
     e.add_argument("--outputs", nargs="+", choices=("probabilities", "mean", "std"), default=["probabilities"],
                    help="the graph's outputs (default: probabilities)")
     e.add_argument("--dtype", choices=("float64", "float32"), help="the graph's precision (default: the model's)")
@@ -168,7 +175,11 @@ def _export(sub) -> None:
 
 def _demo(sub) -> None:
     """demo: the tutorial, step by step."""
-    d = sub.add_parser("demo", help="the tutorial, step by step, then a new situation")
+    d = sub.add_parser("demo", help="the tutorial, step by step, then a new situation",
+                       description="The tutorial (one neuron, three inputs, the 4 x 3 table) step by step: the random "
+                                   "starting weights (np.random.seed(1)), the outputs of the first iteration, the "
+                                   "weights and outputs after training, then the trained neuron's answer for a new "
+                                   "situation (--input, or asked on a terminal, else 1 0 0). The figures are SPEC §1's.")
     d.add_argument("--input", type=float, nargs="+", metavar="X", help="the new situation (default: ask, or 1 0 0)")
     d.add_argument("--iterations", type=int, default=20_000)
     d.add_argument("--seed", type=int, default=1, help="the tutorial's seed (default 1)")

@@ -3,6 +3,9 @@ and their fallback) and ``export`` (one ONNX graph)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from ..io.tables import load_inputs
@@ -23,7 +26,7 @@ def cmd_export(args) -> int:
     path = check_target(args.onnx, ".onnx")
     r.to_onnx(path, outputs=args.outputs, dtype=args.dtype, unseen=args.unseen)
     kind = "pooled groups" if r.pooling is not None else "groups" if r.groups is not None else "ensemble"
-    print(f"exported         {path} ({r.n_models:,} models, {kind}, {args.dtype or r.dtype}, "
+    print(f"exported         {path} ({r.n_models:,} model{'' if r.n_models == 1 else 's'}, {kind}, {args.dtype or r.dtype}, "
           f"{size_text(path.stat().st_size)})")
     return 0
 
@@ -46,17 +49,21 @@ def _predict_inputs(args, result):
     if args.input is not None:
         if result.groups is not None:
             raise CLIError("a model trained with groups predicts rows of a table: give --data FILE with its group column")
-        return np.array([args.input], dtype=np.float64), None
-    X, groups = load_inputs(args.data, result.metadata.get("feature_names"), group_by,
-                            result.metadata.get("categorical"))
+        return np.array([args.input], dtype=np.float64), None, {}
+    X, groups, kept = load_inputs(args.data, result.metadata.get("feature_names"), group_by,
+                                  result.metadata.get("categorical"), keep=args.keep)
     if result.groups is not None and groups is None:
         raise CLIError("the model was trained with groups: name the group column with --group-by COLUMN")
-    return X, groups
+    return X, groups, kept
 
 
-def _print_groups(r, X, groups, unseen) -> int:
-    """One CSV row per input: its group (a pooled batch: each level's label), the probabilities, and
-    which fallback (0/1) or level (0: the global model) served it."""
+def _target_names(r) -> list:
+    return r.metadata.get("target_names") or [f"p{k}" for k in range(r.n_outputs)]
+
+
+def _group_columns(r, X, groups, unseen) -> dict:
+    """{column: values}: each row's label (a pooled batch: each level's, named as in the data), the
+    probabilities, and which fallback (0/1) or level (0: the global model) served it."""
     from ..problem.groups import Factorized
 
     if r.pooling is None and unseen == "parent":
@@ -64,59 +71,99 @@ def _print_groups(r, X, groups, unseen) -> int:
     if r.pooling is not None and unseen == "fallback":
         raise CLIError("a pooled model serves unseen paths by their ancestors: --unseen parent (the default) or error")
     P = r.predict_proba(X, groups=groups, unseen=unseen)
-    names = r.metadata.get("target_names") or [f"p{k}" for k in range(r.n_outputs)]
     levels = groups if isinstance(groups, list) else [groups]
     levels = [g.labels[g.codes] if isinstance(g, Factorized) else np.asarray(g) for g in levels]
     if r.pooling is not None:
-        served, tag = r.served_by(groups, unseen or "parent"), "level"
-        heads = list(r.pooling.hierarchy.names)
+        heads, served = list(r.pooling.hierarchy.names), ("level", r.served_by(groups, unseen or "parent"))
     else:
-        served, tag = (None, None) if r.fallback_weights is None else (r.served_by_fallback(groups, unseen or "error"),
-                                                                      "fallback")
-        heads = ["group"]
-    print(",".join(heads + names) + ("" if served is None else f",{tag}"))
-    for m, row in enumerate(P):
-        cells = [str(g[m]) for g in levels] + [f"{v:.8f}" for v in row]
-        print(",".join(cells) + ("" if served is None else f",{int(served[m])}"))
-    return 0
+        by = r.metadata.get("group_by")
+        heads = [by if isinstance(by, str) else "group"]
+        served = None if r.fallback_weights is None else ("fallback", r.served_by_fallback(groups, unseen or "error"))
+    columns = dict(zip(heads, levels))
+    columns.update({f"{name}_proba": P[:, k] for k, name in enumerate(_target_names(r))})
+    if served is not None:
+        columns[served[0]] = served[1].astype(np.int64)
+    if r.pooling is not None and (served[1] < r.pooling.hierarchy.n_levels).any():
+        unseen_rows = int((served[1] < r.pooling.hierarchy.n_levels).sum())
+        print(f"fastperceptron: note: {unseen_rows:,} of {len(served[1]):,} rows have a path never seen in training: "
+              "served by its deepest seen ancestor (column 'level'; --unseen error refuses them)", file=sys.stderr)
+    return columns
+
+
+def _ensemble_columns(r, X, args) -> dict:
+    """{column: values} of a batch over the same rows: the ensemble's mean (default), its spread
+    (--summary) or every model's (--per-model, one row per model and input)."""
+    names = _target_names(r)
+    if args.summary:
+        if args.per_model:
+            raise CLIError("--summary and --per-model are two views: give one of them")
+        summary = r.ensemble_summary(X, quantiles=args.quantiles)
+        tags = [f"q{100 * level:g}" for level in summary.levels]
+        columns = {}
+        for k, name in enumerate(names):
+            columns[f"{name}_mean"], columns[f"{name}_std"] = summary.mean[:, k], summary.std[:, k]
+            columns.update({f"{name}_{tag}": summary.quantiles[i, :, k] for i, tag in enumerate(tags)})
+        return columns
+    if args.per_model:
+        P = r.predict_proba(X)
+        B, M = P.shape[:2]
+        columns = {"model": np.repeat(np.arange(B), M), "seed": np.repeat(r.seeds, M), "row": np.tile(np.arange(M), B)}
+        columns.update({f"p{k}": P[:, :, k].reshape(-1) for k in range(r.n_outputs)})
+        return columns
+    P = r.ensemble_proba(X)
+    return {f"{name}_proba": P[:, k] for k, name in enumerate(names)}
 
 
 def cmd_predict(args) -> int:
     import fastperceptron as fp
+    from ..io.files import check_target
 
+    if args.out:
+        check_target(args.out)
+        if Path(args.out).suffix.lower() not in (".csv", ".parquet", ".pq"):
+            raise CLIError(f"--out {args.out}: predictions are written as CSV (.csv) or Parquet (.parquet)")
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise CLIError(f"--threshold is a probability in [0, 1], got {args.threshold:g}")
     r = fp.load(args.model)
     if r.groups is not None and (args.summary or args.per_model):
         flag = "--summary" if args.summary else "--per-model"
         raise CLIError(f"{flag} describes an ensemble of models over the same rows, but {args.model} has one model "
                        "per group: each row gets its own group's model; leave out " + flag)
-    X, groups = _predict_inputs(args, r)
+    if args.keep and args.data is None:
+        raise CLIError("--keep carries columns of --data FILE through: give --data")
+    if args.per_model and (args.keep or args.threshold is not None):
+        raise CLIError("--per-model gives one row per model and input: --keep and --threshold apply to one row per input")
+    X, groups, kept = _predict_inputs(args, r)
     if groups is not None:
-        return _print_groups(r, X, groups, args.unseen)
-    if args.unseen is not None:
-        raise CLIError("--unseen applies to a model trained with groups")
-    if args.summary:
-        if args.per_model:
-            raise CLIError("--summary and --per-model are two views: give one of them")
-        summary = r.ensemble_summary(X, quantiles=args.quantiles)
-        names = r.metadata.get("target_names") or [f"p{k}" for k in range(r.n_outputs)]
-        tags = [f"q{100 * level:g}" for level in summary.levels]
-        print(",".join(f"{t}_{part}" for t in names for part in ["mean", "std", *tags]))
-        for m in range(summary.mean.shape[0]):
-            cells = []
-            for k in range(r.n_outputs):
-                cells += [summary.mean[m, k], summary.std[m, k], *summary.quantiles[:, m, k]]
-            print(",".join(f"{v:.8f}" for v in cells))
-        return 0
-    if args.per_model:
-        P = r.predict_proba(X)
-        print("model,seed,row," + ",".join(f"p{k}" for k in range(r.n_outputs)))
-        for b in range(r.n_models):
-            for m in range(P.shape[1]):
-                print(f"{b},{r.seeds[b]},{m}," + ",".join(f"{v:.8f}" for v in P[b, m]))
+        columns = _group_columns(r, X, groups, args.unseen)
     else:
-        P = r.ensemble_proba(X)
-        names = r.metadata.get("target_names") or [f"p{k}" for k in range(r.n_outputs)]
-        print(",".join(names))
-        for row in P:
-            print(",".join(f"{v:.8f}" for v in row))
+        if args.unseen is not None:
+            raise CLIError("--unseen applies to a model trained with groups")
+        columns = _ensemble_columns(r, X, args)
+    if args.threshold is not None:  # each target's 0/1 right after its probability
+        with_pred = {}
+        for key, values in columns.items():
+            with_pred[key] = values
+            for name in _target_names(r):
+                if key in (f"{name}_proba", f"{name}_mean"):
+                    with_pred[f"{name}_pred"] = (values >= args.threshold).astype(np.int64)
+        columns = with_pred
+    columns = {**kept, **{k: v for k, v in columns.items() if k not in kept}}
+    if args.out:
+        from ..io.tables import write_table
+
+        print(f"wrote            {write_table(args.out, columns)} ({len(next(iter(columns.values()))):,} rows, columns "
+              f"{', '.join(columns)})")
+    else:
+        _print_csv(columns)
     return 0
+
+
+def _print_csv(columns: dict) -> None:
+    """The columns as CSV on stdout: probabilities to 8 decimals."""
+    names = list(columns)
+    cells = [[f"{v:.8f}" for v in values] if np.asarray(values).dtype.kind == "f" else [str(v) for v in values]
+             for values in columns.values()]
+    print(",".join(names))
+    for row in zip(*cells):
+        print(",".join(row))

@@ -23,10 +23,11 @@ class TableError(ValueError):
 
 
 class Unsupported:
-    """A column of a type that is neither a number nor a label (dates, lists...)."""
+    """A column of a type that is neither a number nor a label (dates, lists...); ``values``: its
+    cells (a narwhals Series) when the table library has them, to carry through to predictions."""
 
-    def __init__(self, type_name: str, n: int):
-        self.type_name, self.n = type_name, n
+    def __init__(self, type_name: str, n: int, values=None):
+        self.type_name, self.n, self.values = type_name, n, values
 
 
 #: how a message names the arguments that pick columns: keywords of ``train``, or the CLI's flags

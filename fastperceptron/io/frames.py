@@ -110,7 +110,7 @@ def _column(series, dtype, nw):
         return np.asarray(series.to_numpy())
     if dtype == nw.Unknown and series.null_count() == len(series):  # a column of empty cells only
         return np.full(len(series), np.nan)
-    return Unsupported(str(dtype), len(series))
+    return Unsupported(str(dtype), len(series), series)
 
 
 def frame_like(like, data: dict):

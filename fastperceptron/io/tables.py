@@ -11,6 +11,7 @@ naming the file, the line or row, the column and the fix.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from .columns import FLAGS, Table, TableError, check_unique, select
 from .inputs import arrays, encode, inputs
 
-__all__ = ["TableError", "read_table", "load_data", "load_inputs"]
+__all__ = ["TableError", "read_table", "load_data", "load_inputs", "write_table"]
 
 PYARROW = "pip install 'fastperceptron[tables]' (pyarrow)"
 
@@ -159,25 +160,80 @@ def load_data(path, target: list[str] | None = None, group_by: str | None = None
     return X, y, groups, meta
 
 
-def load_inputs(path, feature_names: list[str] | None, group_by: str | None = None, categorical: dict | None = None):
-    """(X, groups or None) of new rows: a 2-D .npy, or a table whose columns include the model's
-    ``feature_names`` (taken by name, in the model's order, other columns ignored; a missing one is a
-    TableError naming it) and, for groups, ``group_by``. A model without names (trained on arrays or
-    a .npy) reads the table's columns, less ``group_by``, in their order."""
+def load_inputs(path, feature_names: list[str] | None, group_by: str | None = None, categorical: dict | None = None,
+                keep=None):
+    """(X, groups or None, {column: values} of the ``keep`` columns) of new rows: a 2-D .npy, or a
+    table whose columns include the model's ``feature_names`` (taken by name, in the model's order,
+    other columns ignored; a missing one is a TableError naming it) and, for groups, ``group_by``. A
+    model without names (trained on arrays or a .npy) reads the table's columns, less ``group_by``
+    and ``keep``, in their order."""
     p = Path(path)
     if not p.is_file():
         raise TableError(f"no data file at {str(path)!r}")
     if p.suffix.lower() == ".npy":
-        if group_by:
-            raise TableError(f"{p}: --group-by needs a table (CSV or Parquet) with named columns")
-        return _npy(p), None
+        if group_by or keep:
+            raise TableError(f"{p}: {'--group-by' if group_by else '--keep'} needs a table (CSV or Parquet) with named "
+                             "columns")
+        return _npy(p), None, {}
     table = read_table(p)
     group = _group_columns(group_by, table.names, f"{p}: ")
+    kept = {name: _values(table, name) for name in _pick(keep, table.names, "--keep")}
     if feature_names:  # by name, in the model's order; a missing name is an error naming it, never a guess
-        return inputs(table, list(feature_names), group, categorical)
+        return (*inputs(table, list(feature_names), group, categorical), kept)
     # a model trained on arrays (or a .npy) has no names: the table's columns are read in its order
     grouped = [] if group is None else group if isinstance(group, list) else [group]
-    return inputs(table, [n for n in table.names if n not in grouped], group)
+    return (*inputs(table, [n for n in table.names if n not in grouped and n not in kept], group), kept)
+
+
+def _values(table: Table, name: str) -> np.ndarray:
+    """A column's cells as they are, to carry through to predictions: numbers, or text."""
+    from .columns import Unsupported
+
+    values = table.columns[name]
+    if isinstance(values, Unsupported):
+        values = values.values
+    if values is None:
+        raise TableError(f"{table.source}: column {name!r} cannot be carried through")
+    if not isinstance(values, np.ndarray):
+        values = np.asarray(values.cast(_string()).to_list() if hasattr(values, "cast") else values.to_list(),
+                            dtype=object)
+        values = np.where(values == None, "", values).astype(str)  # noqa: E711  (nulls as empty cells)
+    return values
+
+
+def _string():
+    import narwhals as nw
+
+    return nw.String
+
+
+def write_table(path, columns: dict) -> Path:
+    """``columns`` {name: (M,) values} as a CSV (floats to every digit: the shortest text that reads
+    back the same float64) or a Parquet file by the suffix, atomically; returns the path written."""
+    from .files import atomic_write, check_target
+
+    path = check_target(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        pa = _pyarrow()
+        if pa is None:
+            raise TableError(f"{path}: writing Parquet needs pyarrow: {PYARROW}")
+        table = pa.table({k: np.asarray(v) for k, v in columns.items()})
+        atomic_write(path, lambda f: pa.parquet.write_table(table, f))
+        return path
+    names = list(columns)
+    cells = [[repr(float(v)) for v in values] if np.asarray(values).dtype.kind == "f" else [str(v) for v in values]
+             for values in columns.values()]
+
+    def write(f):
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        writer = csv.writer(text)
+        writer.writerow(names)
+        writer.writerows(zip(*cells))
+        text.flush()
+        text.detach()
+
+    atomic_write(path, write)
+    return path
 
 
 def _npz(p: Path):

@@ -98,7 +98,7 @@ def test_train_and_predict_from_csv(tmp_path):
     r = fp.load(tmp_path / "m.npz")
     assert r.metadata["feature_names"] == ["a", "b"] and r.metadata["target_names"] == ["label"]
     out = cli("predict", tmp_path / "m.npz", "--data", csv).stdout.splitlines()
-    assert out[0] == "label" and len(out) == 41
+    assert out[0] == "label_proba" and len(out) == 41
     p = np.array([float(v) for v in out[1:]])
     assert ((p > 0.5) == y).mean() > 0.9
     per = cli("predict", tmp_path / "m.npz", "--input", 1, 0, "--per-model").stdout.splitlines()
@@ -118,7 +118,7 @@ def test_train_from_npy_and_npz(tmp_path):
 def test_predict_ensemble_for_input(tmp_path):
     cli("train", "--seeds", 1, "--init", "legacy", "--out", tmp_path / "m.npz")
     out = cli("predict", tmp_path / "m.npz", "--input", 1, 0, 0).stdout.split()
-    assert out == ["y", "0.99996897"]
+    assert out == ["y_proba", "0.99996897"]
 
 
 def test_threads_and_peers_options(tmp_path):
@@ -302,7 +302,7 @@ def test_train_and_predict_by_group_from_a_csv(tmp_path, rng):
                         backend="numpy")
     np.testing.assert_allclose(r.weights, expected.weights, rtol=1e-12)
     lines = cli("predict", model, "--data", path).stdout.strip().splitlines()  # the group column from the model
-    assert lines[0] == "group,sold" and len(lines) == 601
+    assert lines[0] == "store,sold_proba" and len(lines) == 601
     label, p = lines[1].split(",")
     assert label == stores[0]
     assert float(p) == pytest.approx(expected.predict_proba(X[:1], groups=stores[:1])[0, 0], abs=1e-8)
@@ -438,7 +438,7 @@ def test_a_hierarchy_from_parquet_trains_pools_and_predicts(tmp_path, rng):
     new = tmp_path / "new.csv"
     new.write_text("x,region,store\n0.5,r1,3\n0.5,r9,3\n")
     lines = cli("predict", model, "--data", new).stdout.splitlines()
-    assert lines[0] == "region,store,sold,level"
+    assert lines[0] == "region,store,sold_proba,level"
     assert lines[1].startswith("r1,3,") and lines[1].endswith(",2") and lines[2].endswith(",0")
     expect = r.predict_proba(np.array([[0.5], [0.5]]), groups=[np.array(["r1", "r9"]), np.array([3, 3])])[:, 0]
     np.testing.assert_allclose([float(line.split(",")[2]) for line in lines[1:]], expect, atol=1e-8)
@@ -485,7 +485,33 @@ def test_predict_a_hierarchy_matches_its_levels_by_name(tmp_path, rng):
         "--bias", "--backend", "numpy", "--out", model)
     ordered = cli("predict", model, "--data", tmp_path / "h.csv", "--group-by", "region,store").stdout
     assert cli("predict", model, "--data", tmp_path / "h.csv", "--group-by", "store,region").stdout == ordered
-    assert ordered.splitlines()[0] == "region,store,y,level" and ",2\n" in ordered and ",0\n" not in ordered
+    assert ordered.splitlines()[0] == "region,store,y_proba,level" and ",2\n" in ordered and ",0\n" not in ordered
     assert_clean_error(cli("predict", model, "--data", tmp_path / "h.csv", "--group-by", "store,x", check_rc=None),
                        "--group-by store,x: the model's levels are region,store (outermost first), and 'store' is "
                        "one of them")
+
+
+def test_predictions_to_a_file_keep_their_rows_and_columns(tmp_path, rng):
+    """predict --out (CSV or Parquet by the suffix) --keep id --threshold: the input's rows in their
+    order, the kept columns first, <target>_proba equal to predict_proba to every digit, <target>_pred
+    its 0/1 at the threshold; the group columns keep their data names."""
+    pd = pytest.importorskip("pandas")
+    n = 200
+    df = pd.DataFrame({"id": rng.permutation(n) + 1000, "store": rng.choice(["a", "b", "c"], n),
+                       "x": rng.normal(size=n), "churn": rng.choice(["no", "yes"], n)})
+    df.to_csv(tmp_path / "t.csv", index=False, float_format="%.17g")
+    model = tmp_path / "m.npz"
+    cli("train", "--data", tmp_path / "t.csv", "--target", "churn", "--drop", "id", "--group-by", "store", "--out", model)
+    r = fp.load(model)
+    expect = r.predict_proba(df[["x"]].to_numpy(), groups=[df["store"].to_numpy()])[:, 0]
+    for suffix in (".csv", ".parquet"):
+        if suffix == ".parquet":
+            pytest.importorskip("pyarrow")
+        out = tmp_path / f"p{suffix}"
+        p = cli("predict", model, "--data", tmp_path / "t.csv", "--keep", "id", "--threshold", 0.4, "--out", out)
+        assert f"wrote            {out} (200 rows, columns id, store, churn_proba, churn_pred, level)" in p.stdout
+        got = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+        assert got["id"].tolist() == df["id"].tolist()
+        np.testing.assert_array_equal(got["churn_proba"].to_numpy(), expect)
+        np.testing.assert_array_equal(got["churn_pred"].to_numpy(), (expect >= 0.4).astype(int))
+        assert got["store"].tolist() == df["store"].tolist() and set(got["level"]) == {1}
