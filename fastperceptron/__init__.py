@@ -14,7 +14,7 @@ from .reference import loop  # noqa: E402  (fp.loop: the reference loop and its 
 from .resample import bootstrap_weights  # noqa: E402
 from .registry import BackendInfo, backends  # noqa: E402
 from .errors import (  # noqa: E402
-    BackendUnavailableError, ConvergenceWarning, FastPerceptronError, ModelFileError, StabilityWarning,
+    BackendUnavailableError, ConvergenceWarning, FastPerceptronError, ModelFileError, ShrinkWarning, StabilityWarning,
     UnsupportedProblemError)
 from .result import EnsembleSummary, TrainResult, load  # noqa: E402
 from .training import train  # noqa: E402
@@ -38,6 +38,7 @@ __all__ = [
     "FastPerceptronError",
     "ConvergenceWarning",
     "StabilityWarning",
+    "ShrinkWarning",
     "BackendUnavailableError",
     "ModelFileError",
     "UnsupportedProblemError",

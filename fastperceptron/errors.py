@@ -32,3 +32,9 @@ class StabilityWarning(UserWarning):
     """Said before training when the run would waste its time: gradient steps above the data's stable
     bound or on columns far from unit scale, or a batch of identical second-order fits. The message
     names the problem and the fix."""
+
+
+class ShrinkWarning(UserWarning):
+    """Partial pooling's cross-validation chose a value at an end of ``shrink_grid``: the best
+    shrink may lie beyond the values tried; the message names the level and the fix."""
+

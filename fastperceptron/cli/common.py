@@ -63,3 +63,34 @@ def progress_flag(p):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show a progress bar")
     g.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
+
+
+#: the library's warnings name its keywords; the command line's name its flags (cli_words)
+_CLI_WORDS = [
+    (r"Use learning_rate='auto' \(CLI: --lr auto; ([^)]*)\), standardize=True, or solver='newton'/'lbfgs'",
+     r"Use --lr auto (\1), --standardize, or --solver newton (or lbfgs)"),
+    (r"Use standardize=True \(CLI: --standardize; ([^)]*)\), or solver='newton'/'lbfgs' \(CLI: --solver\)",
+     r"Use --standardize (\1), or --solver newton (or lbfgs)"),
+    (r"use solver='(\w+)', or scale the features \(standardize=True\)", r"use --solver \1, or scale the features "
+                                                                          r"(--standardize)"),
+    (r"raise iterations", "raise --iterations"),
+    (r"set l2 > 0 \(a finite C in the scikit-learn estimators\)", "set --l2 to a value > 0"),
+    (r"train without bias, or drop them", "train with --no-bias, or drop them"),
+    (r"result(\.pooling)?\.stop_reason(\[\d+\])? says why for each",
+     "fastperceptron info MODEL shows why for each"),
+    (r"train one model \(models=1\), or give each model its own bootstrap weights \(fp\.bootstrap_weights\) or l2",
+     "train one model (--models 1), or give each model its own --l2"),
+    (r"widen shrink_grid on that side \(e\.g\. shrink_grid=np\.logspace\(-3, 6, 19\)\)",
+     "widen --shrink-grid on that side (e.g. --shrink-grid 0.001 0.01 0.1 1 10 100 1e3 1e4 1e5 1e6)"),
+    (r"shrink='cv'", "--shrink cv"),
+]
+
+
+def cli_words(message: str) -> str:
+    """A library warning with the command line's flags for its fixes instead of Python keywords."""
+    import re
+
+    for pattern, replacement in _CLI_WORDS:
+        message = re.sub(pattern, replacement, message)
+    return message
+

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..io.tables import load_data
 from ..problem.groups import Factorized
-from .common import DEFAULT_MODELS, DEFAULT_TABLE_MODELS, EXIT_INTERRUPTED, CLIError
+from .common import DEFAULT_MODELS, DEFAULT_TABLE_MODELS, EXIT_INTERRUPTED, CLIError, cli_words
 from .summary import innermost, report
 
 __all__ = ["cmd_train", "cmd_plot"]
@@ -179,7 +179,7 @@ def _train_arguments(args, X, groups, meta) -> dict:
     if args.solver == "gd" and not args.standardize and args.data:  # said now, with the columns' names
         message = scale_warning(np.asarray(X, dtype=np.float64), meta.get("feature_names"))
         if message:
-            print(f"fastperceptron: warning: {message}", file=sys.stderr, flush=True)
+            print(f"fastperceptron: warning: {cli_words(message)}", file=sys.stderr, flush=True)
     kwargs = dict(
         seeds=seeds, models=models, iterations=args.iterations, learning_rate=lr, rule=args.rule, bias=args.bias,
         init=args.init, dtype=args.dtype, backend=args.backend, tol=args.tol, record_every=args.record_every,
@@ -241,7 +241,7 @@ class _warnings_as_they_come:
     @staticmethod
     def _show(message, category, filename, lineno, file=None, line=None):
         if "training interrupted" not in str(message):
-            print(f"fastperceptron: warning: {message}", file=sys.stderr, flush=True)
+            print(f"fastperceptron: warning: {cli_words(str(message))}", file=sys.stderr, flush=True)
 
     def __exit__(self, *exc):
         return self._catch.__exit__(*exc)

@@ -17,10 +17,12 @@ on the user's weights).
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import replace
 
 import numpy as np
 
+from ..errors import ShrinkWarning
 from ..problem.checks import real_array
 from ..problem.columns import standard_units
 from ..problem.hierarchy import Pooling, build
@@ -98,6 +100,7 @@ def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None, 
             raise ValueError("shrink='cv' needs every row at every level: give shrink as numbers")
         grid = _grid(o["shrink_grid"])
         shrink, cv_loss, seconds = choose(X, Xs, units, y, sw, hierarchy, rows, grid, o)
+        _warn_at_edges(shrink, cv_loss, grid, hierarchy.names)
     results = [] if root is not None else [fit_level(X, y, sw, None, None, None, o, l2=o["l2"])]
     top = np.asarray(root, dtype=np.float64)[None] if root is not None else theta_of(results[0])
     thetas = [units.theta_in(top)]  # every level's models in standard units, θ′
@@ -110,6 +113,21 @@ def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None, 
         reasons.insert(0, np.array([root_reason]))
     reasons = None if any(r is None for r in reasons) else tuple(reasons)
     return _result(results, thetas, hierarchy, shrink, grid, cv_loss, units, seconds, o, reasons)
+
+
+def _warn_at_edges(shrink, cv_loss, grid, names) -> None:
+    """One ShrinkWarning for the levels whose CV chose an end of the grid while the loss still
+    fell toward it: the best shrink may lie beyond the values tried."""
+    edges = []
+    for j, name in enumerate(names):
+        best = int(np.argmin(cv_loss[j]))
+        if best in (0, grid.size - 1) and cv_loss[j][best] < cv_loss[j][1 if best == 0 else -2]:
+            edges.append(f"level {j + 1} ({name!r}) chose {grid[best]:.3g}, the grid's "
+                         f"{'smallest' if best == 0 else 'largest'}")
+    if edges:
+        warnings.warn(f"shrink='cv': {'; '.join(edges)} value, and the cross-validated log-loss was still falling "
+                      "toward it: the best shrink may lie beyond; widen shrink_grid on that side (e.g. "
+                      "shrink_grid=np.logspace(-3, 6, 19))", ShrinkWarning, stacklevel=4)
 
 
 def _grid(value) -> np.ndarray:

@@ -291,3 +291,27 @@ def test_numbers_held_as_objects_or_decimals_are_numbers():
     for kind in kinds:
         r = fp.train(kind, target="y", features=["a", "b"], solver="newton", bias=True)
         np.testing.assert_allclose(r.weights, ref.weights, rtol=1e-12)
+
+
+def test_the_command_lines_warnings_name_its_flags():
+    """Every warning the library words with its keywords reaches the command line with the flags."""
+    from fastperceptron.cli.common import cli_words
+    from fastperceptron.problem.steps import rate_warning, scale_warning
+    from fastperceptron.solvers.outcome import unconverged_message
+
+    reasons = np.array(["iterations", "line-search", "one-class", "separable", "converged"])
+    messages = [unconverged_message(reasons, np.arange(5), solver, 100) for solver in ("newton", "lbfgs")]
+    messages.append(scale_warning(np.array([[1e6, 1.0], [2e6, 1.0]]), ["income", "x"]))
+    messages.append(rate_warning(np.array([[40.0, 4.0]]), np.zeros(1), np.array([1.0])))
+    import fastperceptron.pooling.fit as fit
+
+    with pytest.warns(fp.ShrinkWarning) as caught:
+        fit._warn_at_edges(np.array([1e4]), np.array([[3.0, 2.0, 1.0]]), np.array([1.0, 10.0, 1e4]), ("store",))
+    messages.append(str(caught[0].message))
+    for message in messages:
+        cli = cli_words(message)
+        for python in ("solver='", "standardize=True", "l2 >", "models=1", "fp.", "shrink_grid", "result.",
+                       "learning_rate='", "scikit-learn"):
+            assert python not in cli, (python, cli)
+    assert "use --solver lbfgs, or scale the features (--standardize)" in cli_words(messages[0])
+    assert "--shrink-grid" in cli_words(messages[-1]) and "--shrink cv" in cli_words(messages[-1])

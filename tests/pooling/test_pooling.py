@@ -383,3 +383,16 @@ def test_an_upper_level_without_a_finite_optimum_is_reported_and_kept(rng, tmp_p
         warnings.simplefilter("error")  # a penalty gives the global model an optimum: nothing to say
         ok = fp.train(X, y, groups=[region, store], shrink=[1.0, 1.0], bias=True, l2=1.0, backend="numpy")
     assert ok.pooling.stop_reason[0].tolist() == ["converged"]
+
+
+def test_a_choice_at_the_grids_edge_is_warned_about(rng):
+    """Groups that differ in nothing: the CV's loss falls toward the largest shrink tried, so the
+    best may lie beyond the grid: one ShrinkWarning names the level and the fix."""
+    n = 800
+    X = rng.normal(size=(n, 2))
+    y = (rng.random(n) < 1 / (1 + np.exp(-X[:, 0]))).astype(float)
+    store = rng.integers(0, 40, n)
+    with pytest.warns(fp.ShrinkWarning, match=r"level 1 \('level1'\) chose 10, the grid's largest value, and the "
+                                              r"cross-validated log-loss was still falling toward it"):
+        r = fp.train(X, y, groups=store, shrink="cv", shrink_grid=[0.01, 0.1, 1.0, 10.0], bias=True, backend="numpy")
+    assert r.params["shrink"] == [10.0]
