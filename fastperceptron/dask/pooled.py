@@ -147,7 +147,8 @@ def _merge(results: list, seconds: float) -> TrainResult:
               for r in results]
     G = paths[-1].size
     merged = combine(fields, np.arange(G), seconds, order=orders[-1], groups=paths[-1], group_sizes=sizes[-1])
-    hierarchy = Hierarchy(names=first.hierarchy.names, paths=tuple(paths), parent=tuple(parent), sizes=tuple(sizes))
+    hierarchy = Hierarchy(names=first.hierarchy.names, paths=tuple(paths), parent=tuple(parent), sizes=tuple(sizes),
+                          kinds=first.hierarchy.kinds)
     pooling = Pooling(hierarchy=hierarchy, weights=tuple(weights), bias=None if first.bias is None else tuple(bias),
                       shrink=first.shrink, stop_reason=None if reasons is None else tuple(reasons))
     return replace(merged, pooling=pooling)

@@ -13,8 +13,9 @@ ONNX runtime: C++, C#, Java, JavaScript, a phone) evaluates without Python:
   A batch with a fallback model routes the groups trained on fewer than ``min_rows`` rows to it,
   and outputs ``fallback`` (M,) bool, True for the rows it served; labels never seen in training
   go to the fallback model with ``unseen="fallback"``, else they give NaN probabilities.
-* a pooled batch (``groups=[outer, …, inner]``, SPEC §8): inputs ``X`` and one string tensor per
-  level (named after the levels, else ``level1``, …), the labels as text. The routing to parents
+* a pooled batch (``groups=[outer, …, inner]``, SPEC §8): inputs ``X`` and one label tensor per
+  level (named after the levels, else ``level1``, …): int64 for a level of integer labels (as a
+  groups graph takes them), else text. The routing to parents
   is in the graph: a path never seen is served by its deepest seen ancestor (``unseen="parent"``,
   the default) or gives NaN (``"nan"``); output ``probabilities`` (M, K) and ``level`` (M,), the
   level that served each row (0: the global model; −1 for a row that got NaN), as :meth:`TrainResult.served_by`.
@@ -164,11 +165,10 @@ def _pooled_nodes(g, x: str, levels: list, result, dtype, unseen: str) -> dict:
     parent = None
     for j in range(h.n_levels):
         paths = h.paths[j]
-        prefix = None if j == 0 else h.paths[j - 1][h.parent[j]]
-        own = paths if prefix is None else np.array([p[len(q) + 1:] for p, q in zip(paths.tolist(), prefix.tolist())])
-        vocab, code_of = np.unique(own, return_inverse=True)
+        vocab, code_of = np.unique(h.own_labels(j), return_inverse=True)
+        keys = ({"keys_int64s": [int(v) for v in vocab]} if _kind(h, j) == "int" else {"keys_strings": vocab.tolist()})
         code = g.op("LabelEncoder", [levels[j]], f"code{j + 1}", domain="ai.onnx.ml",
-                    keys_strings=vocab.tolist(), values_int64s=list(range(vocab.size)), default_int64=-1)
+                    values_int64s=list(range(vocab.size)), default_int64=-1, **keys)
         keys = code_of.astype(np.int64) if j == 0 else h.parent[j] * vocab.size + code_of
         key = code if parent is None else g.op(
             "Where", [g.op("Less", [code, zero], "unknown"), minus,
@@ -177,9 +177,9 @@ def _pooled_nodes(g, x: str, levels: list, result, dtype, unseen: str) -> dict:
         index = g.op("LabelEncoder", [key], f"path{j + 1}", domain="ai.onnx.ml", keys_int64s=keys.tolist(),
                      values_int64s=list(range(paths.size)), default_int64=-1)
         found = g.op("GreaterOrEqual", [index, zero], f"found{j + 1}")
-        level_start = g.const(f"start{j + 1}", np.array(start[j + 1], np.int64))
         inner = j + 1 == h.n_levels
         if unseen == "parent" or inner:  # ("nan": only the row's own path serves it; level −1 for the others)
+            level_start = g.const(f"start{j + 1}", np.array(start[j + 1], np.int64))
             chosen = g.op("Where", [found, g.op("Add", [index, level_start], "row"), chosen], "chosen")
             served = g.op("Where", [found, g.const(f"level{j + 1}", np.array(j + 1, np.int64)), served], "served")
         parent = index
@@ -191,6 +191,11 @@ def _pooled_nodes(g, x: str, levels: list, result, dtype, unseen: str) -> dict:
         z = g.op("Add", [z, g.op("Gather", [g.const("bias", c), chosen], "row_bias", axis=0)], "z_bias")
     return {"probabilities": g.op("Sigmoid", [z], "p", out="probabilities"),
             "level": g.op("Identity", [served], "level", out="level")}
+
+
+def _kind(hierarchy, level: int) -> str:
+    """A level's labels as given, "int" or "str" (text for a file written before kinds were kept)."""
+    return "str" if hierarchy.kinds is None else hierarchy.kinds[level]
 
 
 def _input_names(names) -> list[str]:
@@ -234,8 +239,10 @@ def build(result, outputs=("probabilities",), dtype=None, unseen: str | None = N
             raise ValueError("a pooled batch serves each row by one model: its graph outputs 'probabilities' "
                              "(and 'level'), not an ensemble's mean or std")
         level_names = _input_names(result.pooling.hierarchy.names)
-        inputs += [helper.make_tensor_value_info(n, TensorProto.STRING, ["M"], doc_string=f"level {j + 1}'s labels, "
-                                                 "as text") for j, n in enumerate(level_names)]
+        h = result.pooling.hierarchy
+        inputs += [helper.make_tensor_value_info(n, TensorProto.INT64 if _kind(h, j) == "int" else TensorProto.STRING,
+                                                 ["M"], doc_string=f"level {j + 1}'s labels ({h.names[j]})")
+                   for j, n in enumerate(level_names)]
         _pooled_nodes(g, "X", level_names, result, dtype, unseen)
         outs = [helper.make_tensor_value_info("probabilities", elem, ["M", K]),
                 helper.make_tensor_value_info("level", TensorProto.INT64, ["M"])]

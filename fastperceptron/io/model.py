@@ -59,6 +59,8 @@ def write(fields: dict, path) -> Path:
     if fields["pooling"] is not None:
         arrays.update(_pooling_arrays(fields["pooling"]))
         meta["pooling_levels"] = list(fields["pooling"].hierarchy.names)
+        if fields["pooling"].hierarchy.kinds is not None:
+            meta["pooling_kinds"] = list(fields["pooling"].hierarchy.kinds)
         version = FORMAT_VERSION
     return write_model(path, arrays, meta, version)
 
@@ -92,13 +94,23 @@ def _pooling(arrays: dict, meta: dict) -> Pooling | None:
     get = lambda name: arrays[name]  # noqa: E731  a missing array is a KeyError, reported as corrupt
     hierarchy = Hierarchy(names=tuple(str(n) for n in names), paths=tuple(get(f"pooling_paths_{j}") for j in range(L)),
                           parent=tuple(get(f"pooling_parent_{j}") for j in range(L)),
-                          sizes=tuple(get(f"pooling_sizes_{j}") for j in range(L)))
+                          sizes=tuple(get(f"pooling_sizes_{j}") for j in range(L)),
+                          kinds=_kinds(meta.get("pooling_kinds"), L))
     with_bias = "pooling_bias_0" in arrays
     return Pooling(hierarchy=hierarchy, weights=tuple(get(f"pooling_weights_{j}") for j in range(L)),
                    bias=tuple(get(f"pooling_bias_{j}") for j in range(L)) if with_bias else None, shrink=shrink,
                    grid=arrays.get("pooling_grid"), cv_loss=arrays.get("pooling_cv_loss"),
                    stop_reason=tuple(get(f"pooling_stop_reason_{j}") for j in range(L))
                    if "pooling_stop_reason_0" in arrays else None)
+
+
+def _kinds(kinds, L: int) -> tuple | None:
+    """The levels' label kinds of the metadata (None in files written before they were kept)."""
+    if kinds is None:
+        return None
+    if not isinstance(kinds, list) or len(kinds) != L or any(k not in ("int", "str") for k in kinds):
+        raise ValueError(f"'pooling_kinds' must give 'int' or 'str' for each of the {L} levels")
+    return tuple(kinds)
 
 
 def read(path) -> dict:

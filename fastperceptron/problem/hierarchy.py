@@ -34,12 +34,22 @@ def is_levels(groups) -> bool:
 @dataclass(frozen=True)
 class Hierarchy:
     """``names`` (L,) the levels' names; ``paths[l]`` (G_l,) the sorted paths of level l + 1 (str);
-    ``parent[l]`` (G_l,) int64 each path's parent at the level above; ``sizes[l]`` (G_l,) its rows."""
+    ``parent[l]`` (G_l,) int64 each path's parent at the level above; ``sizes[l]`` (G_l,) its rows;
+    ``kinds`` (L,) each level's labels as given, "int" or "str" (the ONNX graph's input types)."""
 
     names: tuple
     paths: tuple
     parent: tuple
     sizes: tuple
+    kinds: tuple | None = None
+
+    def own_labels(self, level: int) -> np.ndarray:
+        """Level ``level``'s own label of each of its paths (the last part), as text."""
+        paths = self.paths[level]
+        if level == 0:
+            return paths
+        prefix = self.paths[level - 1][self.parent[level]]
+        return np.array([p[len(q) + 1:] for p, q in zip(paths.tolist(), prefix.tolist())], dtype=str)
 
     @property
     def n_levels(self) -> int:
@@ -135,6 +145,7 @@ def build(levels, n_rows: int, names) -> tuple[Hierarchy, list]:
     if not is_levels(levels):
         raise ValueError("groups must be a list of label arrays, one per level, outermost first")
     per_level = _row_paths(levels, len(levels), n_rows, "groups")
+    kinds = tuple("int" if factorize(g, n_rows)[0].dtype.kind in "iu" else "str" for g in levels)
     paths, parent, sizes, rows = [], [], [], []
     previous = None
     for distinct, codes in per_level:
@@ -153,4 +164,5 @@ def build(levels, n_rows: int, names) -> tuple[Hierarchy, list]:
         sizes.append(np.bincount(row_codes, minlength=sorted_paths.shape[0]).astype(np.int64))
         rows.append(Factorized(labels=sorted_paths, codes=row_codes.astype(np.int64)))
         previous = row_codes
-    return Hierarchy(names=tuple(names), paths=tuple(paths), parent=tuple(parent), sizes=tuple(sizes)), rows
+    return Hierarchy(names=tuple(names), paths=tuple(paths), parent=tuple(parent), sizes=tuple(sizes),
+                     kinds=kinds), rows

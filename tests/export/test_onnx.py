@@ -167,3 +167,27 @@ def test_sklearn_pipeline_exports(estimator, kind):
         label, proba = _run(model, X=X.astype(dtype))
         assert np.abs(proba - pipe.predict_proba(X)).max() <= TOLERANCE[dtype], dtype
         np.testing.assert_array_equal(label, pipe.predict(X))
+
+
+def test_every_graph_uses_every_initializer_and_the_datas_label_types(tmp_path):
+    """No initializer is left unused by any kind of graph (an ensemble, groups with and without a
+    fallback, a pooled hierarchy, each way of serving an unseen label), and a level of integer labels
+    is an int64 input of a pooled graph as the group input of a groups graph is."""
+    pytest.importorskip("onnx")
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(200, 2)), (rng.random(200) < 0.5).astype(float)
+    store, region = rng.integers(0, 4, 200), np.array(["n", "s"])[rng.integers(0, 2, 200)]
+    kw = dict(solver="newton", bias=True, backend="numpy")
+    cases = [(fp.train(X, y, models=3, iterations=5, backend="numpy"), [None], ("probabilities", "mean", "std")),
+             (fp.train(X, y, groups=store, **kw), [None, "nan"], ("probabilities",)),
+             (fp.train(X, y, groups=store, fallback=True, **kw), [None, "fallback"], ("probabilities",)),
+             (fp.train(X, y, groups=[region, store], shrink=[1.0, 1.0], **kw), [None, "nan"], ("probabilities",))]
+    for r, ways, outputs in cases:
+        for unseen in ways:
+            model = r.to_onnx(outputs=outputs, unseen=unseen)
+            used = {name for node in model.graph.node for name in node.input}
+            assert [t.name for t in model.graph.initializer if t.name not in used] == []
+    pooled = cases[-1][0].to_onnx()
+    kinds = {i.name: i.type.tensor_type.elem_type for i in pooled.graph.input}
+    assert kinds == {"X": 11, "level1": 8, "level2": 7}  # double, string, int64
+    assert {i.name: i.type.tensor_type.elem_type for i in cases[1][0].to_onnx().graph.input}["group"] == 7

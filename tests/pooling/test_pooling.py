@@ -284,7 +284,8 @@ def test_the_onnx_graph_routes_unseen_paths_to_their_ancestors(rng, tmp_path):
     for unseen in ("parent", "nan"):
         session = ort.InferenceSession(r.to_onnx(tmp_path / f"{unseen}.onnx", unseen=unseen).SerializeToString())
         assert [i.name for i in session.get_inputs()] == ["X", "level1", "level2"]
-        P, level = session.run(None, {"X": Xn, "level1": new_region, "level2": new_store.astype(str)})
+        assert [i.type for i in session.get_inputs()] == ["tensor(double)", "tensor(string)", "tensor(int64)"]
+        P, level = session.run(None, {"X": Xn, "level1": new_region, "level2": new_store})  # the data's types
         expect = r.predict_proba(Xn, groups=[new_region, new_store])
         served = r.served_by([new_region, new_store])
         # "nan": only a row's own path serves it; the others got NaN, from no level (−1)
