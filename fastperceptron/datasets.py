@@ -7,7 +7,7 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["seed", "groups", "hierarchy", "customers", "write_csv", "NEW_SITUATION"]
+__all__ = ["seed", "groups", "hierarchy", "customers", "write_csv", "write_examples", "NEW_SITUATION"]
 
 #: The tutorial's question to the trained neuron: a situation it has never seen.
 NEW_SITUATION = (1.0, 0.0, 0.0)
@@ -122,4 +122,63 @@ def write_csv(path, columns: dict) -> None:
         writer = csv.writer(f)
         writer.writerow(names)
         writer.writerows(zip(*cells))
+
+
+def write_examples(folder) -> list:
+    """The README's example tables, written into ``folder`` (``fastperceptron example-data``); returns
+    the paths written. Fixed seeds: every run writes the same files.
+
+    - ``customers.csv`` (and ``customers.parquet`` with pyarrow): :func:`customers`, 20,000 rows;
+    - ``raw.csv``: 300 rows of raw columns (income, age, flag, balance) and a target ``y``;
+    - ``sales.csv`` (and ``.parquet``): a store per row, price, promo, ``sold``; ``new.csv``: new rows;
+    - ``stores.parquet`` (pyarrow): stores under regions (:func:`hierarchy`); ``new_stores.csv``;
+    - ``d.csv``: three unit-scale columns and a ``label``; ``rows.csv``: new rows of it.
+    """
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        pa = None
+    written = []
+
+    def csv_file(name, columns):
+        write_csv(folder / name, columns)
+        written.append(folder / name)
+
+    def parquet_file(name, columns):
+        if pa is not None:
+            pq.write_table(pa.table({k: np.asarray(v) for k, v in columns.items()}), folder / name)
+            written.append(folder / name)
+
+    table = customers()
+    csv_file("customers.csv", table)
+    parquet_file("customers.parquet", table)
+    rng = np.random.default_rng(26)
+    n = 300
+    income, age = rng.lognormal(np.log(5e4), 0.5, n).round(2), rng.uniform(20, 80, n).round(1)
+    flag, balance = (rng.random(n) < 0.3).astype(int), rng.normal(2e5, 5e4, n).round(2)
+    z = (np.log(income) - np.log(5e4)) / 0.5 - 0.03 * (age - 50) + 0.7 * flag
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    csv_file("raw.csv", {"income": income, "age": age, "flag": flag, "balance": balance, "y": y})
+    stores = np.array(["east", "north", "south", "west"])[rng.integers(0, 4, n)]
+    price, promo = rng.uniform(1, 3, n).round(4), (rng.random(n) < 0.4).astype(int)
+    sold = (rng.random(n) < 1 / (1 + np.exp(price - 2 - promo))).astype(int)
+    sales = {"store": stores, "price": price, "promo": promo, "sold": sold}
+    csv_file("sales.csv", sales)
+    parquet_file("sales.parquet", sales)
+    csv_file("new.csv", {"store": stores[:5], "price": price[:5], "promo": promo[:5]})
+    Xh, yh, region, store, _ = hierarchy(regions=4, stores=60, seed=26)
+    columns = {"region": np.array(["east", "north", "south", "west"])[region], "store": store,
+               **{f"x{d + 1}": Xh[:, d].round(6) for d in range(4)}, "sold": yh.astype(int)}
+    parquet_file("stores.parquet", columns)
+    csv_file("new_stores.csv", {k: v[:5] for k, v in columns.items() if k != "sold"})
+    X = rng.normal(size=(n, 3)).round(6)
+    label = (rng.random(n) < 1 / (1 + np.exp(-X @ [1.0, -1.0, 0.5]))).astype(int)
+    csv_file("d.csv", {"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "label": label})
+    csv_file("rows.csv", {"a": X[:3, 0], "b": X[:3, 1], "c": X[:3, 2]})
+    return written
 

@@ -24,7 +24,7 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"fastperceptron {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for add in (_train, _predict, _plot, _export, _demo, _info, _bench):
+    for add in (_train, _predict, _plot, _export, _demo, _info, _bench, _example_data):
         add(sub)
     return parser
 
@@ -229,3 +229,15 @@ def _bench(sub) -> None:
     b.add_argument("--sigma", type=positive(float), default=1.2, help="groups: the log-normal shape of the sizes (default 1.2)")
     b.add_argument("--features", type=positive(int), default=8, metavar="D", help="groups: features per row (default 8)")
     b.set_defaults(func=tools.cmd_bench)
+
+
+def _example_data(sub) -> None:
+    """example-data: the README's example tables."""
+    x = sub.add_parser("example-data", help="write the README's example tables (customers.csv, raw.csv, sales.csv, ...)",
+                       description="Write the example tables the README's commands use into a folder: customers.csv "
+                                   "(20,000 customers: raw columns, a text date and segment, regions and stores, "
+                                   "churn), raw.csv, sales.csv, new.csv, d.csv, rows.csv, new_stores.csv, and with "
+                                   "pyarrow their Parquet versions and stores.parquet. The same files every time.")
+    x.add_argument("--dir", default=".", metavar="DIR", help="the folder to write into (default: the current one)")
+    x.set_defaults(func=tools.cmd_example_data)
+

@@ -1,5 +1,5 @@
 """The tools: ``demo`` (the tutorial, step by step), ``info`` (versions, backends, the machine, what
-``auto`` picks) and ``bench`` (backends side by side)."""
+``auto`` picks), ``bench`` (backends side by side) and ``example-data`` (the README's tables)."""
 
 from __future__ import annotations
 
@@ -132,7 +132,27 @@ def _describe_model(path) -> int:
         how = f"chosen by {r.params.get('cv')}-fold CV over {p.grid.size} values" if p.grid is not None else "given"
         levels = ", ".join(f"{name} ({paths.size:,}) {rho:.4g}" for name, paths, rho in zip(h.names, h.paths, p.shrink))
         print(f"pooled           shrink per level, {how}: {levels}; unseen paths served by their ancestors")
+    for name, (zero, one) in (r.metadata.get("target_labels") or {}).items():
+        print(f"target labels    {name!r}: {one!r} is 1, {zero!r} is 0")
+    if B <= 5:
+        _coefficients(r)
     return 0
+
+
+def _coefficients(r) -> None:
+    """The weights and bias of a small batch (at most five models), one line per input, on the
+    user's columns."""
+    B, D, K = r.weights.shape
+    names = r.feature_names or [f"x{d}" for d in range(D)]
+    heads = [f"{'' if B == 1 else f'model {b} '}{t}".strip()
+             for b in range(B) for t in (r.target_names or [f"y{k}" for k in range(K)])]
+    width = max(len(n) for n in names + ["bias"])
+    print(f"coefficients     {'':<{width}}  " + "  ".join(f"{h:>14}" for h in heads))
+    rows = [(n, r.weights[:, d, :].reshape(-1)) for d, n in enumerate(names)]
+    if r.bias is not None:
+        rows.append(("bias", r.bias.reshape(-1)))
+    for name, values in rows:
+        print(f"                 {name:<{width}}  " + "  ".join(f"{v:>14.6g}" for v in values))
 
 
 def _explain_auto(args) -> None:
@@ -179,3 +199,16 @@ def cmd_bench(args) -> int:
         except ImportError as exc:  # the table is the result; a figure is extra
             print(f"plot             not drawn: {exc}")
     return 0
+
+
+def cmd_example_data(args) -> int:
+    """Write the README's example tables into --dir (default: here)."""
+    import fastperceptron as fp
+
+    written = fp.datasets.write_examples(args.dir)
+    for path in written:
+        print(f"wrote            {path}")
+    if not any(str(p).endswith(".parquet") for p in written):
+        print("note             the Parquet tables need pyarrow: pip install 'fastperceptron[tables]'")
+    return 0
+

@@ -100,7 +100,7 @@ def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None, 
             raise ValueError("shrink='cv' needs every row at every level: give shrink as numbers")
         grid = _grid(o["shrink_grid"])
         shrink, cv_loss, seconds = choose(X, Xs, units, y, sw, hierarchy, rows, grid, o)
-        _warn_at_edges(shrink, cv_loss, grid, hierarchy.names)
+        _warn_at_edges(shrink, cv_loss, grid, hierarchy)
     results = [] if root is not None else [fit_level(X, y, sw, None, None, None, o, l2=o["l2"])]
     top = np.asarray(root, dtype=np.float64)[None] if root is not None else theta_of(results[0])
     thetas = [units.theta_in(top)]  # every level's models in standard units, θ′
@@ -115,13 +115,17 @@ def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None, 
     return _result(results, thetas, hierarchy, shrink, grid, cv_loss, units, seconds, o, reasons)
 
 
-def _warn_at_edges(shrink, cv_loss, grid, names) -> None:
-    """One ShrinkWarning for the levels whose CV chose an end of the grid while the loss still
-    fell toward it: the best shrink may lie beyond the values tried."""
+def _warn_at_edges(shrink, cv_loss, grid, hierarchy) -> None:
+    """One ShrinkWarning for the levels whose CV chose an end of the grid while the loss still fell
+    toward it and a value beyond could still move the models: at the top, a pull not yet 100 times
+    a median group's curvature (about its rows / 4, in standard units); at the bottom, one not yet
+    100 times below its smallest group's."""
     edges = []
-    for j, name in enumerate(names):
+    for j, name in enumerate(hierarchy.names):
         best = int(np.argmin(cv_loss[j]))
-        if best in (0, grid.size - 1) and cv_loss[j][best] < cv_loss[j][1 if best == 0 else -2]:
+        curvature = np.asarray(hierarchy.sizes[j], dtype=np.float64) / 4
+        beyond = (grid[-1] < 100 * np.median(curvature)) if best == grid.size - 1 else (grid[0] > curvature.min() / 100)
+        if best in (0, grid.size - 1) and beyond and cv_loss[j][best] < cv_loss[j][1 if best == 0 else -2]:
             edges.append(f"level {j + 1} ({name!r}) chose {grid[best]:.3g}, the grid's "
                          f"{'smallest' if best == 0 else 'largest'}")
     if edges:

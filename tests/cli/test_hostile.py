@@ -306,7 +306,11 @@ def test_the_command_lines_warnings_name_its_flags():
     import fastperceptron.pooling.fit as fit
 
     with pytest.warns(fp.ShrinkWarning) as caught:
-        fit._warn_at_edges(np.array([1e4]), np.array([[3.0, 2.0, 1.0]]), np.array([1.0, 10.0, 1e4]), ("store",))
+        from fastperceptron.problem.hierarchy import Hierarchy
+
+        big = Hierarchy(names=("store",), paths=(np.array(["a"]),), parent=(np.zeros(1, np.int64),),
+                        sizes=(np.array([10**6]),))
+        fit._warn_at_edges(np.array([1e4]), np.array([[3.0, 2.0, 1.0]]), np.array([1.0, 10.0, 1e4]), big)
     messages.append(str(caught[0].message))
     for message in messages:
         cli = cli_words(message)

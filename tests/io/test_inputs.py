@@ -83,6 +83,13 @@ def test_the_command_line_encodes_as_the_api_does(table, tmp_path):
     assert r.feature_names == ref.feature_names and r.metadata["target_labels"] == {"churned": ["no", "yes"]}
     np.testing.assert_allclose(r.weights, ref.weights, rtol=1e-12)
     assert "'yes' is 1" in out  # the summary says which label is 1
+    rc, out, _ = _cli(f"info {model}")
+    assert rc == 0 and "target labels    'churned': 'yes' is 1, 'no' is 0" in out
+    lines = out.splitlines()
+    rows = lines[[i for i, line in enumerate(lines) if line.startswith("coefficients")][0] + 1:]
+    weights = {line.split()[0]: float(line.split()[1]) for line in rows}  # the coefficients, one per input
+    assert weights["segment=gold"] == pytest.approx(r.weights[0, r.feature_names.index("segment=gold"), 0], rel=1e-5)
+    assert weights["bias"] == pytest.approx(r.bias[0, 0], rel=1e-5)
     rc, _, err = _cli(f"train --data {path} --target churned --backend numpy")
     assert rc == 2 and "2 feature column(s) hold no numbers: 'signup' (Date), 'segment' (text); leave them " \
                        "out with --drop signup,segment, one-hot encode the text one(s) with --categorical segment" in err

@@ -387,8 +387,9 @@ def test_an_upper_level_without_a_finite_optimum_is_reported_and_kept(rng, tmp_p
 
 
 def test_a_choice_at_the_grids_edge_is_warned_about(rng):
-    """Groups that differ in nothing: the CV's loss falls toward the largest shrink tried, so the
-    best may lie beyond the grid: one ShrinkWarning names the level and the fix."""
+    """Groups that differ in nothing: the CV's loss falls toward the largest shrink tried; when that
+    pull is still weak against a group's rows the best may lie beyond, and one ShrinkWarning names
+    the level and the fix; when it already swamps them (the groups pooled fully), nothing is said."""
     n = 800
     X = rng.normal(size=(n, 2))
     y = (rng.random(n) < 1 / (1 + np.exp(-X[:, 0]))).astype(float)
@@ -397,3 +398,7 @@ def test_a_choice_at_the_grids_edge_is_warned_about(rng):
                                               r"cross-validated log-loss was still falling toward it"):
         r = fp.train(X, y, groups=store, shrink="cv", shrink_grid=[0.01, 0.1, 1.0, 10.0], bias=True, backend="numpy")
     assert r.params["shrink"] == [10.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fp.ShrinkWarning)  # 1e4 against about 20 rows a group: pooled fully
+        full = fp.train(X, y, groups=store, shrink="cv", shrink_grid=[0.01, 1.0, 1e4], bias=True, backend="numpy")
+    assert full.params["shrink"] == [1e4]
