@@ -5,8 +5,9 @@
 these keywords; :func:`bind` checks a call's keywords against them and fills in the defaults. Each
 option has a ``role``: "problem" (what is trained: read by ``fastperceptron.problem.make_problem``),
 "run" (how: the backend, threads, progress), "groups" (a groups batch's fallback model), "pooling"
-(partial pooling over a hierarchy: :mod:`fastperceptron.pooling`) or "table"
-(which columns of a table: read by ``fastperceptron.io.frames.training_data``).
+(partial pooling over a hierarchy: :mod:`fastperceptron.pooling`), "inference" (each model's
+covariance: :mod:`fastperceptron.inference`) or "table" (which columns of a table: read by
+``fastperceptron.io.frames.training_data``).
 """
 
 from __future__ import annotations
@@ -121,6 +122,19 @@ deepest seen ancestor (``predict_proba(..., unseen=)``)."""),
 10⁻³ … 10⁴), all trained in one batch per level."""),
     Option("cv", 5, "pooling", "the number of folds of ``shrink=\"cv\"`` (rows split within each group)."),
     Option("seed", 0, "pooling", "the seed of ``shrink=\"cv\"``'s folds: the same seed, the same folds."),
+    Option("cov", None, "inference", """each model's covariance of (weights, bias) at its optimum (SPEC §9), for
+``result.coef_table()`` (standard errors, z, p-values, intervals, q-values): ``"nonrobust"``
+(H⁻¹, the penalised Hessian's inverse), ``"HC0"`` or ``"HC1"`` (the sandwich H⁻¹·M·H⁻¹, HC1
+scaled by N/(N − P)), or ``"cluster"`` (with ``clusters``). Each model's own rows (a group's, for
+groups); a pooled batch's pull is in the Hessian (the parent held fixed). Needs a second-order
+solver; models that did not converge get NaN. With a penalty the covariance is the curvature of
+the penalised objective (a Laplace approximation), not a frequentist one. Default None: none (no
+extra cost)."""),
+    Option("clusters", None, "inference", """with ``cov="cluster"``: one cluster label per row (an array, or with X a table the
+name of its column); each model's clusters are those among its rows."""),
+    Option("cov_keep", "full", "inference", """``"full"``: each model's (P, P) covariance; ``"diag"``: only its diagonal (the
+variances: standard errors, z, p-values and intervals, not the delta-method intervals of
+``predict_proba(..., interval=)``), for batches whose B·K·P² numbers would not fit in memory."""),
     Option("standardize", False, "problem", """train on centred and scaled columns — each column's mean and standard deviation
 over the training rows, weighted by ``sample_weight`` (its mean over models when each model
 has its own; over all rows for groups; per model for one dataset per model; without a bias
@@ -136,7 +150,7 @@ NAMES = tuple(o.name for o in OPTIONS)
 _BY_NAME = {o.name: o for o in OPTIONS}
 
 
-ALL = ("table", "problem", "run", "groups", "pooling")
+ALL = ("table", "problem", "run", "groups", "pooling", "inference")
 
 
 def bind(function: str, given: dict, roles=ALL) -> dict:

@@ -55,6 +55,9 @@ class TrainResult:
     fallback_weights : (D, K), fallback_bias : (K,) or None: a groups batch's fallback model, one
         model trained on all rows (``train(..., fallback=True)`` or :meth:`with_fallback`), or None
     min_rows : groups with fewer training rows than this are served by the fallback model
+    covariance : (B, K, P, P) each model's covariance of (weights, bias) at its optimum (SPEC §9;
+        ``train(..., cov=...)``; ``params["cov"]`` its kind), or (B, K, P) its diagonal with
+        ``cov_keep="diag"``, or None; P = D, plus 1 with a bias (the bias last). See :meth:`coef_table`.
     pooling : a pooled batch's hierarchy and the models of the levels above its groups
         (:class:`fastperceptron.pooling.hierarchy.Pooling`: ``train(..., groups=[outer, inner],
         shrink=...)``, SPEC §8), or None; ``groups`` then holds the innermost paths ("outer/inner")
@@ -83,6 +86,7 @@ class TrainResult:
     fallback_bias: np.ndarray | None = None
     min_rows: int = 0
     pooling: Pooling | None = None
+    covariance: np.ndarray | None = None
 
     # --- sizes ----------------------------------------------------------------------------------
     @property
@@ -138,6 +142,7 @@ class TrainResult:
             l2=take(self.l2),
             converged=take(self.converged),
             stop_reason=take(self.stop_reason),
+            covariance=take(self.covariance),
             pooling=None,  # a subset of the paths is no longer the hierarchy's innermost level
         )
 
@@ -150,6 +155,26 @@ class TrainResult:
             raise ValueError("this batch was not trained with groups=; select models by position: result[i]")
         single = np.ndim(labels) == 0
         return self[lookup(self.groups, [labels] if single else labels)]
+
+    # --- inference ------------------------------------------------------------------------------
+    def coef_table(self, alpha: float = 0.05):
+        """Each model's coefficients with their standard errors, z, two-sided p-values, 1 − alpha Wald
+        intervals and Benjamini–Hochberg q-values over the batch (per output and term), from the
+        covariance ``train(..., cov=...)`` computed (SPEC §9): a :class:`fastperceptron.stats.CoefTable`
+        of (B, K, P) arrays, P = D (then the bias); ``.to_frame()`` is the long table."""
+        from .stats import coef_table
+
+        if self.covariance is None:
+            raise ValueError("this batch has no covariance: train it with cov='nonrobust', 'HC0', 'HC1' or 'cluster' "
+                             "(a second-order solver: solver='newton', 'lbfgs' or 'auto'; CLI: train --cov HC1)")
+        theta = self.weights.astype(np.float64).transpose(0, 2, 1)
+        if self.bias is not None:
+            theta = np.concatenate([theta, self.bias.astype(np.float64)[:, :, None]], axis=2)
+        names = self.feature_names or [f"x{d}" for d in range(self.n_features)]
+        terms = list(names) + (["bias"] if self.bias is not None else [])
+        return coef_table(theta, self.covariance, alpha, terms=terms, cov_type=str(self.params.get("cov")),
+                          targets=self.target_names or [f"y{k}" for k in range(self.n_outputs)],
+                          labels=serving.model_labels(self))
 
     # --- prediction -----------------------------------------------------------------------------
     def _inputs(self, X) -> np.ndarray:

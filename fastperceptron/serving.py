@@ -10,7 +10,7 @@ from .io.columns import TableError
 from .io.frames import column_names, describe, prediction_inputs
 from .problem.groups import lookup
 
-__all__ = ["route", "model_table", "level_starts", "level_columns", "table_inputs"]
+__all__ = ["route", "model_table", "level_starts", "level_columns", "table_inputs", "model_labels"]
 
 
 def route(result, groups, unseen):
@@ -113,3 +113,20 @@ def table_inputs(result, frame, groups, column):
     X, labels = prediction_inputs(frame, result.feature_names, list(groups) if isinstance(groups, tuple) else groups,
                                   categorical)
     return X, labels, groups
+
+
+def model_labels(result) -> dict:
+    """{column: (B,) labels} naming each model of a batch: its group under the group column's name,
+    or for a pooled batch one column per level (each path split at the separator); {} for an
+    ensemble."""
+    if result.groups is None:
+        return {}
+    if result.pooling is not None:
+        from .problem.hierarchy import SEP
+
+        names = list(result.pooling.hierarchy.names)
+        parts = [str(p).split(SEP, len(names) - 1) for p in result.groups]
+        return {name: np.array([q[j] for q in parts]) for j, name in enumerate(names)}
+    by = result.metadata.get("group_by")
+    return {by if isinstance(by, str) else "group": result.groups}
+

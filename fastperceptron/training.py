@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .covariance import attach, check_cov, cluster_codes
 from .io.frames import training_data
 from .options import bind, docstring, problem_options, signature
 from .pooling.fit import train_pooled
@@ -25,8 +26,11 @@ __all__ = ["train"]
 
 def train(X, y=None, **options) -> TrainResult:
     o = bind("train", options)
+    table = X
     X, y, groups, weight, names = training_data(X, y, o["target"], o["features"], o["groups"], o["sample_weight"],
                                                 drop=o["drop"], categorical=o["categorical"], positive=o["positive"])
+    if o["clusters"] is not None:
+        o["clusters"] = cluster_codes(o["clusters"], table, np.shape(X)[-2])
     o.update(groups=groups, sample_weight=weight)
     _check_fallback(o, options)
     optional_positive_int("chunk_iterations", o["chunk_iterations"])
@@ -37,13 +41,17 @@ def train(X, y=None, **options) -> TrainResult:
         if options.get(name) is not None:
             raise ValueError(f"{name}= applies to shrink='cv' (partial pooling): give shrink='cv' and groups=")
     problem = make_problem(X, y, **problem_options(o))
+    if o["cov"] is not None:
+        check_cov(o, problem.solver, problem.n_models, problem.W0.shape[2], problem.n_parameters)
     result = run_problem(problem, o)
+    if o["cov"] is not None:
+        result = attach(result, problem, o, o["clusters"])
     if names:
         result = replace(result, metadata={**result.metadata, **names})
     warn_unconverged(result, stacklevel=2)
     if o["fallback"] and result.complete:  # one more model on all rows, with the batch's other options
         model = train(X, y, **{**options, "target": None, "features": None, "groups": None, "sample_weight": weight,
-                               "drop": None, "categorical": None, "positive": None,
+                               "drop": None, "categorical": None, "positive": None, "cov": None, "clusters": None,
                                "seeds": [0], "fallback": False, "min_rows": 0})
         result = replace(result.with_fallback(model, o["min_rows"]), seconds=result.seconds + model.seconds)
     return result
@@ -71,6 +79,8 @@ def _pooled(X, y, groups, weight, names, o, given) -> TrainResult:
     levels = list(groups) if is_levels(groups) else [groups]
     if o["shrink"] is None:
         o = {**o, "shrink": "cv"}
+    if o["cov"] is not None:  # the options, before any level is fitted (a pooled fit's solver is auto unless given)
+        check_cov(o, given.get("solver") or "auto", 0, 1, 1)
     by = names.get("group_by")
     level_names = [by] if isinstance(by, str) else by
     result = train_pooled(X, y, levels, weight, o, given, level_names)

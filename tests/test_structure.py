@@ -14,10 +14,10 @@ KERNELS = ROOT / "kernels"
 #: the floors, lowest first: a module imports only from its own floor or below
 FLOORS = [
     ("leaves", ["version", "errors", "options", "maths", "machine", "init", "resample", "datasets", "memory",
-                "metrics"]),
+                "metrics", "stats"]),
     ("data", ["problem", "io", "ensemble", "serving", "result", "plot", "export"]),
-    ("compute", ["reference", "solvers", "backend", "kernels"]),
-    ("engine", ["registry", "planner", "runner", "pooling", "training", "__init__"]),
+    ("compute", ["reference", "solvers", "backend", "kernels", "inference"]),
+    ("engine", ["registry", "planner", "runner", "pooling", "covariance", "training", "__init__"]),
     ("edges", ["sklearn", "dask", "cli", "benchmarks", "__main__"]),
 ]
 FLOOR = {top: i for i, (_, tops) in enumerate(FLOORS) for top in tops}

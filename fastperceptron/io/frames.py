@@ -16,7 +16,7 @@ import numpy as np
 from .columns import Table, TableError, Unsupported, check_unique, labels, select
 from .inputs import arrays, encode, inputs, source_columns
 
-__all__ = ["is_table", "is_series", "table_of", "training_data", "prediction_inputs", "prediction_frame",
+__all__ = ["is_table", "is_series", "table_of", "training_data", "prediction_inputs", "prediction_frame", "column_labels",
            "describe"]
 
 
@@ -247,6 +247,15 @@ def _labels_of(groups):
     name = str(s.name) if s.name is not None else "groups"
     table = Table(source=f"groups ({describe(groups)})", names=[name], columns={name: _column(s, s.dtype, nw)})
     return labels(table, name)
+
+
+def column_labels(frame, name: str):
+    """The labels of column ``name`` of a table (Factorized strings, or numbers), checked as group
+    labels are (an empty cell names its row)."""
+    names = column_names(frame)
+    if name not in names:
+        raise TableError(f"{describe(frame)}: no column {name!r}; its columns are {names}")
+    return labels(table_of(frame, needed=[name]), name)
 
 
 def prediction_inputs(frame, feature_names, group: str | None, categorical: dict | None = None):

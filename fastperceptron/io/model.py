@@ -36,7 +36,7 @@ __all__ = ["write", "read", "STOP_REASONS"]
 STOP_REASONS = ("converged", "iterations", "line-search", "one-class", "separable", "interrupted")
 
 _REQUIRED = ("weights", "seeds", "loss", "iterations", "learning_rate")
-_OPTIONAL = ("bias", "history", "l2", "group_sizes", "fallback_weights", "fallback_bias")
+_OPTIONAL = ("bias", "history", "l2", "group_sizes", "fallback_weights", "fallback_bias", "covariance")
 _META = ("backend", "dtype", "seconds", "setup_seconds", "complete", "params", "metadata", "min_rows")
 
 
@@ -164,11 +164,12 @@ def _fields(arrays: dict, meta: dict) -> dict:
         fallback_bias=arrays.get("fallback_bias"),
         min_rows=operator.index(meta.get("min_rows", 0)),
         pooling=_pooling(arrays, meta),
+        covariance=arrays.get("covariance"),
     )
 
 
 #: the kinds each array of a file may have (numpy's dtype.kind): f float, i/u integer, b bool, U text
-_KINDS = {"weights": "f", "bias": "f", "loss": "f", "history": "f", "learning_rate": "f", "l2": "f",
+_KINDS = {"weights": "f", "bias": "f", "loss": "f", "history": "f", "learning_rate": "f", "l2": "f", "covariance": "f",
           "fallback_weights": "f", "fallback_bias": "f", "seeds": "iu", "iterations": "iu", "group_sizes": "iu",
           "converged": "b", "stop_reason": "U", "groups": "iU"}
 
@@ -211,6 +212,10 @@ def _check_consistent(f: dict, path: Path) -> None:
         if f["fallback_bias"] is not None:
             expected["fallback_bias"] = weights.shape[2:]
     bad = [n for n, shape in expected.items() if f[n].shape != shape]
+    if f["covariance"] is not None:
+        P = weights.shape[1] + int(f["bias"] is not None)
+        if f["covariance"].shape not in ((B, weights.shape[2], P, P), (B, weights.shape[2], P)):
+            bad.append("covariance")
     if f["pooling"] is not None:
         bad += _pooling_problems(f["pooling"], f["groups"], weights.shape[1:], f["bias"] is not None)
     history = f["history"]

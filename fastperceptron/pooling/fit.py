@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import ShrinkWarning
 from ..problem.checks import real_array
+from ..inference import covariances, fold_map
 from ..problem.columns import standard_units
 from ..problem.hierarchy import Pooling, build
 from ..result import TrainResult
@@ -112,7 +113,26 @@ def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None, 
     if root is not None:
         reasons.insert(0, np.array([root_reason]))
     reasons = None if any(r is None for r in reasons) else tuple(reasons)
-    return _result(results, thetas, hierarchy, shrink, grid, cv_loss, units, seconds, o, reasons)
+    result = _result(results, thetas, hierarchy, shrink, grid, cv_loss, units, seconds, o, reasons)
+    if o.get("cov") is None:
+        return result
+    return replace(result, covariance=_covariance(Xs, y, sw, rows[-1].codes, thetas[-1], shrink[-1], units,
+                                                  results[-1].stop_reason, o),
+                   params={**result.params, "cov": o["cov"], "cov_keep": o["cov_keep"]})
+
+
+def _covariance(Xs, y, sw, codes, theta, rho, units, reasons, o) -> np.ndarray:
+    """The innermost models' covariances (SPEC §9): in standard units, where the pull toward the
+    parent (held fixed) adds ρ·I to the Hessian, mapped back onto the user's columns."""
+    P = theta.shape[2]
+    bias = P > Xs.shape[1]
+    Y = np.asarray(y, dtype=np.float64).reshape(Xs.shape[0], -1)
+    s = None if sw is None else np.asarray(sw, dtype=np.float64)
+    T = fold_map(units.offset[0], units.scale[0], bias)
+    V = covariances(np.asarray(Xs, dtype=np.float64), Y, s, theta, rho * np.eye(P), o["cov"], gid=codes,
+                    clusters=o["clusters"], T=T, keep=o["cov_keep"])
+    V[np.asarray(reasons) != "converged"] = np.nan
+    return V
 
 
 def _warn_at_edges(shrink, cv_loss, grid, hierarchy) -> None:

@@ -1,0 +1,178 @@
+"""Statistics for every model (issue 34, SPEC §9): each model's covariance against statsmodels and the
+R/Stata results it ships (Spector, Star98), against an independent per-model numpy computation for
+shared data, per-model data, bootstrap counts, groups and a pooled hierarchy on every backend, the
+Benjamini–Hochberg q-values, the long table, files, and the errors."""
+
+import numpy as np
+import pytest
+
+import fastperceptron as fp
+from fastperceptron.stats import benjamini_hochberg
+
+
+def _independent(X, y, s, w, c, lam=0.0, R=None, cov="nonrobust", clusters=None):
+    """SPEC §9 for one model, written plainly on the user's columns."""
+    Xt = np.c_[X, np.ones(len(X))] if c is not None else X
+    theta = np.r_[w, c] if c is not None else w
+    s = np.ones(len(X)) if s is None else s
+    p = 1 / (1 + np.exp(-(Xt @ theta)))
+    P = Xt.shape[1]
+    if R is None:
+        R = np.diag([lam] * X.shape[1] + [0.0] * (P - X.shape[1]))
+    H = (Xt * (s * p * (1 - p))[:, None]).T @ Xt + R
+    Hi = np.linalg.inv(H)
+    if cov == "nonrobust":
+        return Hi
+    e = s * (y - p)
+    N = int((s > 0).sum())
+    if cov == "cluster":
+        labels = np.unique(clusters[s > 0])
+        U = np.array([(e[clusters == g][:, None] * Xt[clusters == g]).sum(axis=0) for g in labels])
+        G = len(labels)
+        return G / (G - 1) * (N - 1) / (N - P) * Hi @ (U.T @ U) @ Hi
+    M = (Xt * (e * e)[:, None]).T @ Xt
+    return (1.0 if cov == "HC0" else N / (N - P)) * Hi @ M @ Hi
+
+
+@pytest.fixture(scope="module")
+def raw():
+    rng = np.random.default_rng(34)
+    n = 400
+    X = np.column_stack([rng.normal(5e4, 1e4, n), rng.uniform(20, 80, n), rng.random(n) < 0.4]).astype(float)
+    z = (X[:, 0] - 5e4) / 1e4 - 0.03 * (X[:, 1] - 50) + X[:, 2]
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(float)
+    return X, y, rng.integers(0, 12, n)
+
+
+def test_equals_statsmodels_and_the_stata_and_r_results_it_ships():
+    sm = pytest.importorskip("statsmodels.api")
+    rd = pytest.importorskip("statsmodels.discrete.tests.results.results_discrete")
+    rg = pytest.importorskip("statsmodels.genmod.tests.results.results_glm")
+    d = sm.datasets.spector.load_pandas()
+    X, y = d.exog.to_numpy(), d.endog.to_numpy()
+    stata = rd.Spector.logit  # Stata 11: its own optimum agrees with the exact one to 1.3e-7
+    r = fp.train(X, y, solver="newton", bias=True, cov="nonrobust")
+    np.testing.assert_allclose(r.coef_table().estimate.ravel(), stata.params, rtol=1e-6)
+    np.testing.assert_allclose(r.coef_table().std_error.ravel(), stata.bse, rtol=1e-6)
+    np.testing.assert_allclose(r.covariance[0, 0], stata.cov_params, rtol=1e-6)
+    Xc = sm.add_constant(X, prepend=False)
+    clusters = np.arange(len(y)) % 8
+    for cov in ("nonrobust", "HC0", "HC1", "cluster"):
+        kw = {"cov_kwds": {"groups": clusters}} if cov == "cluster" else {}
+        ref = sm.Logit(y, Xc).fit(disp=0, method="newton", tol=1e-14, cov_type="HC1" if cov == "HC1" else cov, **kw)
+        t = fp.train(X, y, solver="newton", bias=True, cov=cov, clusters=clusters if cov == "cluster" else None
+                     ).coef_table()
+        factor = np.sqrt(len(y) / (len(y) - 4)) if cov == "HC1" else 1.0  # statsmodels' discrete HC1 lacks N/(N − P)
+        np.testing.assert_allclose(t.std_error.ravel(), factor * np.asarray(ref.bse), rtol=1e-6)
+        if cov != "HC1":
+            np.testing.assert_allclose(t.p_value.ravel(), ref.pvalues, rtol=1e-6)
+            np.testing.assert_allclose(np.c_[t.ci_low.ravel(), t.ci_high.ravel()], ref.conf_int(), rtol=1e-6)
+    star = sm.datasets.star98.load()
+    Y = np.asarray(star.endog, dtype=float)
+    trials = Y.sum(axis=1)
+    r = fp.train(np.asarray(star.exog, dtype=float), Y[:, 0] / trials, sample_weight=trials, solver="newton", bias=True,
+                 cov="nonrobust")
+    R = rg.Star98()  # R's glm(binomial), the intercept last
+    t = r.coef_table()
+    np.testing.assert_allclose(t.estimate.ravel(), R.params, rtol=1e-6)
+    np.testing.assert_allclose(t.std_error.ravel(), R.bse, rtol=1e-6)
+
+
+@pytest.mark.parametrize("cov", ["nonrobust", "HC0", "HC1", "cluster"])
+def test_every_layout_equals_an_independent_computation(backend, raw, cov):
+    X, y, g = raw
+    rng = np.random.default_rng(1)
+    clusters = rng.integers(0, 30, len(y))
+    kw = dict(solver="newton", bias=True, backend=backend, cov=cov, clusters=clusters if cov == "cluster" else None)
+    counts = fp.bootstrap_weights(len(y), np.arange(3))
+    boot = fp.train(X, y, sample_weight=counts, l2=[0.5, 1.0, 2.0], **kw)
+    for b in range(3):
+        expect = _independent(X, y, counts[b], boot.weights[b, :, 0], boot.bias[b, 0], lam=[0.5, 1.0, 2.0][b], cov=cov,
+                              clusters=clusters)
+        np.testing.assert_allclose(boot.covariance[b, 0], expect, rtol=1e-8, atol=1e-8 * np.abs(expect).max())
+    grouped = fp.train(X, y, groups=g, l2=1.0, **kw)
+    for k, label in enumerate(grouped.groups):
+        rows = g == label
+        expect = _independent(X[rows], y[rows], None, grouped.weights[k, :, 0], grouped.bias[k, 0], lam=1.0, cov=cov,
+                              clusters=clusters[rows])
+        np.testing.assert_allclose(grouped.covariance[k, 0], expect, rtol=1e-8, atol=1e-8 * np.abs(expect).max())
+    Xb = np.stack([X[:200], X[200:]])
+    yb = np.stack([y[:200], y[200:]])
+    if cov != "cluster":
+        per = fp.train(Xb, yb, l2=1.0, **kw)
+        for b in range(2):
+            expect = _independent(Xb[b], yb[b], None, per.weights[b, :, 0], per.bias[b, 0], lam=1.0, cov=cov)
+            np.testing.assert_allclose(per.covariance[b, 0], expect, rtol=1e-8, atol=1e-8 * np.abs(expect).max())
+
+
+def test_a_pooled_hierarchys_covariance_holds_its_pull(raw):
+    """The pull ½·ρ·‖A(θ − θ_parent)‖² in standard units adds ρ·AᵀA to each group's Hessian (the
+    parent held fixed); the long table names each model by its levels."""
+    X, y, g = raw
+    region = g % 3
+    r = fp.train(X, y, groups=[region, g], shrink=[2.0, 5.0], bias=True, backend="numpy", cov="HC0")
+    m, s = X.mean(axis=0), X.std(axis=0)
+    A = np.eye(4)
+    A[:3, :3] = np.diag(s)
+    A[3, :3] = m
+    paths = np.char.add(np.char.add(region.astype(str), "/"), g.astype(str))
+    for k, label in enumerate(r.groups):
+        rows = paths == label
+        expect = _independent(X[rows], y[rows], None, r.weights[k, :, 0], r.bias[k, 0], R=5.0 * A.T @ A, cov="HC0")
+        np.testing.assert_allclose(r.covariance[k, 0], expect, rtol=1e-8, atol=1e-8 * np.abs(expect).max())
+    pd = pytest.importorskip("pandas")
+    frame = r.coef_table().to_frame()
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns[:3]) == ["level1", "level2", "term"]
+    assert len(frame) == r.n_models * 4 and frame["term"].tolist()[:4] == ["x0", "x1", "x2", "bias"]
+
+
+def test_q_values_are_benjamini_hochberg_and_unconverged_models_nan(raw, tmp_path):
+    rng = np.random.default_rng(2)
+    p = rng.random((50, 2, 3))
+    p[3, 0, 1] = np.nan
+    q = benjamini_hochberg(p)
+    for k in range(2):
+        for j in range(3):
+            values = p[:, k, j]
+            ok = np.isfinite(values)
+            order = np.argsort(values[ok])
+            m = ok.sum()
+            ranked = values[ok][order] * m / np.arange(1, m + 1)
+            expect = np.minimum(1, np.minimum.accumulate(ranked[::-1])[::-1])
+            np.testing.assert_allclose(q[:, k, j][ok][order], expect, rtol=1e-12)
+    assert np.isnan(q[3, 0, 1])
+    X, y, g = raw
+    ys = y.copy()
+    ys[g == 0] = (X[g == 0, 1] > 50).astype(float)  # group 0 separable: no finite optimum without a penalty
+    with pytest.warns(fp.ConvergenceWarning):
+        r = fp.train(X, ys, groups=g, solver="newton", bias=True, cov="nonrobust", backend="numpy")
+    t = r.coef_table()
+    done = r.stop_reason == "converged"
+    assert not done[0] and np.isnan(t.std_error[~done]).all() and np.isnan(t.q_value[~done]).all()
+    assert done.sum() >= 8 and np.isfinite(t.q_value[done]).all()
+    back = fp.load(r.save(tmp_path / "m.npz"))
+    np.testing.assert_array_equal(back.covariance, r.covariance)
+    assert back.params["cov"] == "nonrobust" and r[2:4].covariance.shape == (2, 1, 4, 4)
+
+
+def test_errors_name_the_problem(raw):
+    X, y, g = raw
+    r = fp.train(X, y, solver="newton", bias=True)
+    with pytest.raises(ValueError, match=r"this batch has no covariance: train it with cov="):
+        r.coef_table()
+    cases = [(dict(cov="HC3"), ValueError, "cov must be one of 'nonrobust', 'HC0', 'HC1', 'cluster'"),
+             (dict(cov="nonrobust", solver="gd"), ValueError, "gradient steps do not reach"),
+             (dict(cov="cluster"), ValueError, "cov='cluster' needs clusters="),
+             (dict(cov="HC0", clusters=g), ValueError, "clusters= applies to cov='cluster', not cov='HC0'"),
+             (dict(cov="HC0", cov_keep="upper"), ValueError, "cov_keep must be 'full' or 'diag'"),
+             (dict(cov="cluster", clusters=g[:10]), ValueError, "clusters has 10"),
+             (dict(cov="cluster", clusters="store"), TypeError, "clusters='store' names a column of a table")]
+    for kwargs, error, message in cases:
+        with pytest.raises(error, match=message):
+            fp.train(X, y, **{"solver": "newton", "bias": True, **kwargs})
+    diag = fp.train(X, y, solver="newton", bias=True, cov="HC0", cov_keep="diag")
+    full = fp.train(X, y, solver="newton", bias=True, cov="HC0")
+    np.testing.assert_allclose(diag.covariance, np.einsum("bkii->bki", full.covariance), rtol=1e-12)
+    np.testing.assert_allclose(diag.coef_table().std_error, full.coef_table().std_error, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\)"):
+        full.coef_table(alpha=5)
