@@ -162,19 +162,7 @@ class TrainResult:
         intervals and Benjamini–Hochberg q-values over the batch (per output and term), from the
         covariance ``train(..., cov=...)`` computed (SPEC §9): a :class:`fastperceptron.stats.CoefTable`
         of (B, K, P) arrays, P = D (then the bias); ``.to_frame()`` is the long table."""
-        from .stats import coef_table
-
-        if self.covariance is None:
-            raise ValueError("this batch has no covariance: train it with cov='nonrobust', 'HC0', 'HC1' or 'cluster' "
-                             "(a second-order solver: solver='newton', 'lbfgs' or 'auto'; CLI: train --cov HC1)")
-        theta = self.weights.astype(np.float64).transpose(0, 2, 1)
-        if self.bias is not None:
-            theta = np.concatenate([theta, self.bias.astype(np.float64)[:, :, None]], axis=2)
-        names = self.feature_names or [f"x{d}" for d in range(self.n_features)]
-        terms = list(names) + (["bias"] if self.bias is not None else [])
-        return coef_table(theta, self.covariance, alpha, terms=terms, cov_type=str(self.params.get("cov")),
-                          targets=self.target_names or [f"y{k}" for k in range(self.n_outputs)],
-                          labels=serving.model_labels(self))
+        return serving.coef_table(self, alpha)
 
     # --- prediction -----------------------------------------------------------------------------
     def _inputs(self, X) -> np.ndarray:

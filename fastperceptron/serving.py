@@ -10,7 +10,7 @@ from .io.columns import TableError
 from .io.frames import column_names, describe, prediction_inputs
 from .problem.groups import lookup
 
-__all__ = ["route", "model_table", "level_starts", "level_columns", "table_inputs", "model_labels"]
+__all__ = ["route", "model_table", "level_starts", "level_columns", "table_inputs", "model_labels", "coef_table"]
 
 
 def route(result, groups, unseen):
@@ -129,4 +129,20 @@ def model_labels(result) -> dict:
         return {name: np.array([q[j] for q in parts]) for j, name in enumerate(names)}
     by = result.metadata.get("group_by")
     return {by if isinstance(by, str) else "group": result.groups}
+
+
+def coef_table(result, alpha: float):
+    """``TrainResult.coef_table``: the batch's models as θ (B, K, P) beside their covariance."""
+    from .stats import coef_table as table
+
+    if result.covariance is None:
+        raise ValueError("this batch has no covariance: train it with cov='nonrobust', 'HC0', 'HC1' or 'cluster' "
+                         "(a second-order solver: solver='newton', 'lbfgs' or 'auto'; CLI: train --cov HC1)")
+    theta = result.weights.astype(np.float64).transpose(0, 2, 1)
+    if result.bias is not None:
+        theta = np.concatenate([theta, result.bias.astype(np.float64)[:, :, None]], axis=2)
+    names = result.feature_names or [f"x{d}" for d in range(result.n_features)]
+    terms = list(names) + (["bias"] if result.bias is not None else [])
+    return table(theta, result.covariance, alpha, terms=terms, cov_type=str(result.params.get("cov")),
+                 targets=result.target_names or [f"y{k}" for k in range(result.n_outputs)], labels=model_labels(result))
 
