@@ -23,7 +23,7 @@ import fastperceptron as fp
 
 FP = [sys.executable, "-m", "fastperceptron"]
 RUNS = [  # (name, the flags after `train --data train.csv --target churned`)
-    ("fewest flags (one global model)", "--drop id,signup_date --categorical segment,region"),
+    ("fewest flags (one global model)", "--drop id,signup_date,store --categorical segment,region"),
     ("--group-by store (defaults: pooled toward the global model, CV)",
      "--drop id,signup_date --categorical segment,region --group-by store"),
     ("--group-by store --shrink none (unpooled per-store fit)",
@@ -51,7 +51,7 @@ def _sklearn(train, test):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    numeric = ["income", "age", "flag", "store"]
+    numeric = ["income", "age", "flag"]
     pipe = make_pipeline(ColumnTransformer([("num", StandardScaler(), numeric),
                                             ("cat", OneHotEncoder(handle_unknown="ignore"), ["segment", "region"])]),
                          LogisticRegression(C=1.0, max_iter=1000))

@@ -15,7 +15,7 @@ from .resample import bootstrap_weights  # noqa: E402
 from .registry import BackendInfo, backends  # noqa: E402
 from .errors import (  # noqa: E402
     BackendUnavailableError, ConvergenceWarning, FastPerceptronError, ModelFileError, ShrinkWarning, StabilityWarning,
-    UnsupportedProblemError)
+    UnseenLevelWarning, UnsupportedProblemError)
 from .result import EnsembleSummary, TrainResult, load  # noqa: E402
 from .training import train  # noqa: E402
 from .planner import Plan, explain  # noqa: E402
@@ -39,6 +39,7 @@ __all__ = [
     "ConvergenceWarning",
     "StabilityWarning",
     "ShrinkWarning",
+    "UnseenLevelWarning",
     "BackendUnavailableError",
     "ModelFileError",
     "UnsupportedProblemError",

@@ -93,6 +93,7 @@ def customers(n: int = 20_000, stores: int = 500, regions: int = 20, seed: int =
     rng = np.random.default_rng(seed)
     sizes = np.exp(rng.normal(size=stores))
     store_of = rng.choice(stores, size=n, p=sizes / sizes.sum())
+    store_of[rng.choice(n, size=min(stores, n), replace=False)] = np.arange(min(stores, n))  # every store has rows
     region_of = rng.integers(0, regions, stores)
     region = region_of[store_of]
     income = np.round(rng.lognormal(np.log(6e4), 0.45, n), 2)

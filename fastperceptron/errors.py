@@ -38,3 +38,8 @@ class ShrinkWarning(UserWarning):
     """Partial pooling's cross-validation chose a value at an end of ``shrink_grid``: the best
     shrink may lie beyond the values tried; the message names the level and the fix."""
 
+
+class UnseenLevelWarning(UserWarning):
+    """Rows to predict hold a level of a categorical column never seen in training: 0 in all of that
+    column's inputs (the model answers from the others)."""
+

@@ -135,7 +135,9 @@ name of its column); each model's clusters are those among its rows."""),
     Option("cov_keep", "full", "inference", """``"full"``: each model's (P, P) covariance; ``"diag"``: only its diagonal (the
 variances: standard errors, z, p-values and intervals, not the delta-method intervals of
 ``predict_proba(..., interval=)``), for batches whose B·K·P² numbers would not fit in memory."""),
-    Option("standardize", False, "problem", """train on centred and scaled columns — each column's mean and standard deviation
+    Option("standardize", False, "problem", """(or one bool per feature column: those only; with ``categorical=``, True leaves the
+one-hot inputs as 0/1, so that ``l2`` shrinks a rare level's weight as much as a common one's)
+train on centred and scaled columns — each column's mean and standard deviation
 over the training rows, weighted by ``sample_weight`` (its mean over models when each model
 has its own; over all rows for groups; per model for one dataset per model; without a bias
 the columns are only scaled, by their root mean square) — and fold the transform back into

@@ -32,12 +32,13 @@ _CHUNK_SECONDS = 0.25
 _FIRST_CHUNK = 8
 
 
-def run_problem(problem, o: dict, *, stacklevel: int = 2) -> TrainResult:
+def run_problem(problem, o: dict, *, stacklevel: int = 2, names=None) -> TrainResult:
     """Train ``problem`` with the run options of ``o`` (backend, threads, progress,
     chunk_iterations; ``learning_rate`` and ``standardize`` as given, for the warnings and the
-    params); warns about unstable steps before and an interruption after."""
+    params); warns about unstable steps before (naming the columns by ``names`` when given) and an
+    interruption after."""
     chosen = plan(problem, o["backend"], o["threads"])
-    for message in warnings_before_training(problem, isinstance(o["learning_rate"], str)):
+    for message in warnings_before_training(problem, isinstance(o["learning_rate"], str), names):
         warnings.warn(message, StabilityWarning, stacklevel=stacklevel + 1)
     auto = str(o["backend"]).lower() == "auto" and environment_backend() is None
     run = _Running(problem, o)
@@ -124,7 +125,7 @@ class _Running:
             seconds=self.seconds, setup_seconds=self.setup_seconds, complete=not self.interrupted,
             params={"rule": p.rule, "init": p.init, "iterations": p.iterations, "tol": p.tol, "record_every": every,
                     "bias": p.bias, "layout": self.layout, "solver": p.solver,
-                    "standardize": bool(self.o["standardize"])},
+                    "standardize": bool(np.any(self.o["standardize"]))},
             l2=None if p.l2 is None else p.l2.copy(), converged=out.converged, stop_reason=out.reasons,
             groups=None if p.groups is None else p.groups.labels,
             group_sizes=None if p.groups is None else p.groups.sizes,

@@ -26,10 +26,12 @@ def route(result, groups, unseen):
     if unseen == "fallback" and result.fallback_weights is None:
         raise ValueError("unseen='fallback' needs a fallback model: train with fallback=True, or attach one "
                          "with result.with_fallback(model)")
+    by = result.metadata.get("group_by")
+    name = f"groups (column {by!r})" if isinstance(by, str) else "groups"
     if unseen == "fallback":
-        idx, missed = lookup(result.groups, groups, "groups", unseen="mask")
+        idx, missed = lookup(result.groups, groups, name, unseen="mask")
     else:
-        idx, missed = lookup(result.groups, groups, "groups"), None
+        idx, missed = lookup(result.groups, groups, name), None
     by_fallback = np.zeros(idx.shape[0], dtype=bool) if missed is None else missed
     if result.fallback_weights is not None and result.min_rows > 0:
         by_fallback |= result.group_sizes[idx] < result.min_rows  # (an unseen label's idx is in range)

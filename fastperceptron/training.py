@@ -12,6 +12,7 @@ import numpy as np
 
 from .covariance import attach, check_cov, cluster_codes
 from .io.frames import training_data
+from .io.inputs import standardize_columns
 from .options import bind, docstring, problem_options, signature
 from .pooling.fit import train_pooled
 from .problem.hierarchy import is_levels
@@ -32,6 +33,7 @@ def train(X, y=None, **options) -> TrainResult:
     if o["clusters"] is not None:
         o["clusters"] = cluster_codes(o["clusters"], table, np.shape(X)[-2])
     o.update(groups=groups, sample_weight=weight)
+    o["standardize"] = standardize_columns(o["standardize"], names)  # one-hot inputs stay 0/1
     _check_fallback(o, options)
     optional_positive_int("chunk_iterations", o["chunk_iterations"])
     optional_positive_int("threads", o["threads"])
@@ -43,7 +45,7 @@ def train(X, y=None, **options) -> TrainResult:
     problem = make_problem(X, y, **problem_options(o))
     if o["cov"] is not None:
         check_cov(o, problem.solver, problem.n_models, problem.W0.shape[2], problem.n_parameters)
-    result = run_problem(problem, o)
+    result = run_problem(problem, o, names=names.get("feature_names"))
     if o["cov"] is not None:
         result = attach(result, problem, o, o["clusters"])
     if names:

@@ -13,7 +13,7 @@ import os
 import sys
 
 from ..errors import FastPerceptronError
-from .common import EXIT_INTERRUPTED, EXIT_USAGE, CLIError
+from .common import EXIT_INTERRUPTED, EXIT_USAGE, CLIError, cli_words
 from .parser import build_parser
 
 __all__ = ["main", "run", "build_parser"]
@@ -29,7 +29,7 @@ def main(argv=None) -> int:
         return 0
     except (CLIError, FastPerceptronError, ValueError, TypeError, OSError, MemoryError, EOFError, RuntimeError,
             ImportError) as exc:
-        print(f"fastperceptron: error: {exc}", file=sys.stderr)
+        print(f"fastperceptron: error: {cli_words(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("fastperceptron: interrupted", file=sys.stderr)

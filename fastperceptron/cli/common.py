@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 __all__ = ["CLIError", "Parser", "positive", "rate", "progress_flag", "EXIT_USAGE", "EXIT_INTERRUPTED",
-           "DEFAULT_MODELS", "DEFAULT_TABLE_MODELS"]
+           "DEFAULT_MODELS", "DEFAULT_TABLE_MODELS", "cli_words", "WarningsAsTheyCome"]
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -75,6 +76,11 @@ _CLI_WORDS = [
                                                                           r"(--standardize)"),
     (r"raise iterations", "raise --iterations"),
     (r"set l2 > 0 \(a finite C in the scikit-learn estimators\)", "set --l2 to a value > 0"),
+    (r"give shrink > 0 \(each group then pulled toward its parent's model\)",
+     "give --shrink a value > 0 (each group then pulled toward its parent's model)"),
+    (r" \(train\(\.\.\., fallback=True\); CLI: train --fallback\) and predict with unseen='fallback' \(CLI: "
+     r"predict --unseen fallback\)", " (train --fallback) and predict with --unseen fallback"),
+    (r"unseen='parent' \(CLI: predict --unseen parent\)", "--unseen parent"),
     (r"train without bias, or drop them", "train with --no-bias, or drop them"),
     (r"result(\.pooling)?\.stop_reason(\[\d+\])? says why for each",
      "fastperceptron info MODEL shows why for each"),
@@ -83,6 +89,7 @@ _CLI_WORDS = [
     (r"widen shrink_grid on that side \(e\.g\. shrink_grid=np\.logspace\(-3, 6, 19\)\)",
      "widen --shrink-grid on that side (e.g. --shrink-grid 0.001 0.01 0.1 1 10 100 1e3 1e4 1e5 1e6)"),
     (r"shrink='cv'", "--shrink cv"),
+    (r"^shrink has (\d+) values", r"--shrink has \1 values"),
 ]
 
 
@@ -94,3 +101,29 @@ def cli_words(message: str) -> str:
         message = re.sub(pattern, replacement, message)
     return message
 
+
+class WarningsAsTheyCome:
+    """Print the library's warnings on stderr as they are raised — before a long run, not after it —
+    as ``fastperceptron: warning: ...``; the scale warning is printed by ``train`` itself, with the
+    columns' names. Libraries' deprecation notices are not shown."""
+
+    def __enter__(self):
+        from ..errors import StabilityWarning
+
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=r".*feature column\(s\) are far from", category=StabilityWarning)
+        warnings.showwarning = self._show
+        return self
+
+    @staticmethod
+    def _show(message, category, filename, lineno, file=None, line=None):
+        if "training interrupted" not in str(message):
+            word = "note" if category.__name__ == "UnseenLevelWarning" else "warning"
+            print(f"fastperceptron: {word}: {cli_words(str(message))}", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        return self._catch.__exit__(*exc)

@@ -38,7 +38,7 @@ def _train(sub) -> None:
     t.add_argument("--group-by", metavar="COL",
                    help="train one model per distinct value of this column of --data; several columns joined by "
                         "commas (region,store) are a hierarchy, outermost first, for partial pooling (--shrink)")
-    t.add_argument("--shrink", nargs="+", metavar="RHO",
+    t.add_argument("--shrink", nargs="+", action="extend", metavar="RHO",
                    help="partial pooling (SPEC §8): pull each group's model toward its parent's by ½·RHO·‖θ′ − θ′_parent‖² "
                         "in standard units; one value, one per level, cv (chosen by cross-validation: the default with "
                         "--group-by), or none (each group its own model, unpooled)")
@@ -46,14 +46,14 @@ def _train(sub) -> None:
                    help="the values --shrink cv tries (default: 15 from 1e-3 to 1e4)")
     t.add_argument("--cv", type=positive(int), metavar="K", help="folds of --shrink cv (default 5)")
     t.add_argument("--cv-seed", type=int, metavar="S", help="seed of --shrink cv's folds (default 0)")
-    t.add_argument("--target", nargs="+", metavar="COL",
+    t.add_argument("--target", nargs="+", action="extend", metavar="COL",
                    help="target column name(s) or position(s) in a CSV/.npy (default: the last column)")
-    t.add_argument("--features", nargs="+", metavar="COLS",
+    t.add_argument("--features", nargs="+", action="extend", metavar="COLS",
                    help="the feature columns of --data, in the models' order (names or positions, joined by "
                         "commas or spaces; default: every column that is not the target, --group-by or --drop)")
-    t.add_argument("--drop", nargs="+", metavar="COLS",
+    t.add_argument("--drop", nargs="+", action="extend", metavar="COLS",
                    help="columns of --data to leave out (an id, a date, free text), joined by commas or spaces")
-    t.add_argument("--categorical", nargs="+", metavar="COLS",
+    t.add_argument("--categorical", nargs="+", action="extend", metavar="COLS",
                    help="text columns of --data to one-hot encode: one 0/1 input per level (column=level), the levels "
                         "saved with the model; a level never seen in training predicts with 0 in all of them")
     t.add_argument("--positive", metavar="LABEL",
@@ -123,7 +123,7 @@ def _predict(sub) -> None:
     p.add_argument("--out", metavar="FILE",
                    help="write the predictions to a CSV (.csv) or Parquet (.parquet) file, one row per input row in "
                         "its order (default: CSV on the standard output)")
-    p.add_argument("--keep", nargs="+", metavar="COLS",
+    p.add_argument("--keep", nargs="+", action="extend", metavar="COLS",
                    help="columns of --data to carry through to the predictions (an id), before them")
     p.add_argument("--threshold", type=float, metavar="T",
                    help="also a 0/1 column <target>_pred: 1 where the probability is at least T")

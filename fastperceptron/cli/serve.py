@@ -10,7 +10,7 @@ import numpy as np
 
 from ..io.tables import load_inputs
 from ..memory import size_text
-from .common import CLIError
+from .common import CLIError, WarningsAsTheyCome
 
 
 def cmd_export(args) -> int:
@@ -133,13 +133,14 @@ def cmd_predict(args) -> int:
         raise CLIError("--keep carries columns of --data FILE through: give --data")
     if args.per_model and (args.keep or args.threshold is not None):
         raise CLIError("--per-model gives one row per model and input: --keep and --threshold apply to one row per input")
-    X, groups, kept = _predict_inputs(args, r)
-    if groups is not None:
-        columns = _group_columns(r, X, groups, args.unseen)
-    else:
-        if args.unseen is not None:
-            raise CLIError("--unseen applies to a model trained with groups")
-        columns = _ensemble_columns(r, X, args)
+    with WarningsAsTheyCome():  # an unseen level of a categorical column: a note on stderr
+        X, groups, kept = _predict_inputs(args, r)
+        if groups is not None:
+            columns = _group_columns(r, X, groups, args.unseen)
+        else:
+            if args.unseen is not None:
+                raise CLIError("--unseen applies to a model trained with groups")
+            columns = _ensemble_columns(r, X, args)
     if args.threshold is not None:  # each target's 0/1 right after its probability
         with_pred = {}
         for key, values in columns.items():
@@ -148,7 +149,11 @@ def cmd_predict(args) -> int:
                 if key in (f"{name}_proba", f"{name}_mean"):
                     with_pred[f"{name}_pred"] = (values >= args.threshold).astype(np.int64)
         columns = with_pred
-    columns = {**kept, **{k: v for k, v in columns.items() if k not in kept}}
+    clash = [k for k in kept if k in columns]
+    if clash:
+        raise CLIError(f"--keep {','.join(clash)}: the predictions write column(s) of that name; rename them in "
+                       f"{args.data} or leave them out of --keep")
+    columns = {**kept, **columns}
     if args.out:
         from ..io.tables import write_table
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 
 import numpy as np
 
+from ..io.inputs import standardize_columns
 from ..io.tables import load_data
 from ..problem.groups import Factorized
-from .common import DEFAULT_MODELS, DEFAULT_TABLE_MODELS, EXIT_INTERRUPTED, CLIError, cli_words
+from .common import DEFAULT_MODELS, DEFAULT_TABLE_MODELS, EXIT_INTERRUPTED, CLIError, WarningsAsTheyCome, cli_words
 from .summary import innermost, report
 
 __all__ = ["cmd_train", "cmd_plot"]
@@ -46,7 +46,7 @@ def cmd_train(args) -> int:
     if args.validate is not None:
         X, y, groups, held = _hold_out(args.validate, X, y, groups)
     kwargs = _train_arguments(args, X, groups, meta)
-    with _warnings_as_they_come():
+    with WarningsAsTheyCome():
         if args.scheduler:
             r = _train_on_dask(args.scheduler, X, y, kwargs, meta)
         else:
@@ -61,11 +61,12 @@ def cmd_train(args) -> int:
         by = meta["group_by"]
         named = replace(r.pooling.hierarchy, names=tuple(by if isinstance(by, list) else [by]))
         r = replace(r, pooling=replace(r.pooling, hierarchy=named))
+    saved = r.save(args.out) if args.out else None  # before the summary: a closed pipe must not lose the model
     report(r, args, meta, X, y, groups, held)
     if note:
         print(f"note             {note}")
-    if args.out:
-        print(f"saved            {r.save(args.out)}")
+    if saved:
+        print(f"saved            {saved}")
     if args.plot:
         _draw(r, args.plot_kind, args.plot)
     return 0 if r.complete else EXIT_INTERRUPTED
@@ -145,6 +146,9 @@ def _defaults(args, groups) -> None:
     else:
         args.bias, args.standardize = bool(args.bias), bool(args.standardize)
         args.solver = args.solver or ("auto" if pooled else "gd")
+    if args.shrink and args.shrink != ["none"] and groups is None:
+        raise CLIError("--shrink pulls each group's model toward its parent's: give --group-by COLUMN (or several "
+                       "columns joined by commas, outermost first)")
     if args.shrink == ["none"]:  # the groups unpooled (each group's own model, penalised by --l2)
         if groups is None or isinstance(groups, list):
             raise CLIError("--shrink none trains one --group-by column's groups unpooled, each its own model: "
@@ -183,7 +187,8 @@ def _train_arguments(args, X, groups, meta) -> dict:
     kwargs = dict(
         seeds=seeds, models=models, iterations=args.iterations, learning_rate=lr, rule=args.rule, bias=args.bias,
         init=args.init, dtype=args.dtype, backend=args.backend, tol=args.tol, record_every=args.record_every,
-        progress=args.progress, threads=args.threads, solver=args.solver, l2=l2, standardize=args.standardize,
+        progress=args.progress, threads=args.threads, solver=args.solver, l2=l2,
+        standardize=standardize_columns(args.standardize, meta),  # one-hot inputs stay 0/1, as fp.train leaves them
     )
     if groups is not None:
         kwargs["groups"] = groups
@@ -205,7 +210,7 @@ def _pooling_arguments(args, groups) -> dict:
     if args.l2 is not None and len(args.l2) > 1:
         raise CLIError("--l2 penalises the one global model of a pooled batch (--shrink, or --group-by with "
                        "several columns): give one value")
-    shrink = args.shrink or ["cv"]
+    shrink = [v for token in args.shrink or ["cv"] for v in token.split(",") if v]  # "3 10" or "3,10"
     if shrink == ["cv"]:
         value = "cv"
     elif chosen_by:
@@ -219,32 +224,6 @@ def _pooling_arguments(args, groups) -> dict:
                            ) from None
         value = value[0] if len(value) == 1 else value
     return dict(shrink=value, models=None, **chosen_by)
-
-
-class _warnings_as_they_come:
-    """Print the library's warnings on stderr as they are raised — before a long run, not after it —
-    as ``fastperceptron: warning: ...``; the scale warning is printed by ``train`` itself, with the
-    columns' names. Libraries' deprecation notices are not shown."""
-
-    def __enter__(self):
-        from ..errors import StabilityWarning
-
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
-        warnings.simplefilter("always")
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        warnings.filterwarnings("ignore", message=r".*feature column\(s\) are far from", category=StabilityWarning)
-        warnings.showwarning = self._show
-        return self
-
-    @staticmethod
-    def _show(message, category, filename, lineno, file=None, line=None):
-        if "training interrupted" not in str(message):
-            print(f"fastperceptron: warning: {cli_words(str(message))}", file=sys.stderr, flush=True)
-
-    def __exit__(self, *exc):
-        return self._catch.__exit__(*exc)
 
 
 def _train_on_dask(scheduler: str, X, y, kwargs, meta):

@@ -157,7 +157,7 @@ def _pooled_nodes(g, x: str, levels: list, result, dtype, unseen: str) -> dict:
     nan = W.shape[0]
     W = np.concatenate([W, np.full((1, D, K), np.nan)]).astype(dtype)
     start = level_starts(result)  # first row of level l = 0 .. L
-    minus = g.const("minus_one", np.array(-1, np.int64))
+    minus = g.const("minus_one", np.array(-1, np.int64)) if unseen != "parent" or h.n_levels > 1 else None
     zero = g.const("zero", np.array(0, np.int64))
     chosen = g.op("Expand", [g.const("global", np.array(start[0] if unseen == "parent" else nan, np.int64)),
                              g.op("Shape", [levels[0]], "rows")], "chosen")

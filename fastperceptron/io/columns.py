@@ -56,6 +56,7 @@ class Table:
     lines: bool = False
     flags: dict = field(default_factory=lambda: dict(KEYWORDS))
     row_ids: np.ndarray | None = None
+    index: np.ndarray | None = None  # a pandas-like table's index labels, when not 0 .. N − 1
 
     @property
     def n_rows(self) -> int:
@@ -65,7 +66,10 @@ class Table:
     def where(self, row: int) -> str:
         """How a user finds row ``row`` (0-based, after the header): a CSV's line, else the row."""
         n = int(row) if self.row_ids is None else int(self.row_ids[row])
-        return f"line {n + 2}" if self.lines else f"row {n}"
+        if self.lines:
+            return f"line {n + 2}"
+        label = self.index[row] if self.index is not None else None
+        return f"row {n}" if label is None else f"row {n} (index {label.item() if hasattr(label, 'item') else label!r})"
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,11 @@ def numeric(table: Table, name: str, role: str) -> np.ndarray:
             f"{table.source}, {table.where(where)}, column {name!r}: {example!r}{text} is not a number; {role} columns "
             f"must be numbers (encode or drop this column{labels_hint})")
     values = values.astype(np.float64, copy=False)
+    big = np.abs(values) > 1e150  # their squares overflow float64
+    if big.any() and np.isfinite(values[big]).any():
+        where = int(np.argmax(big & np.isfinite(values)))
+        raise TableError(f"{table.source}, {table.where(where)}, column {name!r}: {float(values[where])!r} is too large: "
+                         "its square overflows float64; rescale the column (divide it by a power of ten)")
     bad = ~np.isfinite(values)
     if bad.any():
         where = int(np.argmax(bad))

@@ -88,7 +88,22 @@ def table_of(obj, needed=None, source: str | None = None, lines: bool = False, f
     schema = frame.schema
     columns = {str(n): _column(frame.get_column(n), schema[n], nw) for n in frame.columns}
     return Table(source=source, names=names, columns=columns, lines=lines, row_ids=row_ids,
+                 index=_index(obj) if row_ids is None else None,  # a shard: its rows are told by row_ids
                  **({"flags": flags} if flags else {}))
+
+
+def _index(obj) -> np.ndarray | None:
+    """A pandas-like table's index labels when they are not its positions 0 .. N − 1, else None."""
+    try:
+        index = _narwhals().maybe_get_index(_narwhals().from_native(obj))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if index is None:
+        return None
+    values = np.asarray(index)
+    if values.dtype.kind in "iu" and np.array_equal(values, np.arange(values.shape[0])):
+        return None
+    return values
 
 
 def _column(series, dtype, nw):
@@ -110,7 +125,16 @@ def _column(series, dtype, nw):
         return np.asarray(series.to_numpy())
     if dtype == nw.Unknown and series.null_count() == len(series):  # a column of empty cells only
         return np.full(len(series), np.nan)
-    return Unsupported(str(dtype), len(series), series)
+    return Unsupported(_type_name(dtype, nw), len(series), series)
+
+
+def _type_name(dtype, nw) -> str:
+    """How a message names a column's type: a word (dates, lists), not the library's repr."""
+    for kind, word in (("Datetime", "date-time"), ("Date", "date"), ("Duration", "duration"), ("Time", "time"),
+                       ("List", "list"), ("Array", "array"), ("Struct", "struct"), ("Binary", "binary")):
+        if isinstance(dtype, getattr(nw, kind, ())) or dtype == getattr(nw, kind, None):
+            return word
+    return str(dtype)
 
 
 def frame_like(like, data: dict):
@@ -272,7 +296,12 @@ def prediction_inputs(frame, feature_names, group: str | None, categorical: dict
         if g not in names:
             raise TableError(f"{source}: no column {g!r} with the group labels; its columns are {names} (or give "
                              "groups=)")
-    table = table_of(frame, needed=source_columns(feature_names, categorical)[0] + wanted)
+    columns = source_columns(feature_names, categorical)[0]
+    missing = [n for n in columns if n not in names]
+    if missing:  # named among all the table's columns, not only those read
+        raise TableError(f"{source}: no column {missing[0]!r}, which the model reads (it was trained on {columns}); "
+                         f"the table's columns are {names}")
+    table = table_of(frame, needed=columns + wanted)
     return inputs(table, feature_names, group, categorical)
 
 

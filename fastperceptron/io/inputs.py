@@ -23,7 +23,7 @@ import numpy as np
 
 from .columns import Selection, Table, TableError, Unsupported, cite, labels, numeric, target
 
-__all__ = ["encode", "arrays", "inputs", "source_columns"]
+__all__ = ["encode", "arrays", "inputs", "source_columns", "standardize_columns"]
 
 
 def _is_numbers(values) -> bool:
@@ -75,7 +75,7 @@ def _levels(table: Table, name: str) -> list:
         raise TableError(f"{table.source}: column {name!r} holds {what}; a categorical column holds text or integer "
                          "labels")
     found = labels(table, name)
-    return [str(v) for v in (found.labels if hasattr(found, "labels") else np.unique(found))]
+    return [_key(v) for v in (found.labels if hasattr(found, "labels") else np.unique(found))]
 
 
 def _two_labels(table: Table, name: str, positive=None) -> list | None:
@@ -95,11 +95,11 @@ def _two_labels(table: Table, name: str, positive=None) -> list | None:
                          f"{', ...' if len(pair) > 5 else ''}); a target holds two labels, or 0/1 labels or "
                          "probabilities")
     if positive is not None:
-        match = [v for v in pair if str(v) == str(positive)]
+        match = [v for v in pair if _key(v) == _key(positive) or str(v) == str(positive)]
         if not match:
             raise TableError(f"{table.source}: {table.flags['positive']} {positive!r} is not one of target {name!r}'s "
                              f"labels {pair}")
-        pair = [v for v in pair if str(v) != str(positive)] + match
+        pair = [v for v in pair if v != match[0]] + match
     return pair
 
 
@@ -115,15 +115,34 @@ def encode(table: Table, selection: Selection, positive=None) -> Selection:
     return replace(selection, categorical=categorical, labels={k: v for k, v in two.items() if v is not None})
 
 
+def _key(v) -> str:
+    """A label as its levels are saved: text, an integral number as an integer (100.0 and "100" are
+    the level "100", as a column of integers read back as floats or text must still find it)."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def _codes(table: Table, name: str, levels) -> np.ndarray:
-    """Each row's index into ``levels`` (−1 for a level not among them)."""
+    """Each row's index into ``levels`` (−1 for a level not among them, said once)."""
     found = labels(table, name)
     if hasattr(found, "labels"):
-        own, codes = found.labels.astype(str), found.codes
+        own, codes = found.labels, found.codes
     else:
-        own, codes = np.unique(np.asarray(found).astype(str), return_inverse=True)
+        own, codes = np.unique(np.asarray(found), return_inverse=True)
     where = {level: i for i, level in enumerate(levels)}
-    return np.array([where.get(str(v), -1) for v in own], dtype=np.int64)[np.asarray(codes).reshape(-1)]
+    index = np.array([where.get(_key(v), -1) for v in own], dtype=np.int64)[np.asarray(codes).reshape(-1)]
+    if (index < 0).any():
+        import warnings
+
+        from ..errors import UnseenLevelWarning
+
+        unseen = sorted({_key(v) for v, i in zip(own, [where.get(_key(v), -1) for v in own]) if i < 0})
+        shown = ", ".join(repr(v) for v in unseen[:5]) + (", ..." if len(unseen) > 5 else "")
+        warnings.warn(f"{table.source}: {int((index < 0).sum()):,} row(s) hold a level of {name!r} never seen in "
+                      f"training ({shown}): 0 in all of its inputs, the model answers from the others",
+                      UnseenLevelWarning, stacklevel=5)
+    return index
 
 
 def _features(table: Table, features, categorical: dict) -> np.ndarray:
@@ -202,3 +221,14 @@ def inputs(table: Table, feature_names, group: str | None = None, categorical: d
     if table.n_rows == 0:
         raise TableError(f"{table.source}: the table has no rows")
     return _features(table, columns, categorical), _group_labels(table, group)
+
+
+def standardize_columns(standardize, meta: dict):
+    """What ``standardize=True`` standardises of a table read with categorical columns: every input
+    but the one-hot ones, which stay 0/1 (so ``l2`` shrinks a rare level's weight as a common
+    one's) — (D,) bool; ``standardize`` unchanged otherwise."""
+    if standardize is not True or not meta.get("categorical"):
+        return standardize
+    onehot = {f"{c}={level}" for c, levels in meta["categorical"].items() for level in levels}
+    return np.array([name not in onehot for name in meta["feature_names"]])
+

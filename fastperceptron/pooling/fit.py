@@ -185,7 +185,7 @@ def _result(results, thetas, hierarchy, shrink, grid, cv_loss, units, cv_seconds
     pooling = Pooling(hierarchy=hierarchy, weights=tuple(w for w, _ in levels[:-1]),
                       bias=None if c is None else tuple(b for _, b in levels[:-1]), shrink=shrink, grid=grid,
                       cv_loss=cv_loss, stop_reason=reasons)
-    params = {**inner.params, "standardize": bool(o["standardize"]), "shrink": shrink.tolist(),
+    params = {**inner.params, "standardize": bool(np.any(o["standardize"])), "shrink": shrink.tolist(),
               "levels": list(hierarchy.names), "cv": int(o["cv"]) if grid is not None else None}
     return replace(inner, weights=W, bias=c, params=params, pooling=pooling,
                    seconds=sum(r.seconds for r in results) + cv_seconds,

@@ -102,10 +102,14 @@ def _moments(X: np.ndarray, sw: np.ndarray | None, center: bool) -> tuple[np.nda
     return mean, np.sqrt(sq)
 
 
-def standardization(X: np.ndarray, sw: np.ndarray | None, bias: bool) -> ColumnTransform:
-    """``standardize=True``: centred (with a bias) and scaled columns; see the module docstring."""
+def standardization(X: np.ndarray, sw: np.ndarray | None, bias: bool, columns=None) -> ColumnTransform:
+    """``standardize=True``: centred (with a bias) and scaled columns; see the module docstring.
+    ``columns`` (D,) bool: only those (the others keep offset 0 and scale 1: one-hot inputs stay 0/1)."""
     mean, sd = _moments(X, sw, center=bias)
-    return ColumnTransform(offset=mean, scale=np.where(constant_columns(mean, sd), 1.0, sd), standardized=True)
+    scale = np.where(constant_columns(mean, sd), 1.0, sd)
+    if columns is not None:
+        mean, scale = np.where(columns, mean, 0.0), np.where(columns, scale, 1.0)
+    return ColumnTransform(offset=mean, scale=scale, standardized=True)
 
 
 def standard_units(X: np.ndarray, sw: np.ndarray | None, bias: bool) -> ColumnTransform:

@@ -154,6 +154,22 @@ def group_layout(groups, n_rows: int) -> GroupLayout:
     return GroupLayout(labels=labels, order=order.astype(np.int64), offsets=offsets)
 
 
+def _as_kind(w: np.ndarray, labels: np.ndarray, name: str) -> np.ndarray:
+    """New labels in the kind of the trained ones: integers written as text ("100") as integers, and
+    integers as text for labels that are text; else a TypeError naming the fix."""
+    if labels.dtype.kind != "U":
+        try:
+            as_int = w.astype(np.int64)
+        except ValueError:
+            as_int = None
+        if as_int is not None and (as_int.astype(str) == np.char.strip(w)).all():
+            return as_int
+        bad = next(v for v in w.tolist() if not v.strip().lstrip("-").isdigit())
+        raise TypeError(f"{name} are strings ({bad!r}) but the models were trained on labels that are integers: give "
+                        "the integer labels (cast the column to integers)")
+    return w.astype(str)
+
+
 def lookup(labels: np.ndarray, wanted, name: str = "groups", unseen: str = "error"):
     """The model index of every label in ``wanted`` (M,) among the trained ``labels`` (sorted).
 
@@ -165,8 +181,7 @@ def lookup(labels: np.ndarray, wanted, name: str = "groups", unseen: str = "erro
         return found[wanted.codes] if unseen == "error" else (found[0][wanted.codes], found[1][wanted.codes])
     w = _labels_array(name, wanted, None)
     if (w.dtype.kind == "U") != (labels.dtype.kind == "U"):
-        kind = lambda a: "strings" if a.dtype.kind == "U" else "integers"  # noqa: E731
-        raise TypeError(f"{name} are {kind(w)} but the models were trained on labels that are {kind(labels)}")
+        w = _as_kind(w, labels, name)
     idx = np.searchsorted(labels, w)
     idx = np.minimum(idx, labels.shape[0] - 1)
     missed = labels[idx] != w

@@ -42,7 +42,7 @@ class _Choices:
     iterations: int | None
     tol: float | None
     record_every: int | None
-    standardize: bool
+    standardize: bool | np.ndarray  # or (D,) bool: the columns to standardise
 
 
 def make_problem(X, y, **options) -> Problem:
@@ -65,7 +65,11 @@ def make_problem(X, y, **options) -> Problem:
     n, d, k = X.shape[-2], X.shape[-1], Y.shape[-1]
     memory.check(n_models, d, k, c.dtype, data_bytes=X.nbytes + Y.nbytes)
     try:
-        transform = (standardization(X, sw, c.bias) if c.standardize else
+        standardize = c.standardize if isinstance(c.standardize, np.ndarray) else None
+        if standardize is not None and standardize.shape != (X.shape[-1],):
+            raise ValueError(f"standardize has {standardize.size} values but X has {X.shape[-1]} feature columns; give "
+                             "one per column (or True or False)")
+        transform = (standardization(X, sw, c.bias, standardize) if c.standardize is not False else
                      solver_shift(X, sw, c.bias) if c.solver != "gd" else None)
         return _assemble(X, Y, sw, lr, lam, W0, seeds, n_models, layout, c, transform)
     except MemoryError:
@@ -108,9 +112,14 @@ def _choices(o: dict) -> _Choices:
         dt = None
     if dt is None or dt.name not in DTYPES:
         raise ValueError(f"dtype must be 'float64' or 'float32', got {o['dtype']!r}")
-    for name in ("bias", "standardize"):
-        if not isinstance(o[name], (bool, np.bool_)):
-            raise TypeError(f"{name} must be True or False, got {o[name]!r}")
+    if not isinstance(o["bias"], (bool, np.bool_)):
+        raise TypeError(f"bias must be True or False, got {o['bias']!r}")
+    standardize = o["standardize"]
+    if not isinstance(standardize, (bool, np.bool_)):  # or one bool per feature column
+        mask = np.asarray(standardize)
+        if mask.ndim != 1 or mask.dtype != bool:
+            raise TypeError(f"standardize must be True or False (or one bool per feature column), got {standardize!r}")
+        standardize = mask if mask.any() else False
     iterations = None if o["iterations"] is None else nonneg_int("iterations", o["iterations"])
     tol = o["tol"]
     if tol is not None:
@@ -120,7 +129,7 @@ def _choices(o: dict) -> _Choices:
     every = o["record_every"]
     every = None if every is None else nonneg_int("record_every", every, minimum=1)
     return _Choices(solver, rule, learning_rate, auto_rate, o["init"], dt, bool(o["bias"]), iterations, tol, every,
-                    bool(o["standardize"]))
+                    standardize if isinstance(standardize, np.ndarray) else bool(standardize))
 
 
 def _data(X, y, groups) -> tuple[np.ndarray, np.ndarray, GroupLayout | None]:
@@ -133,6 +142,8 @@ def _data(X, y, groups) -> tuple[np.ndarray, np.ndarray, GroupLayout | None]:
         )
     check_shape("X", X, (2, 3), "2-D (N, D), shared by all models, or 3-D (B, N, D), one dataset per model")
     check_finite("X", X, "remove or impute those values first")
+    if X.size:
+        check_magnitude(X.astype(np.float64, copy=False))
     n = X.shape[-2]
     layout = None
     if groups is not None:
@@ -278,6 +289,18 @@ def _assemble(X, Y, sw, lr, lam, W0, seeds, n_models, layout, c: _Choices, trans
     )
 
 
+def check_magnitude(X: np.ndarray) -> None:
+    """Features whose squares overflow the run's dtype (|x| beyond √max/10⁴, about 10¹⁵⁰ in float64)
+    would zero or NaN the sums the training forms: refused, naming the column."""
+    limit = np.sqrt(np.finfo(X.dtype).max) / 1e4
+    big = np.abs(X.reshape(-1, X.shape[-1])).max(axis=0)
+    bad = np.flatnonzero(big > limit)
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(f"X's column {j} holds values up to {float(big[j]):.3g}: their squares overflow {X.dtype.name}; "
+                         f"rescale the column (divide it by a power of ten) so that its values stay below {limit:.0e}")
+
+
 def _caster(dt: np.dtype):
     """cast(name, a): ``a`` as a contiguous array of the run's dtype (None stays None); values too
     large for float32 are refused, naming the argument."""
@@ -288,6 +311,8 @@ def _caster(dt: np.dtype):
             out = np.ascontiguousarray(a, dtype=dt)
         if dt == np.float32:
             check_finite(name, out, "the values are too large for float32; use dtype='float64'")
+            if name == "X" and out.size:
+                check_magnitude(out)
         return out
 
     return cast

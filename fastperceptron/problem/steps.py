@@ -94,7 +94,7 @@ def scale_warning(X: np.ndarray, names=None, rms: np.ndarray | None = None) -> s
             "solver='newton'/'lbfgs' (CLI: --solver), which do not care about the units")
 
 
-def warnings_before_training(problem, auto_rate: bool) -> list[str]:
+def warnings_before_training(problem, auto_rate: bool, names=None) -> list[str]:
     """What would waste a run, said before it starts: gradient steps on columns far from unit scale
     or above the data's stable bound (unless ``auto_rate``: the stable step by construction), and a
     batch of second-order fits that are all the same model. One pass over the data serves both
@@ -108,7 +108,7 @@ def warnings_before_training(problem, auto_rate: bool) -> list[str]:
         D = p.X.shape[-1]
         rows = curvatures[0, D] if p.shared_X else curvatures[:, D].sum()
         squares = curvatures[:, :D].sum(axis=0) if not p.shared_X else curvatures[0, :D]
-        found = [None if standardized else scale_warning(p.X, rms=np.sqrt(squares / max(rows, 1e-300)))]
+        found = [None if standardized else scale_warning(p.X, names, rms=np.sqrt(squares / max(rows, 1e-300)))]
         if not auto_rate:
             lam = np.zeros(p.n_models) if p.l2 is None else p.l2.astype(np.float64)
             used = curvatures if p.bias else curvatures[:, :D]

@@ -27,6 +27,8 @@ def files(tmp_path_factory):
     (h / "y2.csv").write_text("a,b,y\n1,2,2\n3,4,1\n")
     (h / "ystr.csv").write_text("a,b,y\n1,2,yes\n3,4,no\n5,1,maybe\n")
     (h / "adir").mkdir()
+    (h / "huge.csv").write_text("a,b,y\n1e308,1,0\n2,3,1\n4,5,0\n6,1,1\n")
+    (h / "scored.csv").write_text("a,b,y_proba\n1,2,-1\n3,4,-1\n")
     assert run_cli("train --data {H}/ok.csv --models 3 --iterations 10 --out {H}/m.npz", h)[0] == 0
     assert run_cli("train --data {H}/g.csv --group-by g --shrink none --iterations 10 --out {H}/mg.npz", h)[0] == 0
     return h
@@ -49,7 +51,7 @@ CLI_CASES = [
     ('train --data {H}/garbage.csv', "{H}/garbage.csv: not a readable CSV file ("),
     ('train --data {H}/header.csv', '{H}/header.csv: a CSV needs a header line and at least one data row'),
     ('train --data {H}/onecol.csv', "{H}/onecol.csv: no feature columns left once the target columns ['y'] are taken"),
-    ('train --data {H}/nonutf.csv', "{H}/nonutf.csv: 1 feature column(s) hold no numbers: 'a' (Binary); leave them out with --drop a"),
+    ('train --data {H}/nonutf.csv', "{H}/nonutf.csv: 1 feature column(s) hold no numbers: 'a' (binary); leave them out with --drop a"),
     ('train --data {H}/ok.csv --target zz', "--target 'zz' is neither a column name nor a position; columns: ['a', 'b', 'y']"),
     ('train --data {H}/ok.csv --target a b y', "{H}/ok.csv: no feature columns left once the target columns ['a', 'b', 'y'] are taken"),
     ('train --data {H}/g.csv --group-by g --target g', "column 'g' is given as both --target and --group-by; a column has one role"),
@@ -129,6 +131,11 @@ CLI_CASES = [
     ('train --data {H}/ok.csv --drop zz', "--drop 'zz' is neither a column name nor a position; columns: ['a', 'b', 'y']"),
     ('train --data {H}/ok.csv --features a,zz', "--features 'zz' is neither a column name nor a position; columns: ['a', 'b', 'y']"),
     ('train --features a', '--features needs --data FILE, a table with those columns'),
+    ('train --data {H}/huge.csv', "{H}/huge.csv, line 2, column 'a': 1e+308 is too large: its square overflows float64; rescale the column"),
+    ('train --data {H}/ok.csv --drop a --drop b', "{H}/ok.csv: no feature columns left once the target columns ['y'] are taken"),
+    ('train --data {H}/g.csv --group-by g --shrink 1,2', '--shrink has 2 values for 1 levels: give one, or one per level (outermost first)'),
+    ('train --data {H}/ok.csv --shrink 3', '--shrink pulls each group' + "'" + 's model toward its parent' + "'" + 's: give --group-by COLUMN'),
+    ('predict {H}/m.npz --data {H}/scored.csv --keep y_proba', '--keep y_proba: the predictions write column(s) of that name; rename them in {H}/scored.csv or leave them out of --keep'),
     ('demo --input 1 2', '--input needs 3 numbers, got 2'),
     ('demo --iterations -1', '--iterations must be at least 1'),
     ('demo --seed -1', 'seeds must be non-negative integers, got -1'),
@@ -185,14 +192,15 @@ API_CASES = [
     ("labels None", lambda: fp.train(_Xg, _yg, groups=[None] * 30), ValueError, "groups has missing labels"),
     ("labels mixed", lambda: fp.train(_Xg, _yg, groups=[1, "a"] * 15), TypeError, "not a mix"),
     ("labels dict", lambda: fp.train(_Xg, _yg, groups={"a": 1}), ValueError, "groups must be 1-D"),
-    ("float32 overflow", lambda: fp.train(X * 1e300, Y, dtype="float32"), ValueError, "too large for float32"),
+    ("float32 overflow", lambda: fp.train(X * 1e100, Y, dtype="float32"), ValueError, "too large for float32"),
+    ("float64 overflow", lambda: fp.train(X * 1e300, Y), ValueError, "X's column 0 holds values up to 1e+300: their squares overflow float64; rescale the column"),
     ("predict D", lambda: _r.predict_proba([[1, 2]]), ValueError, "X must be (M, 3)"),
     ("predict NaN", lambda: _r.predict_proba([[np.nan, 1, 1]]), ValueError, "X contains NaN or inf"),
     ("predict threshold", lambda: _r.predict(X, threshold="x"), ValueError, "threshold must be a probability in [0, 1]"),
     ("predict groups of a plain batch", lambda: _r.predict_proba(X, groups=[1, 2, 3, 4]), ValueError,
      "this batch was not trained with groups"),
     ("predict unseen label", lambda: _rg.predict_proba(_Xg[:1], groups=[7]), ValueError, "never seen in training (7)"),
-    ("predict text label", lambda: _rg.predict_proba(_Xg[:1], groups=["a"]), TypeError, "groups are strings but"),
+    ("predict text label", lambda: _rg.predict_proba(_Xg[:1], groups=["a"]), TypeError, "groups are strings ('a') but"),
     ("predict all models of groups", lambda: _rg.predict_proba(_Xg), ValueError, "one model per group (3 groups)"),
     ("select out of range", lambda: _r[10], IndexError, "result[10]: index 10 is out of bounds"),
     ("select by text", lambda: _r["a"], TypeError, "result['a']: select models by position"),
@@ -301,6 +309,9 @@ def test_the_command_lines_warnings_name_its_flags():
 
     reasons = np.array(["iterations", "line-search", "one-class", "separable", "converged"])
     messages = [unconverged_message(reasons, np.arange(5), solver, 100) for solver in ("newton", "lbfgs")]
+    from fastperceptron.solvers.outcome import SHRINK_FIX
+
+    messages.append(unconverged_message(reasons, np.arange(5), "newton", 100, penalty=SHRINK_FIX))
     messages.append(scale_warning(np.array([[1e6, 1.0], [2e6, 1.0]]), ["income", "x"]))
     messages.append(rate_warning(np.array([[40.0, 4.0]]), np.zeros(1), np.array([1.0])))
     import fastperceptron.pooling.fit as fit
@@ -318,4 +329,5 @@ def test_the_command_lines_warnings_name_its_flags():
                        "learning_rate='", "scikit-learn"):
             assert python not in cli, (python, cli)
     assert "use --solver lbfgs, or scale the features (--standardize)" in cli_words(messages[0])
+    assert "give --shrink a value > 0 (each group then pulled toward its parent's model)" in cli_words(messages[2])
     assert "--shrink-grid" in cli_words(messages[-1]) and "--shrink cv" in cli_words(messages[-1])

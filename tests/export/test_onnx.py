@@ -181,6 +181,7 @@ def test_every_graph_uses_every_initializer_and_the_datas_label_types(tmp_path):
     cases = [(fp.train(X, y, models=3, iterations=5, backend="numpy"), [None], ("probabilities", "mean", "std")),
              (fp.train(X, y, groups=store, **kw), [None, "nan"], ("probabilities",)),
              (fp.train(X, y, groups=store, fallback=True, **kw), [None, "fallback"], ("probabilities",)),
+             (fp.train(X, y, groups=store, shrink=1.0, **kw), [None, "nan"], ("probabilities",)),
              (fp.train(X, y, groups=[region, store], shrink=[1.0, 1.0], **kw), [None, "nan"], ("probabilities",))]
     for r, ways, outputs in cases:
         for unseen in ways:

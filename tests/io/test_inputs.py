@@ -91,5 +91,48 @@ def test_the_command_line_encodes_as_the_api_does(table, tmp_path):
     assert weights["segment=gold"] == pytest.approx(r.weights[0, r.feature_names.index("segment=gold"), 0], rel=1e-5)
     assert weights["bias"] == pytest.approx(r.bias[0, 0], rel=1e-5)
     rc, _, err = _cli(f"train --data {path} --target churned --backend numpy")
-    assert rc == 2 and "2 feature column(s) hold no numbers: 'signup' (Date), 'segment' (text); leave them " \
+    assert rc == 2 and "2 feature column(s) hold no numbers: 'signup' (date), 'segment' (text); leave them " \
                        "out with --drop signup,segment, one-hot encode the text one(s) with --categorical segment" in err
+
+
+def test_levels_match_by_value_and_an_unseen_one_is_said(table):
+    """An integer categorical column read back as floats (100.0) or text ("100") still finds its levels;
+    a level never seen is said once (UnseenLevelWarning) and predicts with 0 in all its inputs."""
+    pd = pytest.importorskip("pandas")
+    df = table.assign(shop=np.arange(len(table)) % 3 + 100)
+    r = fp.train(df, target="churned", drop=["id", "signup"], categorical=["segment", "shop"], **FIT)
+    assert r.metadata["categorical"]["shop"] == ["100", "101", "102"]
+    expect = r.predict_proba(df)
+    for other in (df.assign(shop=df["shop"].astype(float)), df.assign(shop=df["shop"].astype(str))):
+        np.testing.assert_array_equal(r.predict_proba(other), expect)
+    with pytest.warns(fp.errors.UnseenLevelWarning, match=r"2 row\(s\) hold a level of 'shop' never seen in training "
+                                                          r"\('999'\): 0 in all of its inputs"):
+        r.predict_proba(df.head(4).assign(shop=[999, 100, 999, 101]))
+    del pd
+
+
+def test_a_positive_label_of_numbers_and_one_hot_inputs_left_unscaled(table):
+    y01 = table.assign(churned=(table["churned"] == "yes").astype(int))
+    one = fp.train(y01, target="churned", drop=["id", "signup"], categorical=["segment"], positive=1, **FIT)
+    zero = fp.train(y01, target="churned", drop=["id", "signup"], categorical=["segment"], positive=0, **FIT)
+    np.testing.assert_allclose(zero.predict_proba(y01)[0], 1 - one.predict_proba(y01)[0], rtol=1e-9)
+    assert one.metadata["target_labels"] == {"churned": [0, 1]}
+    std = fp.train(table, target="churned", drop=["id", "signup"], categorical=["segment"], standardize=True, **FIT)
+    x = table["x"].to_numpy()
+    manual = np.column_stack([_one_hot(table)[:, :3], (x - x.mean()) / x.std()])  # one-hot 0/1, x standardised
+    ref = fp.train(manual, (table["churned"] == "yes").to_numpy(float), **FIT)
+    np.testing.assert_allclose(std.predict_proba(table)[0], ref.predict_proba(manual)[0], rtol=1e-9)
+
+
+def test_messages_name_a_frames_columns_and_its_index(table):
+    pd = pytest.importorskip("pandas")
+    raw = pd.DataFrame({"income": np.linspace(1e5, 2e5, 40), "x": np.linspace(-1, 1, 40), "y": np.arange(40) % 2})
+    with pytest.warns(fp.StabilityWarning, match=r"'income' \(root mean square"):
+        fp.train(raw, target="y", iterations=3)
+    bad = raw.assign(x=np.where(np.arange(40) == 5, np.nan, raw["x"])).set_axis(np.arange(40) * 10 + 3, axis=0)
+    with pytest.raises(TableError, match=r"the pandas DataFrame, row 5 \(index 53\), column 'x': an empty cell"):
+        fp.train(bad.sample(frac=1.0, random_state=0).sort_index(), target="y")
+    model = fp.train(raw, target="y", solver="newton", bias=True)
+    with pytest.raises(TableError, match=r"no column 'income', which the model reads .*; the table's columns are "
+                                         r"\['incme', 'x', 'y'\]"):
+        model.predict_proba(raw.rename(columns={"income": "incme"}))

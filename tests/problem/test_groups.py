@@ -238,8 +238,8 @@ def test_unseen_labels_are_an_error_naming_up_to_five(rng):
     with pytest.raises(ValueError, match=r"6 label\(s\) in groups were never seen in training "
                                          r"\('nope-1', 'nope-2', 'nope-3', 'nope-4', 'nope-5', \.\.\.\)"):
         r.predict_proba(np.zeros((7, X.shape[1])), groups=new)
-    with pytest.raises(TypeError, match="trained on labels that are strings"):
-        r.predict_proba(np.zeros((1, X.shape[1])), groups=[3])
+    with pytest.raises(ValueError, match=r"1 label\(s\) in groups were never seen in training \('3'\)"):
+        r.predict_proba(np.zeros((1, X.shape[1])), groups=[3])  # an integer label read as text: not among them
     with pytest.raises(ValueError, match="never seen"):
         r["nope-1"]
     plain = fp.train(X, y, iterations=2, backend="numpy")
@@ -372,9 +372,13 @@ def test_lookup_word_for_word():
     with pytest.raises(ValueError, match=r"^5 label\(s\) in groups were never seen in training \('q', 'r', 's', 't', "
                                          r"'u'\); "):
         lookup(labels, ["q", "r", "s", "t", "u"])
-    with pytest.raises(TypeError, match="^groups are integers but the models were trained on labels that are strings$"):
+    # labels of the other kind: integers as text, or text of integers as integers (a column read back so)
+    assert lookup(np.array(["1", "10", "2"]), [10, 1]).tolist() == [1, 0]  # (the labels sorted as text)
+    assert lookup(np.array([1, 2, 100]), ["100", " 2"]).tolist() == [2, 1]
+    with pytest.raises(ValueError, match=r"2 label\(s\) in groups were never seen in training \('1', '2'\)"):
         lookup(labels, [1, 2])
-    with pytest.raises(TypeError, match="^groups are strings but the models were trained on labels that are integers$"):
+    with pytest.raises(TypeError, match=r"^groups are strings \('a'\) but the models were trained on labels that are "
+                                        r"integers: give the integer labels \(cast the column to integers\)$"):
         lookup(np.array([1, 2]), ["a"])
 
 
