@@ -12,7 +12,7 @@ from .ensemble import EnsembleSummary, summarize
 from .io import model as model_file
 from .io.frames import is_table, prediction_frame
 from .io.model import STOP_REASONS
-from .maths import sigmoid, sigmoid_inplace
+from .maths import sigmoid_inplace
 from .problem.hierarchy import Pooling, is_levels
 from .problem.groups import Factorized
 
@@ -181,7 +181,7 @@ class TrainResult:
         check_finite("X", X, "remove or impute those values first")
         return X
 
-    def predict_proba(self, X, groups=None, unseen: str | None = None, *, as_frame: bool = False):
+    def predict_proba(self, X, groups=None, unseen: str | None = None, *, as_frame: bool = False, interval=None):
         """σ(X·W_b + c_b) for every model b: shape (B, M, K), computed in float64 on the host.
 
         With ``groups`` (M,) labels, for a batch trained with groups: each row by its own group's
@@ -202,6 +202,10 @@ class TrainResult:
         table of X's library: the group column (for a groups batch), then one column of
         probabilities per output, named after the targets; it needs one model per row (a groups
         batch, or one model: ``result[m]``).
+
+        ``interval=0.95`` (a batch trained with ``cov=``): also each probability's delta-method
+        interval, on the logit scale mapped back (:func:`fastperceptron.serving.interval`): returns
+        (P, low, high), or a frame with ``<target>_low`` and ``<target>_high`` beside each column.
         """
         like = X if is_table(X) else None
         column = self.metadata.get("group_by") or "group"
@@ -221,6 +225,11 @@ class TrainResult:
             if self.bias is not None:
                 Z += self.bias.astype(np.float64, copy=False)[:, None, :]
             P = sigmoid_inplace(Z)
+        if interval is not None:
+            low, high = serving.interval(self, X, groups, unseen, interval)
+            if as_frame:
+                return self._as_frame(like, P, groups, column, low, high)
+            return P, low, high
         return self._as_frame(like, P, groups, column) if as_frame else P
 
     @property
@@ -233,14 +242,17 @@ class TrainResult:
         """The target columns (one per output), when trained on a table (else None)."""
         return self.metadata.get("target_names")
 
-    def _as_frame(self, like, P, groups, column: str):
+    def _as_frame(self, like, P, groups, column: str, low=None, high=None):
         if P.ndim == 3:
             if P.shape[0] != 1:
                 raise ValueError(f"as_frame=True gives one probability per row and output, but this batch has "
                                  f"{self.n_models:,} models: select one (result[m]) or average them "
                                  "(ensemble_proba)")
-            P = P[0]
+            P, low, high = P[0], None if low is None else low[0], None if high is None else high[0]
         names = self.target_names or [f"p{k}" for k in range(self.n_outputs)]
+        if low is not None:  # each probability, then its interval
+            P = np.stack([P, low, high], axis=2).reshape(P.shape[0], -1)
+            names = [f"{n}{part}" for n in names for part in ("", "_low", "_high")]
         if groups is None:
             return prediction_frame(like, P, names)
         if is_levels(groups):
@@ -294,22 +306,8 @@ class TrainResult:
         """Weights (·, D, K) and biases (·, K) or None of every model :meth:`route` may pick."""
         return serving.model_table(self)
 
-    def _predict_groups(self, X, groups, unseen: str | None = None, rows: int = 1 << 16) -> np.ndarray:
-        X = self._inputs(X)
-        if X.ndim != 2:
-            raise ValueError(f"with groups, X must be (M, {self.n_features}); got shape {X.shape}")
-        idx, _ = self.route(groups, unseen)
-        if idx.shape[0] != X.shape[0]:
-            raise ValueError(f"groups has {idx.shape[0]:,} labels but X has {X.shape[0]:,} rows; give one per row")
-        W, c = self._table()
-        out = np.empty((X.shape[0], self.n_outputs))
-        for a in range(0, X.shape[0], rows):  # in slices: W[idx] is (rows, D, K)
-            i = idx[a:a + rows]
-            Z = np.einsum("md,mdk->mk", X[a:a + rows], W[i])
-            if c is not None:
-                Z += c[i]
-            out[a:a + rows] = sigmoid(Z)
-        return out
+    def _predict_groups(self, X, groups, unseen: str | None = None) -> np.ndarray:
+        return serving.predict_groups(self, self._inputs(X), groups, unseen)
 
     def predict(self, X, threshold: float = 0.5, groups=None, unseen: str | None = None) -> np.ndarray:
         """0/1 predictions: 1 where the probability is >= threshold. Shape (B, M, K), or (M, K)

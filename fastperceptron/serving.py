@@ -10,7 +10,8 @@ from .io.columns import TableError
 from .io.frames import column_names, describe, prediction_inputs
 from .problem.groups import lookup
 
-__all__ = ["route", "model_table", "level_starts", "level_columns", "table_inputs", "model_labels", "coef_table"]
+__all__ = ["route", "model_table", "level_starts", "level_columns", "table_inputs", "model_labels", "coef_table",
+           "interval", "predict_groups"]
 
 
 def route(result, groups, unseen):
@@ -147,4 +148,63 @@ def coef_table(result, alpha: float):
     terms = list(names) + (["bias"] if result.bias is not None else [])
     return table(theta, result.covariance, alpha, terms=terms, cov_type=str(result.params.get("cov")),
                  targets=result.target_names or [f"y{k}" for k in range(result.n_outputs)], labels=model_labels(result))
+
+
+def interval(result, X, groups, unseen, level: float, rows: int = 1 << 14):
+    """``predict_proba(..., interval=level)``: (low, high) of each probability, the delta method on
+    the logit: σ(z ∓ q·√(x̃·V·x̃ᵀ)), q the normal quantile of ½ + level/2 and V the row's model's
+    covariance. Shapes as the probabilities'; NaN for a row served by a fallback or an ancestor (no
+    covariance of theirs is kept) and for a model without one (it did not converge)."""
+    from statistics import NormalDist
+
+    from .maths import sigmoid
+
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ValueError(f"interval is the intervals' coverage, in (0, 1) (e.g. 0.95), got {level!r}")
+    V = result.covariance
+    if V is None or V.ndim != 4:
+        raise ValueError("interval= needs each model's covariance: train with cov='nonrobust' (or 'HC0', 'HC1', "
+                         "'cluster') and cov_keep='full'" + ("" if V is None else " (this batch kept its diagonal only)"))
+    q = NormalDist().inv_cdf(0.5 + level / 2)
+    X = result._inputs(X)
+    Xt = np.concatenate([X, np.ones(X.shape[:-1] + (1,))], axis=-1) if result.bias is not None else X
+    theta = result.weights.astype(np.float64).transpose(0, 2, 1)
+    if result.bias is not None:
+        theta = np.concatenate([theta, result.bias.astype(np.float64)[:, :, None]], axis=2)
+    if groups is None:
+        z = np.einsum("...mp,bkp->bmk", Xt, theta) if Xt.ndim == 2 else np.einsum("bmp,bkp->bmk", Xt, theta)
+        var = (np.einsum("mp,bkpq,mq->bmk", Xt, V, Xt) if Xt.ndim == 2 else np.einsum("bmp,bkpq,bmq->bmk", Xt, V, Xt))
+    else:
+        idx = route(result, groups, unseen)[0]
+        own = idx < result.n_models
+        safe = np.where(own, idx, 0)
+        z, var = np.empty((X.shape[0], result.n_outputs)), np.empty((X.shape[0], result.n_outputs))
+        for a in range(0, X.shape[0], rows):
+            b = slice(a, a + rows)
+            z[b] = np.einsum("mp,mkp->mk", Xt[b], theta[safe[b]])
+            var[b] = np.einsum("mp,mkpq,mq->mk", Xt[b], V[safe[b]], Xt[b])
+        var[~own] = np.nan
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.where(var >= 0, var, np.nan))
+    return sigmoid(z - q * se), sigmoid(z + q * se)
+
+
+def predict_groups(result, X, groups, unseen=None, rows: int = 1 << 16) -> np.ndarray:
+    """``predict_proba(X, groups=)``: each row of X (M, D) by the model :func:`route` picks, (M, K)."""
+    from .maths import sigmoid
+
+    if X.ndim != 2:
+        raise ValueError(f"with groups, X must be (M, {result.n_features}); got shape {X.shape}")
+    idx, _ = route(result, groups, unseen)
+    if idx.shape[0] != X.shape[0]:
+        raise ValueError(f"groups has {idx.shape[0]:,} labels but X has {X.shape[0]:,} rows; give one per row")
+    W, c = model_table(result)
+    out = np.empty((X.shape[0], result.n_outputs))
+    for a in range(0, X.shape[0], rows):  # in slices: W[idx] is (rows, D, K)
+        i = idx[a:a + rows]
+        Z = np.einsum("md,mdk->mk", X[a:a + rows], W[i])
+        if c is not None:
+            Z += c[i]
+        out[a:a + rows] = sigmoid(Z)
+    return out
 

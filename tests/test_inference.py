@@ -176,3 +176,34 @@ def test_errors_name_the_problem(raw):
     np.testing.assert_allclose(diag.coef_table().std_error, full.coef_table().std_error, rtol=1e-12)
     with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\)"):
         full.coef_table(alpha=5)
+
+
+def test_prediction_intervals_by_the_delta_method(raw):
+    """predict_proba(X, interval=0.9): σ(z ∓ q·√(x̃·V·x̃ᵀ)) for every model of a batch and each row's
+    model of a groups batch (NaN for a row its fallback serves); frames get <target>_low/_high."""
+    from statistics import NormalDist
+
+    X, y, g = raw
+    q = NormalDist().inv_cdf(0.95)
+    r = fp.train(X, y, solver="newton", bias=True, cov="HC1", sample_weight=fp.bootstrap_weights(len(y), [0, 1]))
+    P, low, high = r.predict_proba(X[:5], interval=0.9)
+    Xt = np.c_[X[:5], np.ones(5)]
+    for b in range(2):
+        z = Xt @ np.r_[r.weights[b, :, 0], r.bias[b, 0]]
+        se = np.sqrt(np.einsum("mp,pq,mq->m", Xt, r.covariance[b, 0], Xt))
+        np.testing.assert_allclose(low[b, :, 0], 1 / (1 + np.exp(-(z - q * se))), rtol=1e-10)
+        np.testing.assert_allclose(high[b, :, 0], 1 / (1 + np.exp(-(z + q * se))), rtol=1e-10)
+        assert (low[b] < P[b]).all() and (P[b] < high[b]).all()
+    grouped = fp.train(X, y, groups=g, solver="newton", bias=True, l2=1.0, cov="nonrobust", fallback=True, min_rows=40)
+    Pg, lg, hg = grouped.predict_proba(X[:50], groups=g[:50], interval=0.9)
+    small = grouped.served_by_fallback(g[:50])
+    assert np.isnan(lg[small]).all() and np.isfinite(lg[~small]).all() and (lg[~small] < Pg[~small]).all()
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": y})
+    m = fp.train(df, target="y", solver="newton", bias=True, cov="nonrobust")
+    out = m.predict_proba(df.head(3), as_frame=True, interval=0.9)
+    assert list(out.columns) == ["y", "y_low", "y_high"] and (out["y_low"] < out["y"]).all()
+    with pytest.raises(ValueError, match=r"interval= needs each model's covariance"):
+        fp.train(X, y, solver="newton", bias=True).predict_proba(X[:2], interval=0.9)
+    with pytest.raises(ValueError, match=r"interval is the intervals' coverage, in \(0, 1\)"):
+        m.predict_proba(df.head(2), interval=95)
