@@ -115,7 +115,7 @@ def _setup(namespace: dict) -> None:
     namespace.update(HAVE_PYARROW=_have("pyarrow"), HAVE_SKLEARN=_have("sklearn"), HAVE_DASK=_have("distributed"),
                      HAVE_ONNX=_have("onnx") and _have("onnxruntime"), HAVE_SKL2ONNX=_have("skl2onnx"),
                      HAVE_MATPLOTLIB=_have("matplotlib"), HAVE_JAX=_have("jax"),
-                     HAVE_PANDAS=_have("pandas"), HAVE_POLARS=_have("polars"))
+                     HAVE_PANDAS=_have("pandas"), HAVE_POLARS=_have("polars"), HAVE_STATSMODELS=_have("statsmodels"))
 
 
 def _teardown(namespace: dict) -> None:

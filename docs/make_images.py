@@ -49,6 +49,15 @@ def main() -> None:
     pooled = fp.train(X[~held], y[~held], groups=[region[~held], store[~held]], shrink="cv", bias=True)
     pooled.plot(kind="shrink", path="docs/images/shrink.png")
 
+    # statistics: 1,000 stores' price effects, 100 real, with their intervals (the README's example)
+    rng = np.random.default_rng(7)
+    stores = np.repeat(np.arange(1_000), 300)
+    price = rng.normal(size=stores.size)
+    effect = np.where(np.arange(1_000) < 100, -0.6, 0.0)
+    y = (rng.random(stores.size) < 1 / (1 + np.exp(-(0.2 + effect[stores] * price)))).astype(float)
+    r = fp.train(price[:, None], y, groups=stores, solver="newton", bias=True, cov="HC1")
+    r.plot("coef", term="x1", path="docs/images/coef.png")
+
 
 if __name__ == "__main__":
     main()

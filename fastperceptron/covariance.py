@@ -52,6 +52,7 @@ def check_cov(o: dict, solver: str, n_models: int, K: int, P: int) -> None:
 
 def attach(result, problem, o: dict, clusters=None):
     """``result`` with each model's covariance (:attr:`TrainResult.covariance`) and ``params["cov"]``."""
+    terms = result.feature_labels + ["bias"] * (result.bias is not None)
     V = problem_covariance(problem, result.weights, result.bias, result.stop_reason, o["cov"], clusters,
-                           o["cov_keep"])
+                           o["cov_keep"], terms)
     return replace(result, covariance=V, params={**result.params, "cov": o["cov"], "cov_keep": o["cov_keep"]})

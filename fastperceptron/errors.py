@@ -39,7 +39,25 @@ class ShrinkWarning(UserWarning):
     shrink may lie beyond the values tried; the message names the level and the fix."""
 
 
+class CollinearityWarning(UserWarning):
+    """A model's Hessian at its optimum is singular (collinear columns among its rows, unpenalised):
+    its covariance is NaN; the message names the terms that move together and the fix."""
+
+
 class UnseenLevelWarning(UserWarning):
     """Rows to predict hold a level of a categorical column never seen in training: 0 in all of that
     column's inputs (the model answers from the others)."""
 
+
+
+def caller_level() -> int:
+    """The ``stacklevel`` of ``warnings.warn`` (called by this function's caller) that names the first
+    frame outside fastperceptron: the user's line, however deep the warning is raised."""
+    import sys
+    from pathlib import Path
+
+    package = str(Path(__file__).parent)
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -45,6 +45,28 @@ def _pairs(P: int):
     return rows, cols
 
 
+def _segments(gid):
+    """The rows of each model of a groups batch as contiguous runs: (order, or None when ``gid`` is
+    already sorted, as a groups problem's rows are; the runs' starts in sorted order; their models)."""
+    order = None if gid.size < 2 or bool((gid[1:] >= gid[:-1]).all()) else np.argsort(gid, kind="stable")
+    sorted_gid = gid if order is None else gid[order]
+    starts = np.flatnonzero(np.r_[True, sorted_gid[1:] != sorted_gid[:-1]]) if gid.size else np.zeros(0, np.int64)
+    return order, starts, sorted_gid[starts]
+
+
+def _pair_sums(columns, weights, segments) -> np.ndarray:
+    """Σ_n weights_n·x_n,p·x_n,q over each model's rows, for every pair p ≤ q: (models present,
+    pairs). ``columns`` (P, N) contiguous, in the runs' order; one N-vector at a time (no (N, P²)
+    temporary: at 10⁶ rows that costs more in fresh memory than the sums)."""
+    _, starts, _ = segments
+    P = columns.shape[0]
+    out = []
+    for p in range(P):
+        wp = weights * columns[p]
+        out.extend(np.add.reduceat(wp * columns[q], starts) for q in range(p, P))
+    return np.stack(out, axis=1)
+
+
 def _gram(Xt, weights, gid, n_models: int) -> np.ndarray:
     """Σ_n weights_n·x̃_nᵀx̃_n per model and output: (B, K, P, P). ``Xt`` (N, P) shared rows with
     ``weights`` (B, N, K), or the rows of all groups with ``gid`` (N,) and ``weights`` (N, K), or
@@ -54,10 +76,13 @@ def _gram(Xt, weights, gid, n_models: int) -> np.ndarray:
     K = weights.shape[-1]
     out = np.empty((n_models, K, P, P))
     if gid is not None:
-        Z = Xt[:, a] * Xt[:, b]                                    # (N, pairs)
+        segments = _segments(gid)
+        order, _, present = segments
+        columns = np.ascontiguousarray((Xt if order is None else Xt[order]).T)
+        out[:] = 0.0
         for k in range(K):
-            for j in range(a.size):
-                out[:, k, a[j], b[j]] = np.bincount(gid, weights=weights[:, k] * Z[:, j], minlength=n_models)
+            w = weights[:, k] if order is None else weights[order, k]
+            out[present[:, None], k, a, b] = _pair_sums(columns, w, segments)
     elif Xt.ndim == 2:
         Z = Xt[:, a] * Xt[:, b]
         sums = np.einsum("bnk,nj->bkj", weights, Z)                # one product per pair, over the models
@@ -123,7 +148,42 @@ def _inverse(H) -> np.ndarray:
         return out.reshape(H.shape)
 
 
-def covariances(X, Y, s, theta, penalty, cov_type: str, *, gid=None, clusters=None, T=None, keep: str = "full"):
+#: a model whose Hessian (in centred, scaled coordinates) has a 1-norm condition number above 1/this
+#: is not identified: its covariance is NaN (the inverse would keep fewer than six digits)
+SINGULAR = 1e-10
+
+
+def _singular(H, Hinv) -> np.ndarray:
+    """(…) True where H is singular to working precision: cond₁(H) = ‖H‖₁‖H⁻¹‖₁ > 1/SINGULAR."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        cond = np.abs(H).sum(axis=-2).max(axis=-1) * np.abs(Hinv).sum(axis=-2).max(axis=-1)
+    return ~(cond * SINGULAR < 1.0)
+
+
+def _warn_collinear(H, singular, Tt, terms) -> None:
+    """One CollinearityWarning: how many models are not identified, and for the first the terms
+    its Hessian's null direction moves (on the user's columns)."""
+    import warnings
+
+    from .errors import CollinearityWarning, caller_level
+
+    first = np.argwhere(singular)[0]
+    v = np.linalg.eigh(H[tuple(first)])[1][:, 0]
+    d = (Tt if Tt.ndim == 2 else Tt[first[0]]) @ v
+    moving = [terms[j] for j in np.flatnonzero(np.abs(d) > 0.05 * np.abs(d).max())]
+    which = ("the model has" if singular.size == 1 else
+             f"{int(singular.sum()):,} of {singular.size:,} models have")
+    warnings.warn(
+        f"{which} a singular Hessian at the optimum, so the covariance is NaN: collinear columns among the "
+        f"rows ({'' if singular.size == 1 else f'model {first[0]}: '}"
+        f"{', '.join(moving)} move together — a one-hot of every level beside a bias, a copy of a column, "
+        "or a column constant within a group); drop one of those columns, leave out the bias (bias=False) "
+        "when they are a one-hot of every level, or set l2 > 0 (a finite C in the scikit-learn estimators)",
+        CollinearityWarning, stacklevel=caller_level())
+
+
+def covariances(X, Y, s, theta, penalty, cov_type: str, *, gid=None, clusters=None, T=None, keep: str = "full",
+                terms=None, stop_reason=None):
     """Each model's covariance of θ̂ (B, K, P, P), or its diagonal (B, K, P) with keep="diag".
 
     ``X`` (N, D) rows shared by all models, or with ``gid`` (N,) the rows of every group (row n
@@ -131,7 +191,10 @@ def covariances(X, Y, s, theta, penalty, cov_type: str, *, gid=None, clusters=No
     None, (N,) or (B, N); ``theta`` (B, K, P) the models on X's columns (P = D, or D + 1 with the
     bias last); ``penalty`` the penalty's Hessian on X's columns, (P, P) or broadcastable to
     (B, K, P, P); ``clusters`` (N,) labels for cov_type "cluster"; ``T`` (P, P): θ_user = T·θ
-    (default: X's columns are the user's)."""
+    (default: X's columns are the user's). A model whose Hessian is singular (:data:`SINGULAR`)
+    gets NaN and one :class:`CollinearityWarning` names the terms (``terms``, default x1 … and
+    "bias") that move together. A model whose ``stop_reason`` (B,) is not "converged" gets NaN too
+    (SPEC §9: no optimum to describe)."""
     B, K, P = theta.shape
     D = X.shape[-1]
     bias = P > D
@@ -142,10 +205,10 @@ def covariances(X, Y, s, theta, penalty, cov_type: str, *, gid=None, clusters=No
     F = fold_map(offset, scale, bias)                           # θ = F·θ′ on the centred, scaled columns
     Xs = (X - offset) / scale
     Xt = np.concatenate([Xs, np.ones(Xs.shape[:-1] + (1,))], axis=-1) if bias else Xs
-    thetas = np.einsum("pq,bkq->bkp", np.linalg.inv(F), theta)   # θ′
-    Rs = np.einsum("pi,...pq,qj->...ij", F, np.broadcast_to(penalty, (B, K, P, P)), F)
+    thetas = theta @ np.linalg.inv(F).T                          # θ′
+    Rs = np.broadcast_to(F.T @ np.asarray(penalty, dtype=np.float64) @ F, (B, K, P, P))
     if gid is not None:
-        z = np.einsum("np,nkp->nk", Xt, thetas[gid])
+        z = np.stack([np.einsum("np,np->n", Xt, thetas[gid, k]) for k in range(K)], axis=1)
         Yr, w = Y, (np.ones(X.shape[0]) if s is None else s)[:, None]
     else:
         z = np.einsum("np,bkp->bnk", Xt, thetas) if Xt.ndim == 2 else np.einsum("bnp,bkp->bnk", Xt, thetas)
@@ -155,6 +218,8 @@ def covariances(X, Y, s, theta, penalty, cov_type: str, *, gid=None, clusters=No
         p = cross_entropy_sigmoid(z, Yr)[1]
     H = _gram(Xt, w * p * (1 - p), gid, B) + Rs
     Hinv = _inverse(H)
+    converged = np.ones(B, bool) if stop_reason is None else np.asarray(stop_reason) == "converged"
+    singular = _singular(H, Hinv) & converged[:, None]
     if cov_type == "nonrobust":
         V = Hinv
     else:
@@ -171,7 +236,13 @@ def covariances(X, Y, s, theta, penalty, cov_type: str, *, gid=None, clusters=No
             factor = np.ones(B) if cov_type == "HC0" else N / np.where(N > P, N - P, np.nan)
         V = factor[:, None, None, None] * (Hinv @ M @ Hinv)
     Tt = F if T is None else T @ F
-    V = np.einsum("pi,bkij,qj->bkpq", Tt, V, Tt)
+    if singular.any():
+        from .problem.model import default_names
+
+        V[singular] = np.nan
+        _warn_collinear(H, singular, Tt, terms or default_names("x", D) + ["bias"] * bias)
+    V[~converged] = np.nan
+    V = Tt @ V @ Tt.T
     return np.einsum("...ii->...i", V).copy() if keep == "diag" else V
 
 
@@ -192,7 +263,8 @@ def _penalty(problem) -> np.ndarray:
         "bpi,bkpq,bqj->bkij", A, L, A)
 
 
-def problem_covariance(problem, weights, bias, stop_reason, cov_type: str, clusters=None, keep: str = "full"):
+def problem_covariance(problem, weights, bias, stop_reason, cov_type: str, clusters=None, keep: str = "full",
+                       terms=None):
     """:func:`covariances` of a trained problem's models (``weights`` (B, D, K), ``bias`` (B, K) or
     None, on the user's columns), NaN for a model that did not converge (SPEC §9); ``clusters`` (N,)
     in the user's row order."""
@@ -210,6 +282,5 @@ def problem_covariance(problem, weights, bias, stop_reason, cov_type: str, clust
         gid = p.groups.group_ids()
         clusters = None if clusters is None else np.asarray(clusters)[p.groups.order]
     s = None if p.sample_weight is None else p.sample_weight.astype(np.float64)
-    V = covariances(X, p.Y.astype(np.float64), s, theta, _penalty(p), cov_type, gid=gid, clusters=clusters, keep=keep)
-    V[np.asarray(stop_reason) != "converged"] = np.nan
-    return V
+    return covariances(X, p.Y.astype(np.float64), s, theta, _penalty(p), cov_type, gid=gid, clusters=clusters,
+                       keep=keep, terms=terms, stop_reason=stop_reason)

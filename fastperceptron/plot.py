@@ -14,6 +14,8 @@ without pyplot: no global state, no window, displayed by Jupyter like any figure
 * ``"groups"``: a batch trained with ``groups=``: each group's loss against its number of rows;
 * ``"shrink"``: a pooled batch whose shrinkage was chosen by cross-validation (``shrink="cv"``):
   each level's held-out log-loss against ρ, the chosen ρ marked;
+* ``"coef"``: a batch trained with ``cov=``: a forest plot of one term's estimate and interval in
+  every model, sorted, those with a q-value below ``q`` marked (``term=``, ``q=``, ``alpha=``);
 * ``"auto"``: chosen from what the result holds, in this order: the CV curves of a pooled batch,
   groups, a sweep, learning curves, the loss distribution (:func:`choose`).
 
@@ -24,9 +26,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .problem.model import default_names
+
 __all__ = ["plot", "choose", "save", "target", "KINDS"]
 
-KINDS = ("auto", "loss", "weights", "curves", "sweep", "groups", "shrink")
+KINDS = ("auto", "loss", "weights", "curves", "sweep", "groups", "shrink", "coef")
 LOSS_LABEL = "final loss (weighted mean squared error)"
 MAX_PANELS = 16  # "weights": panels drawn; the rest are named in the last panel
 
@@ -52,13 +56,16 @@ def choose(result) -> str:
     return "loss"
 
 
-def plot(result, kind: str = "auto", *, ax=None, path=None):
+def plot(result, kind: str = "auto", *, ax=None, path=None, **options):
     """Draw ``kind`` (one of :data:`KINDS`) for ``result``; returns the figure.
 
     ``ax``: draw into this matplotlib Axes instead of a new figure (not for "weights", which
     needs a panel per weight). ``path``: also write the figure there (PNG, SVG or PDF by the
-    suffix, PNG when there is none), atomically.
+    suffix, PNG when there is none), atomically. ``options``: those of kind "coef" (``term``, the
+    feature name or "bias", default the first; ``output``; ``q`` (0.05); ``alpha`` (0.05)).
     """
+    if options and kind != "coef":
+        raise TypeError(f"{', '.join(options)}= apply to kind='coef'")
     if not isinstance(kind, str) or kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if result.n_models == 0:
@@ -78,7 +85,10 @@ def plot(result, kind: str = "auto", *, ax=None, path=None):
             ax = fig.add_subplot()
         else:
             fig = ax.figure
-        {"loss": _loss, "curves": _curves, "sweep": _sweep, "groups": _groups, "shrink": _shrink}[kind](ax, result)
+        if kind == "coef":
+            _coef(ax, result, **options)
+        else:
+            {"loss": _loss, "curves": _curves, "sweep": _sweep, "groups": _groups, "shrink": _shrink}[kind](ax, result)
     if path is not None:
         save(fig, path)
     return fig
@@ -149,10 +159,10 @@ def _loss(ax, result) -> None:
 
 def _weight_names(result) -> list[str]:
     B, D, K = result.weights.shape
-    features = result.metadata.get("feature_names") or [f"x{i + 1}" for i in range(D)]
-    targets = result.metadata.get("target_names") or [f"y{k + 1}" for k in range(K)]
+    features = result.feature_labels
+    targets = result.target_names or default_names("y", K)
     if len(features) != D or len(targets) != K:
-        features, targets = [f"x{i + 1}" for i in range(D)], [f"y{k + 1}" for k in range(K)]
+        features, targets = default_names("x", D), default_names("y", K)
     names = [f"w[{f}]" if K == 1 else f"w[{f} → {t}]" for t in targets for f in features]
     if result.bias is not None:
         names += ["bias" if K == 1 else f"bias[{t}]" for t in targets]
@@ -295,3 +305,29 @@ def _shrink(ax, result) -> None:
     ax.set_ylabel("held-out log-loss per row (cross-validated)")
     ax.legend(title="★ chosen")
     ax.set_title(_title(result, "partial pooling"))
+
+
+def _coef(ax, result, term=None, output: int = 0, q: float = 0.05, alpha: float = 0.05) -> None:
+    """One term's estimate and 1 − alpha interval in every model, sorted by the estimate; the models
+    whose q-value is below ``q`` in colour (the picture of 10⁴ stores' price effects)."""
+    t = result.coef_table(alpha=alpha)
+    j = 0 if term is None else (t.terms.index(term) if term in t.terms else None)
+    if j is None:
+        raise ValueError(f"term={term!r} is not one of this batch's terms {t.terms}")
+    est, low, high, qv = (getattr(t, n)[:, output, j] for n in ("estimate", "ci_low", "ci_high", "q_value"))
+    keep = np.flatnonzero(np.isfinite(low))
+    order = keep[np.argsort(est[keep], kind="stable")]
+    y = np.arange(order.size)
+    found = qv[order] < q
+    for mask, colour, label in ((~found, "0.6", f"q ≥ {q:g}"), (found, "C3", f"q < {q:g}")):
+        ax.hlines(y[mask], low[order][mask], high[order][mask], color=colour, linewidth=0.8 if order.size < 200 else 0.3)
+        ax.plot(est[order][mask], y[mask], "o", color=colour, markersize=3 if order.size < 200 else 1,
+                label=f"{label} ({int(mask.sum()):,})")
+    ax.axvline(0.0, color="k", linewidth=0.8)
+    ax.set_xlabel(f"{t.terms[j]}: estimate and {100 * (1 - alpha):g} % interval ({t.cov_type})")
+    shown = f"{order.size:,}" if order.size == est.size else f"{order.size:,} of {est.size:,}"
+    ax.set_ylabel(f"{shown} models, by the estimate")
+    ax.set_yticks([])
+    ax.legend(loc="lower right")
+    ax.set_title(_title(result, f"{t.terms[j]} across models"))
+

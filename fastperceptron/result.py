@@ -15,6 +15,7 @@ from .io.model import STOP_REASONS
 from .maths import sigmoid_inplace
 from .problem.hierarchy import Pooling, is_levels
 from .problem.groups import Factorized
+from .problem.model import default_names
 
 __all__ = ["TrainResult", "EnsembleSummary", "STOP_REASONS", "load"]
 
@@ -238,6 +239,11 @@ class TrainResult:
         return self.metadata.get("feature_names")
 
     @property
+    def feature_labels(self) -> list[str]:
+        """:attr:`feature_names`, or x1 … xD for a batch trained on arrays."""
+        return self.feature_names or default_names("x", self.n_features)
+
+    @property
     def target_names(self) -> list | None:
         """The target columns (one per output), when trained on a table (else None)."""
         return self.metadata.get("target_names")
@@ -343,19 +349,20 @@ class TrainResult:
         return summarize(self.predict_proba, self._inputs(X), self.n_models, self.n_outputs, quantiles, rows)
 
     # --- pictures -------------------------------------------------------------------------------
-    def plot(self, kind: str = "auto", *, ax=None, path=None):
+    def plot(self, kind: str = "auto", *, ax=None, path=None, **options):
         """A figure of what the batch learned (matplotlib, ``pip install 'fastperceptron[plot]'``).
 
         ``kind``: "loss" (the final loss over models), "weights" (each weight over models),
         "curves" (learning curves from ``history``: median and 5–95 % band), "sweep" (final loss
         against the learning rate or L2 that varies across models), "groups" (loss against group
-        size), or "auto" (chosen from what the result holds). ``ax``: draw into an existing Axes;
+        size), "coef" (a forest plot of one term across models; ``term=``, ``q=``), or "auto"
+        (chosen from what the result holds). ``ax``: draw into an existing Axes;
         ``path``: also write a PNG/SVG/PDF there. Returns the matplotlib Figure. See
         :mod:`fastperceptron.plot`.
         """
         from .plot import plot
 
-        return plot(self, kind, ax=ax, path=path)
+        return plot(self, kind, ax=ax, path=path, **options)
 
     def to_onnx(self, path=None, *, outputs=("probabilities",), dtype=None, unseen: str | None = None):
         """Every model in one ONNX graph (``pip install 'fastperceptron[onnx]'``); written to

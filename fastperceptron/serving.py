@@ -9,6 +9,7 @@ import numpy as np
 from .io.columns import TableError
 from .io.frames import column_names, describe, prediction_inputs
 from .problem.groups import lookup
+from .problem.model import default_names
 
 __all__ = ["route", "model_table", "level_starts", "level_columns", "table_inputs", "model_labels", "coef_table",
            "interval", "predict_groups"]
@@ -144,10 +145,9 @@ def coef_table(result, alpha: float):
     theta = result.weights.astype(np.float64).transpose(0, 2, 1)
     if result.bias is not None:
         theta = np.concatenate([theta, result.bias.astype(np.float64)[:, :, None]], axis=2)
-    names = result.feature_names or [f"x{d}" for d in range(result.n_features)]
-    terms = list(names) + (["bias"] if result.bias is not None else [])
+    terms = list(result.feature_labels) + (["bias"] if result.bias is not None else [])
     return table(theta, result.covariance, alpha, terms=terms, cov_type=str(result.params.get("cov")),
-                 targets=result.target_names or [f"y{k}" for k in range(result.n_outputs)], labels=model_labels(result))
+                 targets=result.target_names or default_names("y", result.n_outputs), labels=model_labels(result))
 
 
 def interval(result, X, groups, unseen, level: float, rows: int = 1 << 14):

@@ -46,10 +46,10 @@ def train(X, y=None, **options) -> TrainResult:
     if o["cov"] is not None:
         check_cov(o, problem.solver, problem.n_models, problem.W0.shape[2], problem.n_parameters)
     result = run_problem(problem, o, names=names.get("feature_names"))
-    if o["cov"] is not None:
-        result = attach(result, problem, o, o["clusters"])
     if names:
         result = replace(result, metadata={**result.metadata, **names})
+    if o["cov"] is not None:
+        result = attach(result, problem, o, o["clusters"])
     warn_unconverged(result, stacklevel=2)
     if o["fallback"] and result.complete:  # one more model on all rows, with the batch's other options
         model = train(X, y, **{**options, "target": None, "features": None, "groups": None, "sample_weight": weight,

@@ -123,7 +123,7 @@ def test_a_pooled_hierarchys_covariance_holds_its_pull(raw):
     pd = pytest.importorskip("pandas")
     frame = r.coef_table().to_frame()
     assert isinstance(frame, pd.DataFrame) and list(frame.columns[:3]) == ["level1", "level2", "term"]
-    assert len(frame) == r.n_models * 4 and frame["term"].tolist()[:4] == ["x0", "x1", "x2", "bias"]
+    assert len(frame) == r.n_models * 4 and frame["term"].tolist()[:4] == ["x1", "x2", "x3", "bias"]
 
 
 def test_q_values_are_benjamini_hochberg_and_unconverged_models_nan(raw, tmp_path):
@@ -207,3 +207,99 @@ def test_prediction_intervals_by_the_delta_method(raw):
         fp.train(X, y, solver="newton", bias=True).predict_proba(X[:2], interval=0.9)
     with pytest.raises(ValueError, match=r"interval is the intervals' coverage, in \(0, 1\)"):
         m.predict_proba(df.head(2), interval=95)
+
+
+def test_the_command_line_trains_saves_and_writes_the_statistics(tmp_path, raw):
+    """train --cov HC1 --cluster COL; coef MODEL --out (CSV, Parquet); info MODEL; predict --interval:
+    the same numbers as the API's."""
+    import contextlib
+    import io
+    import shlex
+
+    from fastperceptron import cli
+
+    pd = pytest.importorskip("pandas")
+    X, y, g = raw
+    df = pd.DataFrame({"income": X[:, 0], "age": X[:, 1], "flag": X[:, 2], "shop": g % 4, "city": g, "y": y})
+    df.to_csv(tmp_path / "t.csv", index=False, float_format="%.17g")
+
+    def run(line):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = cli.main(shlex.split(line))
+        return rc, out.getvalue(), err.getvalue()
+
+    rc, _, err = run(f"train --data {tmp_path / 't.csv'} --target y --group-by shop --shrink none --cov cluster "
+                     f"--cluster city --out {tmp_path / 'm.npz'}")
+    assert rc == 0, err
+    r = fp.load(tmp_path / "m.npz")
+    ref = fp.train(df, target="y", features=["income", "age", "flag"], groups="shop", solver="auto", bias=True,
+                   standardize=True, l2=1.0, cov="cluster", clusters="city")
+    np.testing.assert_allclose(r.covariance, ref.covariance, rtol=1e-9)
+    rc, out, _ = run(f"coef {tmp_path / 'm.npz'} --out {tmp_path / 'c.csv'}")
+    assert rc == 0 and "wrote            " in out
+    table = pd.read_csv(tmp_path / "c.csv")
+    assert list(table.columns) == ["shop", "term", "estimate", "std_error", "z", "p_value", "ci_low", "ci_high",
+                                   "q_value"]
+    np.testing.assert_allclose(table["std_error"].to_numpy(), ref.coef_table().std_error.reshape(-1), rtol=1e-12)
+    rc, out, _ = run(f"info {tmp_path / 'm.npz'}")
+    assert rc == 0 and "(estimate, std. error, p-value; cov 'cluster')" in out
+    rc, _, err = run(f"train --data {tmp_path / 't.csv'} --target y --drop shop,city --cov HC1 --out {tmp_path / 'o.npz'}")
+    rc, out, _ = run(f"predict {tmp_path / 'o.npz'} --data {tmp_path / 't.csv'} --interval 0.9")
+    lines = out.splitlines()
+    assert lines[0] == "y_proba,y_low,y_high" and len(lines) == len(y) + 1
+    low, p, high = (float(v) for v in (lines[1].split(",")[1], lines[1].split(",")[0], lines[1].split(",")[2]))
+    assert low < p < high
+    for line, message in [(f"coef {tmp_path / 'o.npz'} --out {tmp_path / 'c.txt'}", "written as CSV (.csv) or Parquet"),
+                          (f"train --data {tmp_path / 't.csv'} --target y --cov cluster", "--cov cluster needs --cluster"),
+                          (f"train --data {tmp_path / 't.csv'} --target y --cluster city", "--cluster COLUMN applies to "
+                                                                                           "--cov cluster")]:
+        rc, _, err = run(line)
+        assert rc == 2 and message in err, err
+    run(f"train --data {tmp_path / 't.csv'} --target y --drop shop,city --out {tmp_path / 'n.npz'}")
+    rc, _, err = run(f"coef {tmp_path / 'n.npz'}")
+    assert rc == 2 and "holds no covariance: train it with --cov nonrobust" in err
+    rc, _, err = run(f"predict {tmp_path / 'n.npz'} --data {tmp_path / 't.csv'} --interval 0.9")
+    assert rc == 2 and "interval= needs each model's covariance: train with --cov" in err
+    df.assign(shop=np.where(df["shop"] > 1, "north", "south")).to_csv(tmp_path / "s.csv", index=False)
+    rc, _, err = run(f"train --data {tmp_path / 's.csv'} --target y --drop city --categorical shop --l2 0 --cov HC0")
+    assert rc == 0 and ("warning: the model has a singular Hessian at the optimum, so the covariance is NaN: collinear "
+                        "columns among the rows (shop=north, shop=south, bias move together") in err
+    assert "train with --no-bias when they are a one-hot of every level, or set --l2 to a value > 0" in err
+
+
+def test_collinear_columns_give_nan_and_one_warning_naming_them(raw):
+    """An unpenalised model whose columns are collinear among its rows has no covariance: NaN and one
+    CollinearityWarning naming the terms that move together (not a covariance of rounding errors)."""
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(4)
+    n = 3000
+    df = pd.DataFrame({"income": rng.normal(50, 10, n), "segment": rng.choice(["a", "b", "c"], n)})
+    df["y"] = (rng.random(n) < 1 / (1 + np.exp(-(df["income"] - 50) / 10))).astype(float)
+    common = dict(target="y", categorical=["segment"], solver="newton", cov="HC1")
+    with pytest.warns(fp.CollinearityWarning, match=r"the model has a singular Hessian at the optimum, so the "
+                      r"covariance is NaN: collinear columns among the rows \(segment=a, segment=b, segment=c, bias "
+                      r"move together .*leave out the bias \(bias=False\) when they are a one-hot of every level"):
+        r = fp.train(df, bias=True, **common)
+    assert r.converged.all() and np.isnan(r.covariance).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fine = [fp.train(df, bias=False, **common), fp.train(df, bias=True, l2=1.0, **common)]
+    for m in fine:
+        assert np.isfinite(m.coef_table().std_error).all()
+    X, y, g = raw
+    Xc = np.c_[X, X[:, 0] * 2 - 1]  # a copy of a column, shifted and scaled
+    with pytest.warns(fp.CollinearityWarning, match=r"x1, x4, bias move together"):
+        fp.train(Xc, y, solver="newton", bias=True, cov="nonrobust")
+    Xg = X.copy()
+    Xg[g == 3, 1] = 7.0  # constant within group 3: its weight and bias are one thing there
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        r = fp.train(Xg, y, groups=g, solver="newton", bias=True, cov="nonrobust", backend="numpy")
+    (said,) = [w for w in seen if w.category is fp.CollinearityWarning]  # not for the unconverged (separable) one
+    assert str(said.message).startswith("1 of 12 models have a singular Hessian") and "(model 3: x2, bias move" in str(
+        said.message) and said.filename == __file__
+    bad = np.isnan(r.covariance).all(axis=(1, 2, 3))
+    assert bad.tolist() == [b == 3 or not ok for b, ok in enumerate(r.converged)] and r.converged[3]

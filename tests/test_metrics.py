@@ -52,7 +52,7 @@ def test_validate_holds_out_a_share_of_each_group_and_scores_it(tmp_path):
     path.write_text("store,a,b,y\n" + "".join(f"{s},{float(a)!r},{float(b)!r},{t}\n" for s, (a, b), t in zip(store, X, y)))
     rc, out, err = _cli(f"train --data {path} --target y --group-by store --validate 0.25 --out {tmp_path / 'm.npz'}")
     assert rc == 0, err
-    Xt, yt, gt, (Xh, yh, gh) = _hold_out(0.25, X, y.astype(float)[:, None], store)
+    Xt, yt, gt, (Xh, yh, gh), _ = _hold_out(0.25, X, y.astype(float)[:, None], store)
     for s in range(12):  # a quarter of each group's rows, rounded
         assert (gh == s).sum() == np.floor(0.25 * (store == s).sum() + 0.5)
     r = fp.load(tmp_path / "m.npz")

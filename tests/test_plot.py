@@ -196,3 +196,46 @@ def test_the_readme_shows_every_kind_beside_the_script_that_makes_it():
         assert f"]({image})" in readme, kind
         assert (root / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", kind
         assert image in script, kind
+
+
+def test_coef_forest_one_interval_per_model_sorted_and_the_discoveries_coloured(rng):
+    X, y, g = fp.datasets.groups(60, median_rows=80, features=3)
+    r = fp.train(X, y, groups=g, solver="newton", l2=1.0, bias=True, cov="nonrobust", progress=False)
+    t = r.coef_table()
+    ax = r.plot("coef", term="x2", q=0.1).axes[0]
+    drawn = [line for line in ax.lines if line.get_linestyle() == "None"]
+    xs = np.concatenate([line.get_xdata() for line in drawn])
+    ys = np.concatenate([line.get_ydata() for line in drawn])
+    est = t.estimate[:, 0, 1]
+    finite = np.isfinite(t.ci_low[:, 0, 1])
+    assert xs.size == finite.sum() and sorted(ys) == list(range(xs.size))
+    np.testing.assert_allclose(xs[np.argsort(ys)], np.sort(est[finite]))  # sorted by the estimate
+    found = int((t.q_value[:, 0, 1][finite] < 0.1).sum())
+    assert [line.get_label() for line in drawn] == [f"q ≥ 0.1 ({finite.sum() - found:,})", f"q < 0.1 ({found:,})"]
+    assert ax.get_xlabel() == "x2: estimate and 95 % interval (nonrobust)"
+    assert r.plot("coef").axes[0].get_xlabel().startswith("x1:")
+    assert r.plot("coef", term="bias").axes[0].get_xlabel().startswith("bias:")
+
+
+def test_coef_needs_a_covariance_and_a_known_term(batch):
+    with pytest.raises(ValueError, match="this batch has no covariance: train it with cov="):
+        batch.plot("coef")
+    X, y = fp.datasets.seed()
+    r = fp.train(X, y, models=3, solver="newton", l2=1.0, bias=True, cov="nonrobust", progress=False)
+    with pytest.raises(ValueError, match=r"term='x9' is not one of this batch's terms \['x1', 'x2', 'x3', 'bias'\]"):
+        r.plot("coef", term="x9")
+    with pytest.raises(TypeError, match="term= apply to kind='coef'"):
+        r.plot("loss", term="x1")
+
+
+def test_cli_coef_plot_and_its_errors(tmp_path):
+    model, png = tmp_path / "m.npz", tmp_path / "coef.png"
+    p = _cli("train", "--models", 2, "--iterations", 5, "--plot", png, "--plot-kind", "coef", check_rc=2)
+    assert "--plot-kind coef needs --cov nonrobust" in p.stderr
+    _cli("train", "--models", 5, "--solver", "newton", "--l2", 1, "--bias", "--cov", "HC0", "--out", model)
+    assert f"{png} (coef)" in _cli("plot", model, "--kind", "coef", "--term", "x3", "--out", png).stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    p = _cli("plot", model, "--kind", "loss", "--term", "x3", "--out", png, check_rc=2)
+    assert "--term applies to --kind coef" in p.stderr
+    p = _cli("plot", model, "--kind", "coef", "--term", "age", "--out", png, check_rc=2)
+    assert "term='age' is not one of" in p.stderr and "Traceback" not in p.stderr

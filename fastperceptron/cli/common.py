@@ -82,6 +82,7 @@ _CLI_WORDS = [
      r"predict --unseen fallback\)", " (train --fallback) and predict with --unseen fallback"),
     (r"unseen='parent' \(CLI: predict --unseen parent\)", "--unseen parent"),
     (r"train without bias, or drop them", "train with --no-bias, or drop them"),
+    (r"leave out the bias \(bias=False\)", "train with --no-bias"),
     (r"result(\.pooling)?\.stop_reason(\[\d+\])? says why for each",
      "fastperceptron info MODEL shows why for each"),
     (r"train one model \(models=1\), or give each model its own bootstrap weights \(fp\.bootstrap_weights\) or l2",
@@ -105,7 +106,11 @@ def cli_words(message: str) -> str:
 class WarningsAsTheyCome:
     """Print the library's warnings on stderr as they are raised — before a long run, not after it —
     as ``fastperceptron: warning: ...``; the scale warning is printed by ``train`` itself, with the
-    columns' names. Libraries' deprecation notices are not shown."""
+    columns' names. Libraries' deprecation notices are not shown. ``names``: the columns of the
+    arrays the command trains on, which the library calls x1 … xD (a term named in a warning)."""
+
+    def __init__(self, names=None):
+        self._names = list(names or [])
 
     def __enter__(self):
         from ..errors import StabilityWarning
@@ -119,11 +124,16 @@ class WarningsAsTheyCome:
         warnings.showwarning = self._show
         return self
 
-    @staticmethod
-    def _show(message, category, filename, lineno, file=None, line=None):
+    def _show(self, message, category, filename, lineno, file=None, line=None):
+        import re
+
         if "training interrupted" not in str(message):
             word = "note" if category.__name__ == "UnseenLevelWarning" else "warning"
-            print(f"fastperceptron: {word}: {cli_words(str(message))}", file=sys.stderr, flush=True)
+            text = cli_words(str(message))
+            if self._names:
+                text = re.sub(r"\bx(\d+)\b", lambda m: (self._names[int(m[1]) - 1]
+                                                      if 0 < int(m[1]) <= len(self._names) else m[0]), text)
+            print(f"fastperceptron: {word}: {text}", file=sys.stderr, flush=True)
 
     def __exit__(self, *exc):
         return self._catch.__exit__(*exc)

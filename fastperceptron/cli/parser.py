@@ -24,7 +24,7 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"fastperceptron {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for add in (_train, _predict, _plot, _export, _demo, _info, _bench, _example_data):
+    for add in (_train, _predict, _coef, _plot, _export, _demo, _info, _bench, _example_data):
         add(sub)
     return parser
 
@@ -100,6 +100,10 @@ def _train(sub) -> None:
                         "when predicting with --unseen fallback, labels never seen")
     t.add_argument("--min-rows", type=int, default=0, metavar="N",
                    help="with --fallback: groups with fewer than N rows are served by the fallback model")
+    t.add_argument("--cov", choices=("nonrobust", "HC0", "HC1", "cluster"),
+                   help="each model's covariance at its optimum, saved with it (SPEC §9): standard errors, p-values, "
+                        "intervals and q-values for fastperceptron coef MODEL and predictions' --interval")
+    t.add_argument("--cluster", metavar="COL", help="with --cov cluster: the column of cluster labels (no feature)")
     t.add_argument("--validate", type=float, metavar="FRACTION",
                    help="hold out this share of the rows (within each group; seed 0) and print their log-loss, "
                         "accuracy and AUC (per group: the median and the worst); the models are trained, and saved, "
@@ -127,6 +131,9 @@ def _predict(sub) -> None:
                    help="columns of --data to carry through to the predictions (an id), before them")
     p.add_argument("--threshold", type=float, metavar="T",
                    help="also a 0/1 column <target>_pred: 1 where the probability is at least T")
+    p.add_argument("--interval", type=float, metavar="LEVEL",
+                   help="also <target>_low and <target>_high: each probability's delta-method interval of this "
+                        "coverage (e.g. 0.95; a model trained with --cov)")
     p.add_argument("--per-model", action="store_true", help="every model's probabilities, not the ensemble mean")
     p.add_argument("--unseen", choices=("error", "fallback", "parent"),
                    help="groups: a label never seen in training is an error (default) or served by the fallback "
@@ -140,9 +147,21 @@ def _predict(sub) -> None:
     p.set_defaults(func=serve.cmd_predict)
 
 
+def _coef(sub) -> None:
+    """coef: every model's coefficients with their statistics."""
+    c = sub.add_parser("coef", help="every model's coefficients with standard errors, p-values, intervals, q-values",
+                       description="The long table of a model trained with --cov (SPEC §9): one row per model, output "
+                                   "and term, with the group column(s), term, estimate, std_error, z, p_value, "
+                                   "ci_low, ci_high and q_value (Benjamini-Hochberg over the models, per term).")
+    c.add_argument("model", metavar="MODEL", help="a file written by train --cov ... --out")
+    c.add_argument("--out", metavar="FILE", help="write it to a CSV (.csv) or Parquet (.parquet) file (default: stdout)")
+    c.add_argument("--alpha", type=float, default=0.05, help="the intervals' 1 - coverage (default 0.05: 95 %%)")
+    c.set_defaults(func=serve.cmd_coef)
+
+
 def _plot(sub) -> None:
     """plot: a saved batch drawn."""
-    f = sub.add_parser("plot", help="draw a saved batch: its loss, weights, learning curves, a sweep or groups",
+    f = sub.add_parser("plot", help="draw a saved batch: its loss, weights, learning curves, a sweep, groups or coefficients",
                        description="Draw a saved batch into a PNG (or .svg, .pdf). auto chooses from what it holds: "
                                    "loss by group size for groups, a sweep when the learning rate or l2 varies, "
                                    "learning curves when it has a history (train --record-every K), else the "
@@ -150,7 +169,9 @@ def _plot(sub) -> None:
     f.add_argument("model", metavar="MODEL", help="a file written by train --out")
     f.add_argument("--out", metavar="FILE.png", required=True, help="the figure to write")
     f.add_argument("--kind", choices=KINDS, default="auto",
-                   help="loss, weights, curves, sweep, groups or auto (default)")
+                   help="loss, weights, curves, sweep, groups, shrink, coef or auto (default)")
+    f.add_argument("--term", metavar="NAME", help="--kind coef: the feature (or bias) drawn across models "
+                                                  "(default: the first)")
     f.set_defaults(func=train.cmd_plot)
 
 

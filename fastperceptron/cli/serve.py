@@ -141,6 +141,8 @@ def cmd_predict(args) -> int:
             if args.unseen is not None:
                 raise CLIError("--unseen applies to a model trained with groups")
             columns = _ensemble_columns(r, X, args)
+    if args.interval is not None:
+        _add_interval(r, X, groups, args, columns)
     if args.threshold is not None:  # each target's 0/1 right after its probability
         with_pred = {}
         for key, values in columns.items():
@@ -164,10 +166,47 @@ def cmd_predict(args) -> int:
     return 0
 
 
-def _print_csv(columns: dict) -> None:
-    """The columns as CSV on stdout: probabilities to 8 decimals."""
+def _add_interval(r, X, groups, args, columns: dict) -> None:
+    """--interval LEVEL: <target>_low and <target>_high after each <target>_proba (one model per row)."""
+    if groups is None and r.n_models != 1 or args.summary or args.per_model:
+        raise CLIError(f"--interval gives each row's model's interval: {args.model} has {r.n_models:,} models over the "
+                       "same rows (and --summary, --per-model describe them); predict with one of them")
+    try:
+        _, low, high = r.predict_proba(X, groups=groups, unseen=args.unseen, interval=args.interval)
+    except ValueError as exc:
+        raise CLIError(str(exc).replace("train with cov=", "train with --cov ").replace(
+            "and cov_keep='full'", "")) from None
+    low, high = (low, high) if groups is not None else (low[0], high[0])
+    for k, name in enumerate(_target_names(r)):
+        columns[f"{name}_low"], columns[f"{name}_high"] = low[:, k], high[:, k]
+
+
+def cmd_coef(args) -> int:
+    """``coef MODEL``: every model's coefficients with their statistics, one row per model × output ×
+    term (SPEC §9), as CSV on stdout or to --out (CSV or Parquet)."""
+    import fastperceptron as fp
+
+    if args.out and Path(args.out).suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise CLIError(f"--out {args.out}: the table is written as CSV (.csv) or Parquet (.parquet)")
+    r = fp.load(args.model)
+    if r.covariance is None:
+        raise CLIError(f"{args.model} holds no covariance: train it with --cov nonrobust (or HC0, HC1, cluster "
+                       "--cluster COLUMN)")
+    columns = r.coef_table(alpha=args.alpha).columns()
+    if args.out:
+        from ..io.tables import write_table
+
+        print(f"wrote            {write_table(args.out, columns)} ({len(columns['term']):,} rows: {r.n_models:,} "
+              f"model(s) x {len(set(columns['term'])):,} terms, cov {r.params.get('cov')!r})")
+    else:
+        _print_csv(columns, ".10g")
+    return 0
+
+
+def _print_csv(columns: dict, number: str = ".8f") -> None:
+    """The columns as CSV on stdout, floats by ``number`` (probabilities: 8 decimals)."""
     names = list(columns)
-    cells = [[f"{v:.8f}" for v in values] if np.asarray(values).dtype.kind == "f" else [str(v) for v in values]
+    cells = [[format(v, number) for v in values] if np.asarray(values).dtype.kind == "f" else [str(v) for v in values]
              for values in columns.values()]
     print(",".join(names))
     for row in zip(*cells):

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..version import __version__
 from ..io.tables import load_data
+from ..problem.model import default_names
 from .common import DEFAULT_MODELS, CLIError
 
 
@@ -141,18 +142,25 @@ def _describe_model(path) -> int:
 
 def _coefficients(r) -> None:
     """The weights and bias of a small batch (at most five models), one line per input, on the
-    user's columns."""
+    user's columns; with a covariance (train --cov), each with its standard error and p-value."""
     B, D, K = r.weights.shape
-    names = r.feature_names or [f"x{d}" for d in range(D)]
+    names = r.feature_labels
     heads = [f"{'' if B == 1 else f'model {b} '}{t}".strip()
-             for b in range(B) for t in (r.target_names or [f"y{k}" for k in range(K)])]
+             for b in range(B) for t in (r.target_names or default_names("y", K))]
     width = max(len(n) for n in names + ["bias"])
-    print(f"coefficients     {'':<{width}}  " + "  ".join(f"{h:>14}" for h in heads))
-    rows = [(n, r.weights[:, d, :].reshape(-1)) for d, n in enumerate(names)]
-    if r.bias is not None:
-        rows.append(("bias", r.bias.reshape(-1)))
-    for name, values in rows:
-        print(f"                 {name:<{width}}  " + "  ".join(f"{v:>14.6g}" for v in values))
+    stats = r.coef_table() if r.covariance is not None else None
+    cell = 36 if stats is not None else 14
+    print(f"coefficients     {'':<{width}}  " + "  ".join(f"{h:>{cell}}" for h in heads)
+          + ("  (estimate, std. error, p-value; cov " + repr(r.params.get("cov")) + ")" if stats is not None else ""))
+    rows = [(n, d) for d, n in enumerate(names)] + ([("bias", D)] if r.bias is not None else [])
+    for name, j in rows:
+        values = r.weights[:, j, :] if j < D else r.bias
+        if stats is None:
+            print(f"                 {name:<{width}}  " + "  ".join(f"{v:>14.6g}" for v in values.reshape(-1)))
+            continue
+        cells = [f"{v:>12.6g} {se:>11.4g} {p:>11.3g}" for v, se, p in
+                 zip(values.reshape(-1), stats.std_error[:, :, j].reshape(-1), stats.p_value[:, :, j].reshape(-1))]
+        print(f"                 {name:<{width}}  " + "  ".join(cells))
 
 
 def _explain_auto(args) -> None:

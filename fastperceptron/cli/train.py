@@ -44,9 +44,11 @@ def cmd_train(args) -> int:
     _defaults(args, groups)
     held = None
     if args.validate is not None:
-        X, y, groups, held = _hold_out(args.validate, X, y, groups)
+        X, y, groups, held, keep = _hold_out(args.validate, X, y, groups)
+        if "clusters" in meta:
+            meta["clusters"] = np.asarray(meta["clusters"])[keep]
     kwargs = _train_arguments(args, X, groups, meta)
-    with WarningsAsTheyCome():
+    with WarningsAsTheyCome(meta.get("feature_names")):
         if args.scheduler:
             r = _train_on_dask(args.scheduler, X, y, kwargs, meta)
         else:
@@ -78,11 +80,11 @@ def _training_data(args):
 
     if args.data:
         X, y, groups, meta = load_data(args.data, args.target, args.group_by, args.features, args.drop,
-                                       args.categorical, args.positive)
+                                       args.categorical, args.positive, args.cluster)
         meta["data"] = str(args.data)
         return X, y, groups, meta
     for flag, value in (("--group-by", args.group_by), ("--features", args.features), ("--drop", args.drop),
-                        ("--categorical", args.categorical), ("--positive", args.positive)):
+                        ("--categorical", args.categorical), ("--positive", args.positive), ("--cluster", args.cluster)):
         if value:
             raise CLIError(f"{flag} needs --data FILE, a table with those columns")
     X, y = fp.datasets.seed()
@@ -99,9 +101,10 @@ def _subset(groups, rows):
 
 
 def _hold_out(fraction: float, X, y, groups):
-    """--validate: (X, y, groups) of the training rows and (X, y, groups) of the held-out ones, that
-    share of each innermost group's rows (rounded; a group of one row is never held out), drawn with
-    seed 0: the same table, the same split."""
+    """--validate: (X, y, groups) of the training rows, (X, y, groups) of the held-out ones and the
+    training rows' mask (N,). The held-out rows are that share of each innermost group's rows
+    (rounded; a group of one row is never held out), drawn with seed 0: the same table, the same
+    split."""
     if not 0 < fraction < 1:
         raise CLIError(f"--validate takes the share of rows to hold out, between 0 and 1 (e.g. 0.3), got {fraction:g}")
     if np.ndim(X) != 2:
@@ -118,7 +121,7 @@ def _hold_out(fraction: float, X, y, groups):
         raise CLIError(f"--validate {fraction:g} holds out {'every' if held.all() else 'no'} row of this table: choose "
                        "a share that leaves rows on both sides")
     keep = ~held
-    return X[keep], y[keep], _subset(groups, keep), (X[held], y[held], _subset(groups, held))
+    return X[keep], y[keep], _subset(groups, keep), (X[held], y[held], _subset(groups, held)), keep
 
 
 #: the L2 penalty of a table's default fit: scikit-learn's LogisticRegression's C = 1, on standardised
@@ -190,6 +193,15 @@ def _train_arguments(args, X, groups, meta) -> dict:
         progress=args.progress, threads=args.threads, solver=args.solver, l2=l2,
         standardize=standardize_columns(args.standardize, meta),  # one-hot inputs stay 0/1, as fp.train leaves them
     )
+    if args.cov is not None or args.cluster is not None:
+        if (args.cov == "cluster") != (args.cluster is not None):
+            raise CLIError("--cov cluster needs --cluster COLUMN" if args.cov == "cluster" else
+                           "--cluster COLUMN applies to --cov cluster")
+        kwargs.update(cov=args.cov, clusters=meta.pop("clusters", None))
+        if np.any(np.asarray(l2) > 0):
+            meta["note"] = (f"--cov with --l2 {args.l2[0]:g}: the standard errors are the penalised fit's (the curvature "
+                            "of the posterior under the penalty's Gaussian prior, narrower than the classical ones); "
+                            "--l2 0 gives the classical ones (README, 'Which effects are real')")
     if groups is not None:
         kwargs["groups"] = groups
         kwargs.update(fallback=args.fallback, min_rows=args.min_rows)
@@ -298,11 +310,14 @@ def _as_dask_table(X, y, kwargs, meta, workers: int):
         groups, list) else by[0])
 
 
-def _draw(result, kind: str, path) -> None:
+def _draw(result, kind: str, path, term=None) -> None:
     from .. import plot
 
     chosen = plot.choose(result) if kind == "auto" else kind
-    print(f"plot             {plot.save(plot.plot(result, chosen), path)} ({chosen})")
+    if term is not None and chosen != "coef":
+        raise CLIError("--term applies to --kind coef")
+    options = {"term": term} if chosen == "coef" else {}
+    print(f"plot             {plot.save(plot.plot(result, chosen, **options), path)} ({chosen})")
 
 
 def _check_plot(args) -> None:
@@ -315,7 +330,8 @@ def _check_plot(args) -> None:
              "sweep": ((args.lr and len(args.lr) > 1) or (args.l2 and len(args.l2) > 1),
                        "several --lr (or --l2) values, one per model"),
              "groups": (args.group_by, "--group-by COLUMN"),
-             "shrink": (args.shrink or (args.group_by and "," in args.group_by), "--shrink cv and --group-by")}
+             "shrink": (args.shrink or (args.group_by and "," in args.group_by), "--shrink cv and --group-by"),
+             "coef": (args.cov, "--cov nonrobust (or HC0, HC1, cluster)")}
     if args.plot_kind in needs and not needs[args.plot_kind][0]:
         raise CLIError(f"--plot-kind {args.plot_kind} needs {needs[args.plot_kind][1]}")
 
@@ -326,7 +342,7 @@ def cmd_plot(args) -> int:
 
     target(args.out)
     require_matplotlib()
-    _draw(fp.load(args.model), args.kind, args.out)
+    _draw(fp.load(args.model), args.kind, args.out, args.term)
     return 0
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..io.columns import Table, select
 from ..problem.groups import factorize, lookup
+from ..problem.model import default_names
 from ..result import TrainResult
 from ..io.columns import TableError
 from .common import SOURCE, combine, gather, read_shard, train_shard
@@ -65,8 +66,7 @@ def _as_frame(X, y, groups, sample_weight):
         raise TypeError("fastperceptron.dask.train with groups takes a Dask DataFrame (and column names) "
                         "or Dask arrays X (N, D), y (N,) or (N, K) and groups (N,)")
     y2 = y[:, None] if y.ndim == 1 else y
-    features = [f"x{d}" for d in range(X.shape[1])]
-    targets = [f"y{k}" for k in range(y2.shape[1])]
+    features, targets = default_names("x", X.shape[1]), default_names("y", y2.shape[1])
     frame = dd.from_dask_array(X, columns=features)
     for k, name in enumerate(targets):
         frame[name] = dd.from_dask_array(y2[:, k].rechunk(X.chunks[0]), columns=name)

@@ -130,14 +130,15 @@ def _read(p: Path) -> Table:
 
 
 def load_data(path, target: list[str] | None = None, group_by: str | None = None, features=None, drop=None,
-              categorical=None, positive=None):
+              categorical=None, positive=None, cluster: str | None = None):
     """(X, y, groups or None, metadata) from a CSV/Parquet table, a 2-D .npy or a .npz with X and y.
 
     ``target``: column names or positions (default: the last column that is not ``group_by``);
     ``features`` (``--features``): the feature columns, in the models' order; else every other
     column except ``group_by`` and those ``drop`` (``--drop``) names is a feature and must be numeric,
     but the ``categorical`` ones (``--categorical``), one-hot encoded; ``positive`` (``--positive``)
-    names the label of a two-label target that is 1 (:mod:`fastperceptron.io.inputs`).
+    names the label of a two-label target that is 1 (:mod:`fastperceptron.io.inputs`). ``cluster``
+    (``--cluster``): a column of cluster labels, no feature, its labels in ``metadata["clusters"]``.
     """
     p = Path(path)
     if not p.is_file():
@@ -148,13 +149,19 @@ def load_data(path, target: list[str] | None = None, group_by: str | None = None
         return (*_npz(p), None, {})
     table = _read(p)
     group = _group_columns(group_by, table.names)
+    clusters = _pick([cluster], table.names, "--cluster") if cluster else []
     selection = select(table, _pick(target, table.names, "--target") or None,
                        _pick(features, table.names, "--features") or None, group=group,
-                       drop=_pick(drop, table.names, "--drop") or None,
+                       drop=(_pick(drop, table.names, "--drop") + clusters) or None,
                        categorical=_pick(categorical, table.names, "--categorical") or None)
     selection = encode(table, selection, positive)
     X, y, groups, _ = arrays(table, selection)
     meta = selection.meta()
+    if clusters:
+        from .columns import labels
+
+        found = labels(table, clusters[0])
+        meta["clusters"] = found.codes if hasattr(found, "codes") else found
     if p.suffix.lower() == ".npy":  # its columns have positions, not names: new rows are read by position
         del meta["feature_names"], meta["target_names"]
     return X, y, groups, meta

@@ -116,12 +116,13 @@ def train_pooled(X, y, levels, sw, o: dict, given: dict, names=None, root=None, 
     result = _result(results, thetas, hierarchy, shrink, grid, cv_loss, units, seconds, o, reasons)
     if o.get("cov") is None:
         return result
+    terms = result.feature_labels + ["bias"] * (result.bias is not None)
     return replace(result, covariance=_covariance(Xs, y, sw, rows[-1].codes, thetas[-1], shrink[-1], units,
-                                                  results[-1].stop_reason, o),
+                                                  results[-1].stop_reason, o, terms),
                    params={**result.params, "cov": o["cov"], "cov_keep": o["cov_keep"]})
 
 
-def _covariance(Xs, y, sw, codes, theta, rho, units, reasons, o) -> np.ndarray:
+def _covariance(Xs, y, sw, codes, theta, rho, units, reasons, o, terms) -> np.ndarray:
     """The innermost models' covariances (SPEC §9): in standard units, where the pull toward the
     parent (held fixed) adds ρ·I to the Hessian, mapped back onto the user's columns."""
     P = theta.shape[2]
@@ -129,10 +130,8 @@ def _covariance(Xs, y, sw, codes, theta, rho, units, reasons, o) -> np.ndarray:
     Y = np.asarray(y, dtype=np.float64).reshape(Xs.shape[0], -1)
     s = None if sw is None else np.asarray(sw, dtype=np.float64)
     T = fold_map(units.offset[0], units.scale[0], bias)
-    V = covariances(np.asarray(Xs, dtype=np.float64), Y, s, theta, rho * np.eye(P), o["cov"], gid=codes,
-                    clusters=o["clusters"], T=T, keep=o["cov_keep"])
-    V[np.asarray(reasons) != "converged"] = np.nan
-    return V
+    return covariances(np.asarray(Xs, dtype=np.float64), Y, s, theta, rho * np.eye(P), o["cov"], gid=codes,
+                       clusters=o["clusters"], T=T, keep=o["cov_keep"], terms=terms, stop_reason=reasons)
 
 
 def _warn_at_edges(shrink, cv_loss, grid, hierarchy) -> None:

@@ -10,7 +10,13 @@ from .columns import ColumnTransform
 from .groups import GroupLayout
 
 __all__ = ["Problem", "Prior", "RULES", "DTYPES", "SOLVERS", "DEFAULT_ITERATIONS", "NEWTON_MAX_PARAMETERS", "auto_solver",
-           "default_tol"]
+           "default_tol", "default_names"]
+
+def default_names(prefix: str, n: int) -> list[str]:
+    """The names of columns given as arrays: x1 … xD for features, y1 … yK for targets (1-based, as
+    the tutorial, statsmodels and R name them)."""
+    return [f"{prefix}{i + 1}" for i in range(n)]
+
 
 RULES = ("seed", "logistic")
 DTYPES = ("float64", "float32")
