@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from .maths import cross_entropy_sigmoid
+from .problem.model import default_names
 
-__all__ = ["covariances", "problem_covariance", "fold_map", "COV_KEEP"]
+__all__ = ["covariances", "finish", "row_sums", "problem_covariance", "fold_map", "COV_KEEP"]
 
 #: what ``cov_keep=`` keeps of each covariance: the whole (P, P) matrix, or its diagonal (P,)
 COV_KEEP = ("full", "diag")
@@ -206,7 +207,6 @@ def covariances(X, Y, s, theta, penalty, cov_type: str, *, gid=None, clusters=No
     Xs = (X - offset) / scale
     Xt = np.concatenate([Xs, np.ones(Xs.shape[:-1] + (1,))], axis=-1) if bias else Xs
     thetas = theta @ np.linalg.inv(F).T                          # θ′
-    Rs = np.broadcast_to(F.T @ np.asarray(penalty, dtype=np.float64) @ F, (B, K, P, P))
     if gid is not None:
         z = np.stack([np.einsum("np,np->n", Xt, thetas[gid, k]) for k in range(K)], axis=1)
         Yr, w = Y, (np.ones(X.shape[0]) if s is None else s)[:, None]
@@ -216,34 +216,63 @@ def covariances(X, Y, s, theta, penalty, cov_type: str, *, gid=None, clusters=No
         w = np.ones(z.shape[:2] + (1,)) if s is None else np.broadcast_to(s, z.shape[:2])[..., None]
     with np.errstate(over="ignore", under="ignore"):
         p = cross_entropy_sigmoid(z, Yr)[1]
-    H = _gram(Xt, w * p * (1 - p), gid, B) + Rs
+    H = _gram(Xt, w * p * (1 - p), gid, B)
+    M = N = G = None
+    if cov_type != "nonrobust":
+        e = w * (Yr - p)
+        positive = (w[..., 0] > 0)
+        N = (np.bincount(gid, weights=positive.astype(float), minlength=B) if gid is not None
+             else positive.sum(axis=-1) * np.ones(B))
+        M, G = _cluster_meat(Xt, e, gid, clusters, B) if cov_type == "cluster" else (_gram(Xt, e * e, gid, B), None)
+    return finish(H, M, N, G, cov_type, F.T @ np.asarray(penalty, dtype=np.float64) @ F, F if T is None else T @ F,
+                  keep=keep, terms=terms or default_names("x", D) + ["bias"] * bias, stop_reason=stop_reason)
+
+
+def finish(H, M, N, G, cov_type: str, R, T, *, keep: str = "full", terms=None, stop_reason=None) -> np.ndarray:
+    """V = T·V′·Tᵀ from the sums over the models' rows in the coordinates θ′ of the sums (θ = T·θ′):
+    ``H`` (B, K, P, P) the data's Hessian, ``R`` the penalty's (broadcast to H), ``M`` the meat (HC0,
+    HC1, cluster) with ``N`` (B,) the rows of positive weight and ``G`` (B,) the clusters (see
+    :func:`covariances` for the rest)."""
+    B, K, P, _ = H.shape
+    H = H + R
     Hinv = _inverse(H)
     converged = np.ones(B, bool) if stop_reason is None else np.asarray(stop_reason) == "converged"
     singular = _singular(H, Hinv) & converged[:, None]
     if cov_type == "nonrobust":
         V = Hinv
     else:
-        e = w * (Yr - p)
-        positive = (w[..., 0] > 0)
-        N = (np.bincount(gid, weights=positive.astype(float), minlength=B) if gid is not None
-             else positive.sum(axis=-1) * np.ones(B))
         if cov_type == "cluster":
-            M, G = _cluster_meat(Xt, e, gid, clusters, B)
-            factor = G / np.maximum(G - 1, 1) * (N - 1) / np.maximum(N - P, 1)
-            factor = np.where(G > 1, factor, np.nan)
+            factor = np.where(G > 1, G / np.maximum(G - 1, 1) * (N - 1) / np.maximum(N - P, 1), np.nan)
         else:
-            M = _gram(Xt, e * e, gid, B)
             factor = np.ones(B) if cov_type == "HC0" else N / np.where(N > P, N - P, np.nan)
         V = factor[:, None, None, None] * (Hinv @ M @ Hinv)
-    Tt = F if T is None else T @ F
     if singular.any():
-        from .problem.model import default_names
-
         V[singular] = np.nan
-        _warn_collinear(H, singular, Tt, terms or default_names("x", D) + ["bias"] * bias)
+        _warn_collinear(H, singular, T, terms or default_names("x", P))
     V[~converged] = np.nan
-    V = Tt @ V @ Tt.T
+    V = T @ V @ T.T
     return np.einsum("...ii->...i", V).copy() if keep == "diag" else V
+
+
+def row_sums(X, Y, s, theta, offset, scale, cov_type: str):
+    """(H, M or None, N) of one model's rows (``X`` (n, D) of a larger table, ``Y`` (n, K), ``s``
+    (n,) or None) at ``theta`` (K, P) on the user's columns, in the coordinates of the columns
+    centred and scaled by the whole table's ``offset`` and ``scale``: the parts of :func:`finish`
+    that add over the rows (a Dask DataFrame's partitions). Not for "cluster"."""
+    K, P = theta.shape
+    bias = P > X.shape[1]
+    F = fold_map(offset, scale, bias)
+    Xs = (X - offset) / scale
+    Xt = np.hstack([Xs, np.ones((X.shape[0], 1))]) if bias else Xs
+    z = Xt @ (theta @ np.linalg.inv(F).T).T                      # (n, K)
+    w = (np.ones(X.shape[0]) if s is None else s)[:, None]
+    with np.errstate(over="ignore", under="ignore"):
+        p = cross_entropy_sigmoid(z, Y)[1]
+    H = _gram(Xt, (w * p * (1 - p))[None], None, 1)
+    if cov_type == "nonrobust":
+        return H, None, 0.0
+    e = w * (Y - p)
+    return H, _gram(Xt, (e * e)[None], None, 1), float((w > 0).sum())
 
 
 def _penalty(problem) -> np.ndarray:

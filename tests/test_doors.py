@@ -2,7 +2,8 @@
 default, a shuffled and a non-default index), polars (eager and lazy), pyarrow, a CSV and a Parquet
 file through the command line, and Dask partitions gives the same models — for a plain batch, one
 model per group and a pooled hierarchy, on unit-scale columns and on raw ones (scales 10⁻³ to 10⁹,
-with offsets) — and the predictions through each door land on the rows they belong to.
+with offsets) — with the same standard errors (HC1), and the predictions through each door land on
+the rows they belong to.
 
 Models agree to 1e-9 relative on one machine (a shuffled table sums its rows in another order) and
 to 1e-7 through Dask (its global model takes another path to the same optimum)."""
@@ -22,7 +23,7 @@ pd = pytest.importorskip("pandas")
 
 FEATURES = ["x1", "x2", "x3", "x4"]
 KINDS = {"plain": {}, "groups": {"groups": "store"}, "pooled": {"groups": ["region", "store"], "shrink": [2.0, 5.0]}}
-FIT = dict(solver="newton", l2=1.0, bias=True, backend="numpy")
+FIT = dict(solver="newton", l2=1.0, bias=True, backend="numpy", cov="HC1")
 DOORS = ["pandas", "pandas shuffled", "pandas index", "polars", "polars lazy", "pyarrow", "csv", "parquet", "dask"]
 ONE_MACHINE, DASK = 1e-9, 1e-7
 
@@ -94,7 +95,7 @@ def _through(door, table, kind, tmp_path, client):
         flags += (" --shrink none" if kind == "groups" else "" if "shrink" not in opts else
                   " --shrink " + " ".join(map(str, opts["shrink"])))
         drop = "" if kind == "pooled" else " --drop region" if kind == "groups" else " --drop region,store"
-        _cli(f"train --data {path} --target y {flags}{drop} --solver newton --l2 1 --bias --no-standardize --backend numpy "
+        _cli(f"train --data {path} --target y {flags}{drop} --solver newton --l2 1 --bias --no-standardize --backend numpy --cov HC1 "
              f"--out {tmp_path / 'm.npz'}")
         model = fp.load(tmp_path / "m.npz")
         out = tmp_path / f"p.{door}"
@@ -163,5 +164,8 @@ def test_every_door_gives_the_same_models_and_predictions(door, kind, scale, tmp
     if ref.pooling is not None:
         for a, b in zip(model.pooling.weights, ref.pooling.weights):
             np.testing.assert_allclose(a, b, rtol=tol, atol=tol * np.abs(b).max())
+    se, se_ref = model.coef_table().std_error, ref.coef_table().std_error  # the statistics too (HC1)
+    assert np.isfinite(se_ref).all()
+    np.testing.assert_allclose(se, se_ref, rtol=tol)
     assert predicted.index.equals(expected.index)  # each answer on its own row
     np.testing.assert_allclose(predicted.to_numpy(), expected.to_numpy(), rtol=tol, atol=1e-12)

@@ -7,6 +7,8 @@ import argparse
 
 from ..version import __version__
 from ..plot import KINDS
+from ..problem.model import DTYPES, RULES, SOLVERS
+from ..stats import COV_TYPES
 from ..registry import NAMES
 from . import serve, tools, train
 from .common import DEFAULT_MODELS, DEFAULT_TABLE_MODELS, Parser, positive, progress_flag, rate
@@ -33,6 +35,15 @@ def _train(sub) -> None:
     """train: a batch on the tutorial's data or a table."""
     t = sub.add_parser("train", help="train a batch (default: 10,000 models on the tutorial's data)",
                        description="Train a batch of perceptrons. Without --data: the tutorial's data.")
+    _table_flags(t.add_argument_group("the table", "what --data holds and which of its columns the models read"))
+    _model_flags(t)
+    _output_flags(t.add_argument_group("statistics and output"))
+    progress_flag(t)
+    t.set_defaults(func=train.cmd_train)
+
+
+def _table_flags(t) -> None:
+    """train: --data and its columns, groups and pooling."""
     t.add_argument("--data", metavar="FILE",
                    help="a table (CSV with a header, or Parquet), a 2-D .npy, or a .npz with arrays X and y")
     t.add_argument("--group-by", metavar="COL",
@@ -59,6 +70,10 @@ def _train(sub) -> None:
     t.add_argument("--positive", metavar="LABEL",
                    help="for a target of two text labels (yes/no): the one that is 1 (default: the second in sorted "
                         "order)")
+
+
+def _model_flags(t) -> None:
+    """train: the models, the solver and the run."""
     g = t.add_mutually_exclusive_group()
     g.add_argument("--models", type=int, metavar="B",
                    help=f"train B models with seeds 0..B-1 (default {DEFAULT_MODELS:,} on the tutorial's data, "
@@ -67,7 +82,7 @@ def _train(sub) -> None:
     g.add_argument("--seeds", nargs="+", metavar="S", help="seeds, as integers or START:STOP ranges")
     t.add_argument("--iterations", type=int, metavar="T",
                    help="iterations (default 20,000 for gd, at most 100 for the solvers)")
-    t.add_argument("--solver", choices=("gd", "newton", "lbfgs", "auto"),
+    t.add_argument("--solver", choices=SOLVERS,
                    help="gd: the tutorial's gradient steps (the default on its data); newton / lbfgs: each model to "
                         "its optimum (rule logistic); auto (the default with --data): newton for up to 32 parameters "
                         "(16 for an ensemble on one table), else lbfgs")
@@ -82,13 +97,13 @@ def _train(sub) -> None:
                    help="train on centred and scaled columns and fold the transform back into the weights, so the "
                         "saved models are on your columns (--l2 then penalises the standardised weights; default: on "
                         "with --data, off on the tutorial's data)")
-    t.add_argument("--rule", choices=("seed", "logistic"),
+    t.add_argument("--rule", choices=RULES,
                    help="update rule (default: logistic with --data, the tutorial's seed on its data; the solvers "
                         "use logistic)")
     t.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
                    help="learn a bias per output (default: on with --data, off on the tutorial's data)")
     t.add_argument("--init", choices=("uniform", "legacy"), default="uniform", help="initial weights (default: uniform)")
-    t.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    t.add_argument("--dtype", choices=DTYPES, default="float64")
     t.add_argument("--backend", choices=BACKEND_CHOICES, default="auto")
     t.add_argument("--tol", type=float, help="stop each model once its largest update is below TOL")
     t.add_argument("--record-every", type=int, metavar="K", help="keep each model's loss every K iterations")
@@ -100,7 +115,11 @@ def _train(sub) -> None:
                         "when predicting with --unseen fallback, labels never seen")
     t.add_argument("--min-rows", type=int, default=0, metavar="N",
                    help="with --fallback: groups with fewer than N rows are served by the fallback model")
-    t.add_argument("--cov", choices=("nonrobust", "HC0", "HC1", "cluster"),
+
+
+def _output_flags(t) -> None:
+    """train: statistics, validation, the saved file and the figure."""
+    t.add_argument("--cov", choices=COV_TYPES,
                    help="each model's covariance at its optimum, saved with it (SPEC §9): standard errors, p-values, "
                         "intervals and q-values for fastperceptron coef MODEL and predictions' --interval")
     t.add_argument("--cluster", metavar="COL", help="with --cov cluster: the column of cluster labels (no feature)")
@@ -111,8 +130,6 @@ def _train(sub) -> None:
     t.add_argument("--out", metavar="FILE.npz", help="save the trained models")
     t.add_argument("--plot", metavar="FILE.png", help="draw the trained batch (needs matplotlib; see the plot command)")
     t.add_argument("--plot-kind", choices=KINDS, default="auto", help="what --plot draws (default: auto)")
-    progress_flag(t)
-    t.set_defaults(func=train.cmd_train)
 
 
 def _predict(sub) -> None:
@@ -186,7 +203,7 @@ def _export(sub) -> None:
     e.add_argument("--out", "--onnx", dest="onnx", metavar="FILE.onnx", required=True, help="the graph to write")
     e.add_argument("--outputs", nargs="+", choices=("probabilities", "mean", "std"), default=["probabilities"],
                    help="the graph's outputs (default: probabilities)")
-    e.add_argument("--dtype", choices=("float64", "float32"), help="the graph's precision (default: the model's)")
+    e.add_argument("--dtype", choices=DTYPES, help="the graph's precision (default: the model's)")
     e.add_argument("--unseen", choices=("nan", "fallback", "parent"),
                    help="groups: labels never seen in training give NaN (default) or the fallback model's answer; "
                         "a pooled model: paths never seen are served by their deepest seen ancestor (parent, the "
@@ -219,8 +236,8 @@ def _info(sub) -> None:
     i.add_argument("--target", nargs="+", metavar="COL", help="target column(s) of --data")
     i.add_argument("--group-by", metavar="COL", help="one model per value of this column of --data")
     i.add_argument("--models", type=positive(int), metavar="B", help=f"batch size (default {DEFAULT_MODELS:,} for shared data)")
-    i.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    i.add_argument("--rule", choices=("seed", "logistic"), default="seed")
+    i.add_argument("--dtype", choices=DTYPES, default="float64")
+    i.add_argument("--rule", choices=RULES, default="seed")
     i.add_argument("--threads", type=positive(int), metavar="N", help="CPU threads (default: all)")
     i.set_defaults(func=tools.cmd_info)
 
@@ -233,7 +250,7 @@ def _bench(sub) -> None:
                         "per-model data over N, D, K and B, every layout, and what auto picks")
     b.add_argument("--models", type=positive(int), nargs="+", metavar="B", help="batch sizes (default depends on the case)")
     b.add_argument("--iterations", type=positive(int), metavar="T", help="iterations per run (default depends on the case)")
-    b.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    b.add_argument("--dtype", choices=DTYPES, default="float64")
     b.add_argument("--backends", nargs="+", choices=NAMES, help="which backends (default: every available one)")
     b.add_argument("--repeat", type=positive(int), default=3, help="runs per point; the best is kept (default 3)")
     b.add_argument("--peers", nargs="*", choices=("jax", "torch", "sklearn"), metavar="NAME",
@@ -241,7 +258,7 @@ def _bench(sub) -> None:
                         "(pip install 'fastperceptron[peers]'); on the GPU when a GPU backend is timed")
     b.add_argument("--threads", type=positive(int), metavar="N", help="CPU threads of the numba backend and the peers")
     b.add_argument("--plot", metavar="FILE.png", help="draw model-iterations/s against B (needs matplotlib)")
-    b.add_argument("--dtypes", nargs="+", choices=("float64", "float32"), help="grid: several dtypes in one run")
+    b.add_argument("--dtypes", nargs="+", choices=DTYPES, help="grid: several dtypes in one run")
     b.add_argument("--quick", action="store_true", help="grid: a few small shapes only")
     b.add_argument("--grid-data", nargs="+", choices=("shared", "per-model"), help="grid: only these kinds of data")
     b.add_argument("--groups", type=positive(int), default=2000, metavar="G", help="groups: how many groups (default 2,000)")

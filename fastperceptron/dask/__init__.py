@@ -69,6 +69,10 @@ def train(X, y, *, client, shards=None, seeds=None, models=None, progress=None, 
         if train_kwargs.get(name) is not None:
             raise ValueError(f"{name}= is not available through Dask (each shard would read its own levels and "
                              "labels): encode those columns first, or name the features with features= / y")
+    if train_kwargs.get("cov") == "cluster" or train_kwargs.get("clusters") is not None:
+        raise ValueError("cov='cluster' is not available through Dask (a cluster's rows may lie in several shards): "
+                         "use cov='HC1' (or 'nonrobust', 'HC0') here, or compute() a table that fits and call "
+                         "fastperceptron.train with clusters=")
     train_kwargs.pop("fallback", None)
     train_kwargs.pop("min_rows", None)
     train_kwargs.pop("progress", None)

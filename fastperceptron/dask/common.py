@@ -21,7 +21,7 @@ SOURCE = "the Dask DataFrame"
 
 #: the fields of a shard's result that travel back to the client
 _FIELDS = ("weights", "bias", "loss", "iterations", "history", "learning_rate", "backend", "dtype", "seconds",
-           "setup_seconds", "complete", "params", "l2", "converged", "stop_reason", "group_sizes")
+           "setup_seconds", "complete", "params", "l2", "converged", "stop_reason", "group_sizes", "covariance")
 
 
 def require_dask():
@@ -116,4 +116,4 @@ def combine(parts: list, seeds, seconds: float, order=None, **extra) -> TrainRes
         backend="+".join(sorted({p["backend"] for p in parts})), dtype=parts[0]["dtype"], seconds=seconds,
         setup_seconds=max(p["setup_seconds"] for p in parts), complete=all(p["complete"] for p in parts),
         params=parts[0]["params"], metadata={"dask_shards": len(parts)}, l2=cat("l2"), converged=cat("converged"),
-        stop_reason=cat("stop_reason"), **extra)
+        stop_reason=cat("stop_reason"), covariance=cat("covariance") if "covariance" in parts[0] else None, **extra)

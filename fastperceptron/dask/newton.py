@@ -217,3 +217,29 @@ def squared_error(reduce, features, targets, weight, theta) -> float:
     out = reduce(_squared, features, targets, weight, theta)
     return float(sum(o[0].sum() for o in out) / (sum(o[1] for o in out) * len(targets)))
 
+
+
+def _row_sums(part, first_row, features, targets, weight, theta, offset, scale, cov_type):
+    """:func:`fastperceptron.inference.row_sums` of one partition's rows."""
+    from ..inference import row_sums
+
+    X, Y, s = _columns(part, features, targets, weight)
+    return row_sums(X, Y, s, theta, offset, scale, cov_type)
+
+
+def covariance(reduce, features, targets, weight, theta, units, l2: float, cov_type: str, keep: str, reason: str):
+    """The model's covariance (1, K, P, P) (SPEC §9) from one map-reduce of H and M over the
+    partitions, at θ (K, P) on the user's columns, summed in the table's standard units ``units``."""
+    from ..inference import finish, fold_map
+
+    K, P = theta.shape
+    D = len(features)
+    offset, scale = units.offset[0], units.scale[0]
+    out = reduce(_row_sums, features, targets, weight, theta, offset, scale, cov_type)
+    H = sum(o[0] for o in out)
+    M = None if cov_type == "nonrobust" else sum(o[1] for o in out)
+    N = np.array([sum(o[2] for o in out)])
+    F = fold_map(offset, scale, P > D)
+    R = F.T @ np.diag(np.r_[np.full(D, float(l2)), np.zeros(P - D)]) @ F
+    return finish(H, M, N, None, cov_type, R, F, keep=keep, terms=list(features) + ["bias"] * (P > D),
+                  stop_reason=np.array([reason]))

@@ -143,7 +143,8 @@ def _merge(results: list, seconds: float) -> TrainResult:
                 reasons.append(np.concatenate([r.pooling.stop_reason[j + 1] for r in results])[order])
     fields = [{name: getattr(r, name) for name in ("weights", "bias", "loss", "iterations", "history",
                                                        "learning_rate", "backend", "dtype", "setup_seconds",
-                                                       "complete", "params", "l2", "converged", "stop_reason")}
+                                                       "complete", "params", "l2", "converged", "stop_reason",
+                                                       "covariance")}
               for r in results]
     G = paths[-1].size
     merged = combine(fields, np.arange(G), seconds, order=orders[-1], groups=paths[-1], group_sizes=sizes[-1])

@@ -15,12 +15,13 @@ import time
 
 import numpy as np
 
+from ..covariance import check_cov
 from ..io.columns import Table, select
 from ..options import bind
 from ..problem.model import default_tol
 from ..result import TrainResult
 from .common import SOURCE
-from .newton import global_newton, squared_error
+from .newton import covariance, global_newton, squared_error
 from .pooled import partition_reduce
 
 __all__ = ["train_frame"]
@@ -47,12 +48,14 @@ def train_frame(client, X, y, *, sample_weight=None, **kwargs) -> TrainResult:
         raise ValueError("a model over a Dask DataFrame's partitions is fitted in float64: leave dtype out")
     table = Table(source=SOURCE, names=[str(c) for c in X.columns], columns={})
     s = select(table, y, o["features"], None, sample_weight)
+    if o["cov"] is not None:
+        check_cov(o, "newton", 1, len(s.targets), len(s.features) + int(bool(o["bias"])))
     tol = default_tol("newton", "float64") if o["tol"] is None else float(o["tol"])
     iterations = 100 if o["iterations"] is None else int(o["iterations"])
     start = time.perf_counter()
     reduce = partition_reduce(client, X, s.features + s.targets + ([s.weight] if s.weight else []))
-    theta, reason, steps, _ = global_newton(reduce, s.features, s.targets, s.weight, bool(o["bias"]), float(o["l2"]),
-                                         tol, iterations)
+    theta, reason, steps, units = global_newton(reduce, s.features, s.targets, s.weight, bool(o["bias"]),
+                                                float(o["l2"]), tol, iterations)
     loss = squared_error(reduce, s.features, s.targets, s.weight, theta)
     D = len(s.features)
     return TrainResult(
@@ -60,6 +63,9 @@ def train_frame(client, X, y, *, sample_weight=None, **kwargs) -> TrainResult:
         seeds=np.zeros(1, np.int64), loss=np.array([loss]), iterations=np.array([steps], np.int64), history=None,
         learning_rate=np.ones(1), backend="dask", dtype="float64", seconds=time.perf_counter() - start,
         params={"rule": "logistic", "init": "uniform", "iterations": iterations, "tol": tol, "record_every": None,
-                "bias": bool(o["bias"]), "layout": "partitions", "solver": "newton", "standardize": False},
+                "bias": bool(o["bias"]), "layout": "partitions", "solver": "newton", "standardize": False,
+                **({"cov": o["cov"], "cov_keep": o["cov_keep"]} if o["cov"] is not None else {})},
         metadata={"feature_names": s.features, "target_names": s.targets}, l2=np.array([float(o["l2"])]),
-        converged=np.array([reason == "converged"]), stop_reason=np.array([reason]))
+        converged=np.array([reason == "converged"]), stop_reason=np.array([reason]),
+        covariance=None if o["cov"] is None else covariance(reduce, s.features, s.targets, s.weight, theta, units,
+                                                            float(o["l2"]), o["cov"], o["cov_keep"], reason))

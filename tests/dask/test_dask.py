@@ -183,6 +183,24 @@ def test_fallback_is_refused_with_the_way_round():
         fpd.train(X, y, client=None, groups=[0, 0, 1, 1], fallback=True, min_rows=2)
 
 
+def test_statistics_through_dask_are_each_models_own_and_cluster_is_refused(client, rng):
+    """cov= through every Dask path (equal to one machine: tests/test_doors.py, HC1); the shards'
+    covariances travel back with their models, in the models' order."""
+    dd = pytest.importorskip("dask.dataframe")
+    df = _group_table(rng).drop(columns=["w"])
+    big = df["store"] == "store-00"  # a group of 600 rows and the rest: two models with their own statistics
+    df["store"] = np.where(big, "big", "rest")
+    frame = dd.from_pandas(df, npartitions=4)
+    kw = dict(groups="store", solver="newton", l2=1.0, bias=True, cov="HC0")
+    r = fpd.train(frame, "sold", client=client, shards=2, **kw)
+    ref = fp.train(df, target="sold", **kw)
+    assert r.groups.tolist() == ["big", "rest"]
+    np.testing.assert_allclose(r.covariance, ref.covariance, rtol=1e-9)
+    assert r.coef_table().cov_type == "HC0" and np.isfinite(r.coef_table().p_value).all()
+    with pytest.raises(ValueError, match=r"cov='cluster' is not available through Dask .* cov='HC1'"):
+        fpd.train(frame, "sold", client=client, groups="store", solver="newton", cov="cluster", clusters="store")
+
+
 def test_a_missing_client_says_what_it_needs():
     import fastperceptron.dask as fpd
 
@@ -330,6 +348,9 @@ def test_one_model_over_a_dask_dataframe_refuses_what_does_not_apply(client, rng
     for kwargs, message in [(dict(solver="gd"), "one model fitted by Newton's method over its partitions"),
                             (dict(models=3), "leave seeds and models out"),
                             (dict(solver="newton", learning_rate=0.1), "learning_rate= does not apply"),
-                            (dict(solver="newton", l2=[1, 2]), "l2 must be one number")]:
+                            (dict(solver="newton", l2=[1, 2]), "l2 must be one number"),
+                            (dict(solver="newton", cov="cluster", clusters="a"), "cov='cluster' is not available "
+                                                                                 "through Dask"),
+                            (dict(solver="newton", cov="HC2"), "cov must be one of 'nonrobust', 'HC0'")]:
         with pytest.raises(ValueError, match=re.escape(message)):
             fpd.train(ddf, "y", client=client, **kwargs)
