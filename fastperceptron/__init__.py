@@ -15,7 +15,7 @@ from .resample import bootstrap_weights  # noqa: E402
 from .registry import BackendInfo, backends  # noqa: E402
 from .errors import (  # noqa: E402
     BackendUnavailableError, ConvergenceWarning, FastPerceptronError, ModelFileError, ShrinkWarning, StabilityWarning,
-    UnseenLevelWarning, UnsupportedProblemError, CollinearityWarning)
+    UnseenLevelWarning, UnsupportedProblemError, CovarianceWarning)
 from .result import EnsembleSummary, TrainResult, load  # noqa: E402
 from .training import train  # noqa: E402
 from .planner import Plan, explain  # noqa: E402
@@ -40,7 +40,7 @@ __all__ = [
     "StabilityWarning",
     "ShrinkWarning",
     "UnseenLevelWarning",
-    "CollinearityWarning",
+    "CovarianceWarning",
     "BackendUnavailableError",
     "ModelFileError",
     "UnsupportedProblemError",

@@ -20,6 +20,9 @@ def cluster_codes(clusters, X_table, n_rows: int):
     from .io.frames import column_labels, is_table
     from .problem.groups import factorize
 
+    from .io.frames import check_aligned
+
+    check_aligned(X_table, clusters, "clusters=")
     if isinstance(clusters, str):
         if not is_table(X_table):
             raise TypeError(f"clusters={clusters!r} names a column of a table, but X is not a table: pass one cluster "
@@ -28,9 +31,10 @@ def cluster_codes(clusters, X_table, n_rows: int):
     return factorize(clusters, n_rows, "clusters")[1]
 
 
-def check_cov(o: dict, solver: str, n_models: int, K: int, P: int) -> None:
+def check_cov(o: dict, solver: str, n_models: int, K: int, P: int, pooled: bool = False) -> None:
     """The ``cov``, ``clusters`` and ``cov_keep`` options, before any training: the kinds, a
-    second-order solver, clusters with "cluster" only, and memory for B·K·P² numbers."""
+    second-order solver, clusters with "cluster" only, "nonrobust" only for partial pooling, and
+    memory for B·K·P² numbers."""
     cov, keep = o["cov"], o["cov_keep"]
     if cov not in COV_TYPES:
         raise ValueError(f"cov must be one of {', '.join(repr(c) for c in COV_TYPES)} (or None), got {cov!r}")
@@ -39,6 +43,12 @@ def check_cov(o: dict, solver: str, n_models: int, K: int, P: int) -> None:
     if solver == "gd":
         raise ValueError("cov= describes each model at its optimum, which gradient steps do not reach: use "
                          "solver='newton', 'lbfgs' or 'auto' (CLI: --solver)")
+    if pooled and cov != "nonrobust":
+        raise ValueError(f"cov={cov!r} is not available for partial pooling: the sandwich measures how the shrunken "
+                         "estimate moves with the data, and where the pull toward the parent dominates (a small "
+                         "group) that spread goes to 0 while the estimate stays biased toward the parent, so its "
+                         "tests would find effects that are not there. Use cov='nonrobust' (the curvature of the "
+                         "posterior that pooling is), or shrink=None (CLI: --shrink none) for each group's own fit")
     if (cov == "cluster") != (o["clusters"] is not None):
         raise ValueError("cov='cluster' needs clusters= (one label per row, or a table's column)" if cov == "cluster"
                          else f"clusters= applies to cov='cluster', not cov={cov!r}")

@@ -39,9 +39,10 @@ class ShrinkWarning(UserWarning):
     shrink may lie beyond the values tried; the message names the level and the fix."""
 
 
-class CollinearityWarning(UserWarning):
-    """A model's Hessian at its optimum is singular (collinear columns among its rows, unpenalised):
-    its covariance is NaN; the message names the terms that move together and the fix."""
+class CovarianceWarning(UserWarning):
+    """Some models' covariance (``train(..., cov=...)``) is undefined, so NaN: a singular Hessian at
+    the optimum (collinear columns among a model's rows, unpenalised; the message names the terms
+    that move together), HC1 with no more rows than parameters, or "cluster" with one cluster."""
 
 
 class UnseenLevelWarning(UserWarning):

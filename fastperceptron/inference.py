@@ -161,17 +161,16 @@ def _singular(H, Hinv) -> np.ndarray:
     return ~(cond * SINGULAR < 1.0)
 
 
-def _warn_collinear(H, singular, Tt, terms) -> None:
-    """One CollinearityWarning: how many models are not identified, and for the first the terms
+def _warn_collinear(H, singular, terms) -> None:
+    """One CovarianceWarning: how many models are not identified, and for the first the terms
     its Hessian's null direction moves (on the user's columns)."""
     import warnings
 
-    from .errors import CollinearityWarning, caller_level
+    from .errors import CovarianceWarning, caller_level
 
     first = np.argwhere(singular)[0]
-    v = np.linalg.eigh(H[tuple(first)])[1][:, 0]
-    d = (Tt if Tt.ndim == 2 else Tt[first[0]]) @ v
-    moving = [terms[j] for j in np.flatnonzero(np.abs(d) > 0.05 * np.abs(d).max())]
+    v = np.linalg.eigh(H[tuple(first)])[1][:, 0]   # the null direction, in the centred and scaled coordinates:
+    moving = [terms[j] for j in np.flatnonzero(np.abs(v) > 0.05 * np.abs(v).max())]  # whatever the units
     which = ("the model has" if singular.size == 1 else
              f"{int(singular.sum()):,} of {singular.size:,} models have")
     warnings.warn(
@@ -180,7 +179,22 @@ def _warn_collinear(H, singular, Tt, terms) -> None:
         f"{', '.join(moving)} move together — a one-hot of every level beside a bias, a copy of a column, "
         "or a column constant within a group); drop one of those columns, leave out the bias (bias=False) "
         "when they are a one-hot of every level, or set l2 > 0 (a finite C in the scikit-learn estimators)",
-        CollinearityWarning, stacklevel=caller_level())
+        CovarianceWarning, stacklevel=caller_level())
+
+
+def _warn_undefined(factor, converged, cov_type: str, P: int) -> None:
+    """One CovarianceWarning for converged models whose small-sample factor is undefined: HC1 with
+    no more rows than parameters, "cluster" with fewer than two clusters."""
+    import warnings
+
+    from .errors import CovarianceWarning, caller_level
+
+    bad = int((np.isnan(factor) & converged).sum())
+    if bad:
+        why = (f"no more rows than its {P} parameters, where HC1's N/(N − P) is undefined" if cov_type == "HC1"
+               else "fewer than two clusters among its rows, where a cluster covariance is undefined")
+        warnings.warn(f"{bad:,} of {factor.size:,} models have {why}: their covariance is NaN (use cov='nonrobust' "
+                      "or 'HC0' for them, or leave those groups out)", CovarianceWarning, stacklevel=caller_level())
 
 
 def covariances(X, Y, s, theta, penalty, cov_type: str, *, gid=None, clusters=None, T=None, keep: str = "full",
@@ -193,7 +207,7 @@ def covariances(X, Y, s, theta, penalty, cov_type: str, *, gid=None, clusters=No
     bias last); ``penalty`` the penalty's Hessian on X's columns, (P, P) or broadcastable to
     (B, K, P, P); ``clusters`` (N,) labels for cov_type "cluster"; ``T`` (P, P): θ_user = T·θ
     (default: X's columns are the user's). A model whose Hessian is singular (:data:`SINGULAR`)
-    gets NaN and one :class:`CollinearityWarning` names the terms (``terms``, default x1 … and
+    gets NaN and one :class:`CovarianceWarning` names the terms (``terms``, default x1 … and
     "bias") that move together. A model whose ``stop_reason`` (B,) is not "converged" gets NaN too
     (SPEC §9: no optimum to describe)."""
     B, K, P = theta.shape
@@ -245,10 +259,11 @@ def finish(H, M, N, G, cov_type: str, R, T, *, keep: str = "full", terms=None, s
             factor = np.where(G > 1, G / np.maximum(G - 1, 1) * (N - 1) / np.maximum(N - P, 1), np.nan)
         else:
             factor = np.ones(B) if cov_type == "HC0" else N / np.where(N > P, N - P, np.nan)
+        _warn_undefined(factor, converged, cov_type, P)
         V = factor[:, None, None, None] * (Hinv @ M @ Hinv)
     if singular.any():
         V[singular] = np.nan
-        _warn_collinear(H, singular, T, terms or default_names("x", P))
+        _warn_collinear(H, singular, terms or default_names("x", P))
     V[~converged] = np.nan
     V = T @ V @ T.T
     return np.einsum("...ii->...i", V).copy() if keep == "diag" else V

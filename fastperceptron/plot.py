@@ -116,7 +116,8 @@ def save(fig, path) -> str:
 
 # --- the kinds -----------------------------------------------------------------------------------
 def _title(result, what: str) -> str:
-    return f"{what}: {result.n_models:,} models on {result.backend} ({result.dtype})"
+    models = "1 model" if result.n_models == 1 else f"{result.n_models:,} models"
+    return f"{what}: {models} on {result.backend} ({result.dtype})"
 
 
 def _spans_decades(values: np.ndarray, decades: float = 2.0) -> bool:
@@ -311,6 +312,8 @@ def _coef(ax, result, term=None, output: int = 0, q: float = 0.05, alpha: float 
     """One term's estimate and 1 − alpha interval in every model, sorted by the estimate; the models
     whose q-value is below ``q`` in colour (the picture of 10⁴ stores' price effects)."""
     t = result.coef_table(alpha=alpha)
+    if result.n_models == 1 and term is None:
+        return _coef_terms(ax, result, t, output, alpha)
     j = 0 if term is None else (t.terms.index(term) if term in t.terms else None)
     if j is None:
         raise ValueError(f"term={term!r} is not one of this batch's terms {t.terms}")
@@ -331,3 +334,15 @@ def _coef(ax, result, term=None, output: int = 0, q: float = 0.05, alpha: float 
     ax.legend(loc="lower right")
     ax.set_title(_title(result, f"{t.terms[j]} across models"))
 
+
+def _coef_terms(ax, result, t, output: int, alpha: float) -> None:
+    """One model: every term's estimate and interval, in the model's order (the terms on raw columns
+    have their own units: each row is read on its own)."""
+    est, low, high, pv = (getattr(t, n)[0, output] for n in ("estimate", "ci_low", "ci_high", "p_value"))
+    y = np.arange(len(t.terms))[::-1]
+    ax.hlines(y, low, high, color="C0", linewidth=1.5)
+    ax.plot(est, y, "o", color="C0")
+    ax.axvline(0.0, color="k", linewidth=0.8)
+    ax.set_yticks(y, [f"{name}  (p = {p:.2g})" for name, p in zip(t.terms, pv)])
+    ax.set_xlabel(f"estimate and {100 * (1 - alpha):g} % interval ({t.cov_type}; each term in its column's units)")
+    ax.set_title(_title(result, "coefficients"))

@@ -82,7 +82,7 @@ def _pooled(X, y, groups, weight, names, o, given) -> TrainResult:
     if o["shrink"] is None:
         o = {**o, "shrink": "cv"}
     if o["cov"] is not None:  # the options, before any level is fitted (a pooled fit's solver is auto unless given)
-        check_cov(o, given.get("solver") or "auto", 0, 1, 1)
+        check_cov(o, given.get("solver") or "auto", 0, 1, 1, pooled=True)
     by = names.get("group_by")
     level_names = [by] if isinstance(by, str) else by
     result = train_pooled(X, y, levels, weight, o, given, level_names)

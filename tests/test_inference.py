@@ -110,7 +110,7 @@ def test_a_pooled_hierarchys_covariance_holds_its_pull(raw):
     parent held fixed); the long table names each model by its levels."""
     X, y, g = raw
     region = g % 3
-    r = fp.train(X, y, groups=[region, g], shrink=[2.0, 5.0], bias=True, backend="numpy", cov="HC0")
+    r = fp.train(X, y, groups=[region, g], shrink=[2.0, 5.0], bias=True, backend="numpy", cov="nonrobust")
     m, s = X.mean(axis=0), X.std(axis=0)
     A = np.eye(4)
     A[:3, :3] = np.diag(s)
@@ -118,7 +118,7 @@ def test_a_pooled_hierarchys_covariance_holds_its_pull(raw):
     paths = np.char.add(np.char.add(region.astype(str), "/"), g.astype(str))
     for k, label in enumerate(r.groups):
         rows = paths == label
-        expect = _independent(X[rows], y[rows], None, r.weights[k, :, 0], r.bias[k, 0], R=5.0 * A.T @ A, cov="HC0")
+        expect = _independent(X[rows], y[rows], None, r.weights[k, :, 0], r.bias[k, 0], R=5.0 * A.T @ A, cov="nonrobust")
         np.testing.assert_allclose(r.covariance[k, 0], expect, rtol=1e-8, atol=1e-8 * np.abs(expect).max())
     pd = pytest.importorskip("pandas")
     frame = r.coef_table().to_frame()
@@ -260,17 +260,17 @@ def test_the_command_line_trains_saves_and_writes_the_statistics(tmp_path, raw):
     rc, _, err = run(f"coef {tmp_path / 'n.npz'}")
     assert rc == 2 and "holds no covariance: train it with --cov nonrobust" in err
     rc, _, err = run(f"predict {tmp_path / 'n.npz'} --data {tmp_path / 't.csv'} --interval 0.9")
-    assert rc == 2 and "interval= needs each model's covariance: train with --cov" in err
+    assert rc == 2 and "--interval needs each model's covariance: train with --cov nonrobust (or HC0, HC1, cluster)" in err
     df.assign(shop=np.where(df["shop"] > 1, "north", "south")).to_csv(tmp_path / "s.csv", index=False)
     rc, _, err = run(f"train --data {tmp_path / 's.csv'} --target y --drop city --categorical shop --l2 0 --cov HC0")
     assert rc == 0 and ("warning: the model has a singular Hessian at the optimum, so the covariance is NaN: collinear "
-                        "columns among the rows (shop=north, shop=south, bias move together") in err
+                        "columns among the rows (shop=north, shop=south move together") in err
     assert "train with --no-bias when they are a one-hot of every level, or set --l2 to a value > 0" in err
 
 
 def test_collinear_columns_give_nan_and_one_warning_naming_them(raw):
     """An unpenalised model whose columns are collinear among its rows has no covariance: NaN and one
-    CollinearityWarning naming the terms that move together (not a covariance of rounding errors)."""
+    CovarianceWarning naming the terms that move together (not a covariance of rounding errors)."""
     import warnings
 
     pd = pytest.importorskip("pandas")
@@ -279,8 +279,8 @@ def test_collinear_columns_give_nan_and_one_warning_naming_them(raw):
     df = pd.DataFrame({"income": rng.normal(50, 10, n), "segment": rng.choice(["a", "b", "c"], n)})
     df["y"] = (rng.random(n) < 1 / (1 + np.exp(-(df["income"] - 50) / 10))).astype(float)
     common = dict(target="y", categorical=["segment"], solver="newton", cov="HC1")
-    with pytest.warns(fp.CollinearityWarning, match=r"the model has a singular Hessian at the optimum, so the "
-                      r"covariance is NaN: collinear columns among the rows \(segment=a, segment=b, segment=c, bias "
+    with pytest.warns(fp.CovarianceWarning, match=r"the model has a singular Hessian at the optimum, so the "
+                      r"covariance is NaN: collinear columns among the rows \(segment=a, segment=b, segment=c "
                       r"move together .*leave out the bias \(bias=False\) when they are a one-hot of every level"):
         r = fp.train(df, bias=True, **common)
     assert r.converged.all() and np.isnan(r.covariance).all()
@@ -291,15 +291,89 @@ def test_collinear_columns_give_nan_and_one_warning_naming_them(raw):
         assert np.isfinite(m.coef_table().std_error).all()
     X, y, g = raw
     Xc = np.c_[X, X[:, 0] * 2 - 1]  # a copy of a column, shifted and scaled
-    with pytest.warns(fp.CollinearityWarning, match=r"x1, x4, bias move together"):
+    with pytest.warns(fp.CovarianceWarning, match=r"\(x1, x4 move together"):
         fp.train(Xc, y, solver="newton", bias=True, cov="nonrobust")
     Xg = X.copy()
     Xg[g == 3, 1] = 7.0  # constant within group 3: its weight and bias are one thing there
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         r = fp.train(Xg, y, groups=g, solver="newton", bias=True, cov="nonrobust", backend="numpy")
-    (said,) = [w for w in seen if w.category is fp.CollinearityWarning]  # not for the unconverged (separable) one
+    (said,) = [w for w in seen if w.category is fp.CovarianceWarning]  # not for the unconverged (separable) one
     assert str(said.message).startswith("1 of 12 models have a singular Hessian") and "(model 3: x2, bias move" in str(
         said.message) and said.filename == __file__
     bad = np.isnan(r.covariance).all(axis=(1, 2, 3))
     assert bad.tolist() == [b == 3 or not ok for b, ok in enumerate(r.converged)] and r.converged[3]
+
+
+def test_what_a_statistician_would_trip_on_is_refused_or_said(raw, tmp_path):
+    """A new user's trial (issue 34): the sandwich of a pooled fit refused (its tests would find
+    effects that are not there); an undefined small-sample factor said; a Series from another order
+    of the rows refused; the collinear terms named whatever the columns' units."""
+    import contextlib
+    import io
+    import shlex
+    import warnings
+
+    from fastperceptron import cli
+
+    pd = pytest.importorskip("pandas")
+    X, y, g = raw
+    region = g % 3
+    for cov in ("HC0", "HC1"):
+        with pytest.raises(ValueError, match=rf"cov='{cov}' is not available for partial pooling: the sandwich .* "
+                                             r"Use cov='nonrobust'"):
+            fp.train(X, y, groups=[region, g], shrink=1.0, bias=True, cov=cov)
+    fp.train(X, y, groups=[region, g], shrink=1.0, bias=True, cov="nonrobust")  # the posterior's curvature: fine
+    with pytest.warns(fp.CovarianceWarning, match=r"1 of 1 models have fewer than two clusters among its rows"):
+        r = fp.train(X, y, solver="newton", bias=True, cov="cluster", clusters=np.zeros(len(y)))
+    assert np.isnan(r.covariance).all()
+    few = np.r_[np.zeros(390, int), np.ones(10, int)]  # the tenth group: 3 rows per parameter... and one of 3 rows
+    few[-3:] = 2
+    with pytest.warns(fp.CovarianceWarning, match=r"models have no more rows than its 4 parameters, where HC1"):
+        fp.train(X, y, groups=few, solver="newton", bias=True, l2=1.0, cov="HC1")
+    df = pd.DataFrame({"income": X[:, 0], "age": X[:, 1], "c": g, "y": y})
+    shuffled = df.sample(frac=1.0, random_state=3)  # its index: the rows' labels, in another order
+    with pytest.raises(ValueError, match=r"clusters= is a pandas Series whose index differs from X's.*"
+                                         r"clusters\.loc\[X\.index\]"):
+        fp.train(shuffled, target="y", features=["income", "age"], solver="newton", bias=True, cov="cluster",
+                 clusters=df["c"])
+    with pytest.raises(ValueError, match=r"^y is a pandas Series whose index differs from X's"):
+        fp.train(shuffled[["income", "age"]], df["y"], solver="newton")
+    by_name = fp.train(shuffled, target="y", features=["income", "age"], solver="newton", bias=True, cov="cluster",
+                       clusters="c")
+    aligned = fp.train(shuffled, target="y", features=["income", "age"], solver="newton", bias=True, cov="cluster",
+                       clusters=df["c"].loc[shuffled.index])
+    np.testing.assert_array_equal(by_name.covariance, aligned.covariance)
+    for scale in (1e-3, 1.0, 1e3):  # a copy in other units: both named, whatever the units
+        df["income_k"] = df["income"] * scale
+        with pytest.warns(fp.CovarianceWarning, match=r"\(income, income_k move together"):
+            fp.train(df, target="y", features=["income", "income_k", "age"], solver="newton", bias=True,
+                     cov="nonrobust")
+
+    def run(line):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = cli.main(shlex.split(line))
+        return rc, out.getvalue(), err.getvalue()
+
+    days = pd.Timestamp("2024-01-01") + pd.to_timedelta(g, unit="D")
+    df.drop(columns=["income_k"]).assign(day=days.strftime("%Y-%m-%d")).to_csv(tmp_path / "t.csv", index=False)
+    t = tmp_path / "t.csv"
+    for flags, message in [("--cluster y", "column 'y' is given as both --target and --cluster; a column has one role"),
+                           ("--group-by c --cluster c", "given as both --group-by and --cluster; a column has one role "
+                                                        "(clustering by the groups themselves leaves each model one"),
+                           ("--group-by c --cov HC1", "--cov HC1 is not available for partial pooling"),
+                           ("--group-by c --cov nonrobust --plot-kind coef --plot x.gif", "cannot write a figure")]:
+        cov = "" if "--cov" in flags else " --cov cluster"
+        rc, _, err = run(f"train --data {t} --target y --drop day {flags}{cov}")
+        assert rc == 2 and message in err and "Traceback" not in err, err
+    rc, out, err = run(f"train --data {t} --target y --drop c --cluster day --cov cluster")  # dates are labels too
+    assert rc == 0 and "clusters         12 values of column 'day' (labels, not a feature)" in out, err
+    rc, out, err = run(f"train --data {t} --target y --drop day --cov nonrobust --group-by c --shrink 1")
+    assert "note             --cov with the pull toward each group's parent" in out, err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = fp.train(X, y, solver="newton", bias=True, cov="HC1")
+    pytest.importorskip("matplotlib")
+    ax = one.plot("coef").axes[0]  # one model: every term, each its own row
+    assert [t.get_text().split()[0] for t in ax.get_yticklabels()] == ["x1", "x2", "x3", "bias"]

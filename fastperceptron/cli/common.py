@@ -83,6 +83,15 @@ _CLI_WORDS = [
     (r"unseen='parent' \(CLI: predict --unseen parent\)", "--unseen parent"),
     (r"train without bias, or drop them", "train with --no-bias, or drop them"),
     (r"leave out the bias \(bias=False\)", "train with --no-bias"),
+    (r"^interval is the intervals' coverage", "--interval is the intervals' coverage"),
+    (r"^interval= needs each model's covariance: train with cov='nonrobust' \(or 'HC0', 'HC1', 'cluster'\) and "
+     r"cov_keep='full'", "--interval needs each model's covariance: train with --cov nonrobust (or HC0, HC1, cluster)"),
+    (r"train it with cov='nonrobust', 'HC0', 'HC1' or 'cluster' \(a second-order solver: solver='newton', 'lbfgs' or "
+     r"'auto'; CLI: train --cov HC1\)", "train it with --cov nonrobust (or HC0, HC1, cluster; a second-order "
+                                         "--solver: newton, lbfgs or auto)"),
+    (r"cov='(\w+)' is not available for partial pooling", r"--cov \1 is not available for partial pooling"),
+    (r"Use cov='nonrobust' \(the curvature of the posterior that pooling is\), or shrink=None \(CLI: --shrink none\)",
+     "Use --cov nonrobust (the curvature of the posterior that pooling is), or --shrink none"),
     (r"result(\.pooling)?\.stop_reason(\[\d+\])? says why for each",
      "fastperceptron info MODEL shows why for each"),
     (r"train one model \(models=1\), or give each model its own bootstrap weights \(fp\.bootstrap_weights\) or l2",

@@ -171,11 +171,7 @@ def _add_interval(r, X, groups, args, columns: dict) -> None:
     if groups is None and r.n_models != 1 or args.summary or args.per_model:
         raise CLIError(f"--interval gives each row's model's interval: {args.model} has {r.n_models:,} models over the "
                        "same rows (and --summary, --per-model describe them); predict with one of them")
-    try:
-        _, low, high = r.predict_proba(X, groups=groups, unseen=args.unseen, interval=args.interval)
-    except ValueError as exc:
-        raise CLIError(str(exc).replace("train with cov=", "train with --cov ").replace(
-            "and cov_keep='full'", "")) from None
+    _, low, high = r.predict_proba(X, groups=groups, unseen=args.unseen, interval=args.interval)  # errors: cli_words
     low, high = (low, high) if groups is not None else (low[0], high[0])
     for k, name in enumerate(_target_names(r)):
         columns[f"{name}_low"], columns[f"{name}_high"] = low[:, k], high[:, k]

@@ -65,6 +65,9 @@ def cmd_train(args) -> int:
         r = replace(r, pooling=replace(r.pooling, hierarchy=named))
     saved = r.save(args.out) if args.out else None  # before the summary: a closed pipe must not lose the model
     report(r, args, meta, X, y, groups, held)
+    if args.cluster is not None:
+        print(f"clusters         {len(np.unique(kwargs['clusters'])):,} values of column {args.cluster!r} (labels, "
+              "not a feature)")
     if note:
         print(f"note             {note}")
     if saved:
@@ -198,16 +201,20 @@ def _train_arguments(args, X, groups, meta) -> dict:
             raise CLIError("--cov cluster needs --cluster COLUMN" if args.cov == "cluster" else
                            "--cluster COLUMN applies to --cov cluster")
         kwargs.update(cov=args.cov, clusters=meta.pop("clusters", None))
-        if np.any(np.asarray(l2) > 0):
-            meta["note"] = (f"--cov with --l2 {args.l2[0]:g}: the standard errors are the penalised fit's (the curvature "
-                            "of the posterior under the penalty's Gaussian prior, narrower than the classical ones); "
-                            "--l2 0 gives the classical ones (README, 'Which effects are real')")
     if groups is not None:
         kwargs["groups"] = groups
         kwargs.update(fallback=args.fallback, min_rows=args.min_rows)
     elif args.fallback or args.min_rows:
         raise CLIError("--fallback and --min-rows serve groups: give --group-by COLUMN as well")
     kwargs.update(_pooling_arguments(args, groups))
+    if args.cov is not None:
+        pooled = kwargs.get("shrink") is not None or isinstance(groups, list)
+        if pooled or np.any(np.asarray(l2) > 0):
+            what = "the pull toward each group's parent" if pooled else f"--l2 {args.l2[0]:g}"
+            meta["note"] = (f"--cov with {what}: the standard errors are the penalised fit's (the curvature of the "
+                            "posterior under the penalty's Gaussian prior, narrower than the classical ones); "
+                            + ("--shrink none --l2 0" if pooled else "--l2 0")
+                            + " gives the classical ones (README, 'Which effects are real')")
     return kwargs
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..io.columns import Table, select
 from ..options import bind
+from ..covariance import check_cov
 from ..pooling.fit import check_options, train_pooled
 from ..problem.model import default_tol
 from ..problem.groups import lookup
@@ -93,6 +94,8 @@ def train_pooled_dask(distributed, X, y, *, groups, client, workers, shards=None
     s = select(table, y, None, list(groups), sample_weight)
     features, targets = s.features, s.targets
     o = check_options(bind("train", kwargs), kwargs)  # refused here, before any work, as on one machine
+    if o["cov"] is not None:
+        check_cov(o, o["solver"] or "auto", 0, 1, 1, pooled=True)
     if o["solver"] == "gd":
         raise ValueError("through Dask, a pooled hierarchy's global model is fitted by Newton's method over the "
                          "partitions: solver='gd' is not available there (leave solver out, or give 'newton', "

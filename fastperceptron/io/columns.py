@@ -237,9 +237,16 @@ def labels(table: Table, name: str):
     """A group column as labels: numpy values, or for strings a ``Factorized`` (sorted labels and one
     code per row) computed by the table library (Arrow's hash table where pyarrow is installed)."""
     values = table.columns[name]
+    if isinstance(values, Unsupported) and values.values is not None and "date" in values.type_name:
+        import narwhals as nw
+
+        try:  # a date or a time is a label too (clustered by day): by its text
+            values = values.values.cast(nw.String)
+        except Exception:  # noqa: BLE001 — a library that cannot: the message below
+            pass
     if isinstance(values, Unsupported):
-        raise TableError(f"{table.source}: column {name!r} has type {values.type_name}; group labels are integers "
-                         "or strings")
+        raise TableError(f"{table.source}: column {name!r} has type {values.type_name}; labels (of groups or "
+                         "clusters) are integers, strings or dates")
     if isinstance(values, np.ndarray):
         empty = (values == "") if values.dtype.kind == "U" else (
             np.isnan(values) if values.dtype.kind == "f" else np.zeros(values.shape, bool))

@@ -152,6 +152,11 @@ def read_model(path, required=()) -> tuple[dict, dict]:
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {str(path)!r}")
     not_ours = f"{str(path)!r} is not a fastperceptron model file"
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head != b"PK\x03\x04" and head[:4] != b"PK\x05\x06":  # not a zip archive, as .npz files are
+        raise ModelFileError(f"{not_ours} (a .npz written by train --out or result.save); "
+                             f"{'a table, which --data reads' if path.suffix.lower() in ('.csv', '.parquet') else 'it is not a .npz archive'}")
     try:
         with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
             names = set(z.files)

@@ -190,6 +190,8 @@ def training_data(X, y, target=None, features=None, groups=None, sample_weight=N
         return _values(X), _values(y), _labels_of(groups), _values(sample_weight), {}
     if y is None and target is None:
         raise TypeError("X is a table: name its target column(s) with target= (e.g. target='y'), or pass y")
+    for value, name in ((y, "y"), (groups, "groups="), (sample_weight, "sample_weight=")):
+        check_aligned(X, value, name)
     names = column_names(X)
     group = groups if isinstance(groups, str) or _column_list(groups, names, X) else None
     weight = sample_weight if isinstance(sample_weight, str) else None
@@ -222,6 +224,20 @@ def training_data(X, y, target=None, features=None, groups=None, sample_weight=N
     if weight is None and sample_weight is not None:
         w_ = _values(sample_weight)
     return X_, y_, g_, w_, meta
+
+
+def check_aligned(X, values, name: str) -> None:
+    """A pandas Series given beside a pandas table (``y``, ``groups=``, ``sample_weight=``,
+    ``clusters=``) must have the table's index: its rows are read by position, and a Series taken
+    from another ordering of the rows would pair each row with another row's value."""
+    index_x, index_v = getattr(X, "index", None), getattr(values, "index", None)
+    if index_x is None or index_v is None or not hasattr(values, "to_numpy") or not hasattr(X, "columns"):
+        return
+    if len(index_v) == len(index_x) and not index_v.equals(index_x):
+        raise ValueError(f"{name} is a pandas Series whose index differs from X's: its values are paired with X's rows "
+                         f"by position, which would give each row another row's value; align it first "
+                         f"({name.rstrip('=')}.loc[X.index], or .reindex(X.index)), or pass .to_numpy() if its order "
+                         "is X's")
 
 
 def _column_list(groups, names, table) -> bool:

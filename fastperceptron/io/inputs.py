@@ -49,6 +49,17 @@ def _mostly_numbers(values) -> bool:
     return read * 2 >= len(cells)
 
 
+def _text_kind(values) -> str:
+    """How a text column reads, from its first 1,000 cells: "date as text" (2023-04-17), "text, many
+    levels" (an id or free text: over 100 distinct cells among them), or "text" (labels)."""
+    import re
+
+    cells = [str(v) for v in (values.head(1000).to_list() if hasattr(values, "head") else list(values[:1000]))]
+    if cells and sum(bool(re.match(r"\d{4}-\d{2}-\d{2}", c)) for c in cells) * 2 >= len(cells):
+        return "date as text"
+    return "text, many levels" if len(set(cells)) > 100 else "text"
+
+
 def _refuse_text(table: Table, selection: Selection) -> None:
     """Every feature column (not declared categorical) that holds no numbers, in one TableError; a
     column of numbers with a few bad cells is told by its first bad cell instead (columns.numeric)."""
@@ -58,8 +69,9 @@ def _refuse_text(table: Table, selection: Selection) -> None:
             numeric(table, n, "feature")  # raises, naming the first cell that is not a number
     if not bad:
         return
-    kind = {n: table.columns[n].type_name if isinstance(table.columns[n], Unsupported) else "text" for n in bad}
-    text = [n for n in bad if kind[n] == "text"]
+    kind = {n: table.columns[n].type_name if isinstance(table.columns[n], Unsupported) else
+            _text_kind(table.columns[n]) for n in bad}
+    text = [n for n in bad if kind[n] == "text"]  # labels: a one-hot fits them (not a date, not an id)
     f = table.flags
     hint = (f", one-hot encode the text one(s) with {cite(f['categorical'], text)}, or name a label column with "
             f"{f['groups']}") if text else ""

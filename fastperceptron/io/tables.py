@@ -150,6 +150,14 @@ def load_data(path, target: list[str] | None = None, group_by: str | None = None
     table = _read(p)
     group = _group_columns(group_by, table.names)
     clusters = _pick([cluster], table.names, "--cluster") if cluster else []
+    roles = {"--target": _pick(target, table.names, "--target"), "--features": _pick(features, table.names, "--features"),
+             "--group-by": [group] if isinstance(group, str) else group or [],
+             "--categorical": _pick(categorical, table.names, "--categorical")}
+    for flag, names in roles.items():
+        if clusters and clusters[0] in names:
+            raise TableError(f"{p}: column {clusters[0]!r} is given as both {flag} and --cluster; a column has one role"
+                             + (" (clustering by the groups themselves leaves each model one cluster)"
+                                if flag == "--group-by" else ""))
     selection = select(table, _pick(target, table.names, "--target") or None,
                        _pick(features, table.names, "--features") or None, group=group,
                        drop=(_pick(drop, table.names, "--drop") + clusters) or None,

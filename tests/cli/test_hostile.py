@@ -85,7 +85,7 @@ CLI_CASES = [
     ('train --data {H}/ok.csv --models 3 --iterations 2 --plot {H}/adir', "cannot write '{H}/adir': it is a directory; give a file name, e.g. '{H}/adir/model.png'"),
     ('train --backend numba:gemm --data {H}/ok.csv --models 2 --iterations 2 --solver newton', "backend layout 'numba:gemm' does not fit this problem: the 'solver' layout is for (and onl"),
     ('predict {H}/nope.npz --input 1 2', "no model file at '{H}/nope.npz'"),
-    ('predict {H}/garbage.csv --input 1 2', "'{H}/garbage.csv' is not a fastperceptron model file or is truncated/corrupt (ValueError: "),
+    ('predict {H}/garbage.csv --input 1 2', "'{H}/garbage.csv' is not a fastperceptron model file (a .npz written by train --out or result.save); a table, which --data reads"),
     ('predict {H}/m.npz --input 1', 'X must be (M, 2), (2,) for one sample, or (B, M, 2) for one input set per model; got shape'),
     ('predict {H}/m.npz --input 1 2 3', 'X must be (M, 2), (2,) for one sample, or (B, M, 2) for one input set per model; got shape'),
     ('predict {H}/m.npz --input 1 2 --data {H}/ok.csv', 'give exactly one of --data FILE or --input X1 X2 ...'),

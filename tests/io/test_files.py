@@ -80,7 +80,8 @@ def test_truncated_file(result, tmp_path):
 def test_garbage_file(tmp_path):
     path = tmp_path / "m.npz"
     path.write_bytes(b"hello, not a zip")
-    with pytest.raises(fp.ModelFileError, match="truncated/corrupt"):
+    with pytest.raises(fp.ModelFileError, match=r"not a fastperceptron model file \(a \.npz written by train --out or "
+                                                r"result\.save\); it is not a \.npz archive"):
         fp.load(path)
 
 

@@ -51,8 +51,8 @@ def test_categorical_columns_are_one_hot_with_their_levels_saved(table, tmp_path
 
 def test_text_and_dates_are_refused_all_at_once(table):
     with pytest.raises(TableError, match=r"the pandas DataFrame: 2 feature column\(s\) hold no numbers: 'signup' "
-                                         r"\(text\), 'segment' \(text\); leave them out with drop=\['signup', "
-                                         r"'segment'\], one-hot encode the text one\(s\) with categorical="):
+                                         r"\(date as text\), 'segment' \(text\); leave them out with drop=\['signup', "
+                                         r"'segment'\], one-hot encode the text one\(s\) with categorical=\['segment'\]"):
         fp.train(table, target="churned", **FIT)
     with pytest.raises(TableError, match=r"target column 'x' holds 300 distinct label\(s\)"):
         fp.train(table.drop(columns=["churned"]), target="x", drop=["signup"], categorical=["segment"], positive=1.0,
