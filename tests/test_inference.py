@@ -3,6 +3,8 @@ R/Stata results it ships (Spector, Star98), against an independent per-model num
 shared data, per-model data, bootstrap counts, groups and a pooled hierarchy on every backend, the
 Benjamini–Hochberg q-values, the long table, files, and the errors."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -377,3 +379,60 @@ def test_what_a_statistician_would_trip_on_is_refused_or_said(raw, tmp_path):
     pytest.importorskip("matplotlib")
     ax = one.plot("coef").axes[0]  # one model: every term, each its own row
     assert [t.get_text().split()[0] for t in ax.get_yticklabels()] == ["x1", "x2", "x3", "bias"]
+
+
+def _delta(X, w, c, V, level):
+    """The delta-method interval by hand: σ(z ∓ q·se), se² = x̃·V·x̃ᵀ."""
+    from statistics import NormalDist
+
+    Xt = np.c_[X, np.ones(len(X))] if c is not None else X
+    theta = np.r_[w, c] if c is not None else w
+    z, se = Xt @ theta, np.sqrt(np.einsum("mp,pq,mq->m", Xt, V, Xt))
+    q = NormalDist().inv_cdf(0.5 + level / 2)
+    return 1 / (1 + np.exp(-(z - q * se))), 1 / (1 + np.exp(-(z + q * se)))
+
+
+def test_intervals_for_every_shape_of_input_and_their_refusals(raw):
+    """interval= for one input set per model (B, M, D), a batch without a bias, a groups batch of
+    more rows than one slice (its rows in slices), unseen rows served by the parent; bad levels and
+    batches without a full covariance refused by name."""
+    X, y, g = raw
+    boot = fp.train(X, y, solver="newton", sample_weight=fp.bootstrap_weights(len(y), [0, 1, 2]), cov="HC0")
+    assert boot.bias is None
+    X3 = np.stack([X[:7], X[7:14] * 1.1, X[14:21] + 3.0])
+    _, low, high = boot.predict_proba(X3, interval=0.8)
+    for b in range(3):
+        lo, hi = _delta(X3[b], boot.weights[b, :, 0], None, boot.covariance[b, 0], 0.8)
+        np.testing.assert_allclose(low[b, :, 0], lo, rtol=1e-10)
+        np.testing.assert_allclose(high[b, :, 0], hi, rtol=1e-10)
+    rng = np.random.default_rng(8)
+    n = 20_000  # more than one slice of 2¹⁴ rows
+    Xg = rng.normal(size=(n, 2))
+    gg = rng.integers(0, 4, n)
+    yg = (rng.random(n) < 1 / (1 + np.exp(-Xg[:, 0] * (gg - 1.5)))).astype(float)
+    r = fp.train(Xg, yg, groups=gg, solver="newton", bias=True, cov="nonrobust")
+    _, low, high = r.predict_proba(Xg, groups=gg, interval=0.9)
+    for k in range(4):
+        rows = gg == k
+        lo, hi = _delta(Xg[rows], r.weights[k, :, 0], r.bias[k, 0], r.covariance[k, 0], 0.9)
+        np.testing.assert_allclose(low[rows, 0], lo, rtol=1e-10)
+        np.testing.assert_allclose(high[rows, 0], hi, rtol=1e-10)
+    pooled = fp.train(Xg, yg, groups=[gg % 2, gg], shrink=1.0, bias=True, cov="nonrobust")
+    new = [np.array([0, 1, 0]), np.array([0, 3, 99])]  # the last: a store never seen, served by its region
+    P, low, high = pooled.predict_proba(Xg[:3], groups=new, interval=0.9)
+    assert np.isfinite(low[:2]).all() and np.isnan(low[2]).all() and np.isnan(high[2]).all()
+    assert np.isfinite(P).all()
+    j = list(pooled.groups).index("0/0")
+    lo, hi = _delta(Xg[:1], pooled.weights[j, :, 0], pooled.bias[j, 0], pooled.covariance[j, 0], 0.9)
+    np.testing.assert_allclose([low[0, 0], high[0, 0]], [lo[0], hi[0]], rtol=1e-10)
+    for level in (True, 0, 1, 1.0, 1.5, -0.2, "0.9", None.__class__):
+        with pytest.raises(ValueError, match=re.escape(f"interval is the intervals' coverage, in (0, 1) (e.g. 0.95), "
+                                                       f"got {level!r}")):
+            boot.predict_proba(X[:2], interval=level)
+    plain = "interval= needs each model's covariance: train with cov='nonrobust' (or 'HC0', 'HC1', 'cluster') and " \
+            "cov_keep='full'"
+    with pytest.raises(ValueError, match=re.escape(plain) + "$"):
+        fp.train(X, y, solver="newton").predict_proba(X[:2], interval=0.9)
+    diag = fp.train(X, y, solver="newton", cov="HC0", cov_keep="diag")
+    with pytest.raises(ValueError, match=re.escape(plain + " (this batch kept its diagonal only)") + "$"):
+        diag.predict_proba(X[:2], interval=0.9)

@@ -1,5 +1,6 @@
 """Putting a batch to work: the ensemble's uncertainty and group fallbacks (issue 14)."""
 
+import re
 import subprocess
 import sys
 
@@ -153,3 +154,85 @@ def test_cli_fallback(tmp_path):
                                   r.served_by_fallback(labels, unseen="fallback"))
     p = run("predict", tmp_path / "g.npz", "--data", new)
     assert p.returncode == 2 and "never seen in training ('nowhere')" in p.stderr and "--unseen fallback" in p.stderr
+
+
+def test_a_subset_keeps_every_per_model_field_in_its_order(rng):
+    """result[idx] takes row idx of every per-model array (weights … covariance) and nothing else;
+    the pooling, whose paths a subset no longer spans, is dropped."""
+    import dataclasses
+
+    X = rng.normal(size=(200, 3))
+    y = (rng.random(200) < 1 / (1 + np.exp(-X[:, 0]))).astype(float)
+    g = rng.choice(["a", "b", "c", "d"], size=200)
+    r = fp.train(X, y, groups=g, solver="newton", l2=np.array([0.5, 1.0, 2.0, 3.0]), bias=True, cov="nonrobust",
+                 backend="numpy", progress=False)
+    gd = fp.train(X, y, models=4, iterations=30, record_every=10, learning_rate=np.array([0.1, 0.2, 0.3, 0.4]),
+                  backend="numpy", progress=False)
+    per_model = [f.name for f in dataclasses.fields(r) if isinstance(getattr(r, f.name), np.ndarray)
+                 and getattr(r, f.name).shape[:1] == (4,)]
+    assert {"weights", "bias", "seeds", "loss", "iterations", "learning_rate", "groups", "group_sizes", "l2",
+            "converged", "stop_reason", "covariance"} <= set(per_model)
+    for batch in (r, gd):
+        for idx in ([2, 0], slice(1, 3), np.array([True, False, False, True])):
+            sub = batch[idx]
+            want = np.arange(4)[idx]
+            for name in [f.name for f in dataclasses.fields(batch)]:
+                value = getattr(batch, name)
+                if isinstance(value, np.ndarray) and value.shape[:1] == (4,):
+                    np.testing.assert_array_equal(getattr(sub, name), value[want], err_msg=name)
+                elif name not in ("pooling",):
+                    assert getattr(sub, name) is value or getattr(sub, name) == value, name
+    assert gd[[1, 3]].history.shape[0] == 2 and np.array_equal(gd[[1, 3]].history, gd.history[[1, 3]])
+    pooled = fp.train(X, y, groups=[np.where(np.isin(g, ["a", "b"]), "ab", "cd"), g], shrink=1.0, bias=True,
+                      backend="numpy", progress=False)
+    assert pooled.pooling is not None and pooled[:2].pooling is None
+    assert r[[]].n_models == 0 and r["c"].groups.tolist() == ["c"] and r[["d", "a"]].groups.tolist() == ["d", "a"]
+    with pytest.raises(TypeError, match=r"^result\['a'\]: select models by position \(an int, a slice, an index "
+                                        r"array or a boolean mask\); labels select models of a batch trained on "
+                                        r"string group labels$"):
+        gd["a"]
+    with pytest.raises(IndexError, match=r"^result\[7\]: index 7 is out of bounds .* \(this batch has 4 models\)$"):
+        gd[7]
+    with pytest.raises(ValueError, match=r"^this batch was not trained with groups=; select models by position: "
+                                         r"result\[i\]$"):
+        gd.group("a")
+
+
+def test_predict_thresholds_and_routing(grouped):
+    r, X, y, g = grouped
+    P = r.predict_proba(X[:20], groups=g[:20])
+    edge = float(P[3, 0])
+    hard = r.predict(X[:20], threshold=edge, groups=g[:20])
+    assert hard[3, 0] == 1 and np.array_equal(hard, (P >= edge).astype(np.int8))  # >=, at the threshold too
+    assert r.predict(X[:20], threshold=0, groups=g[:20]).all() and not r.predict(X[:20], threshold=1,
+                                                                                 groups=g[:20]).any()
+    unseen = np.array([10**6] * 3)  # a label never seen
+    np.testing.assert_array_equal(r.predict(X[:3], groups=unseen, unseen="fallback"),
+                                  (r.predict_proba(X[:3], groups=unseen, unseen="fallback") >= 0.5).astype(np.int8))
+    for bad in (True, "0.5", -0.1, 1.1, 2, None):
+        with pytest.raises(ValueError, match=rf"^threshold must be a probability in \[0, 1\], got {re.escape(repr(bad))}$"):
+            r.predict(X[:2], threshold=bad, groups=g[:2])
+
+
+def test_with_fallback_refuses_what_cannot_serve(grouped, ensemble):
+    r, X, y, g = grouped
+    batch, X_new = ensemble
+    one = fp.train(X, y, iterations=3, backend="numpy", progress=False)
+    message = r"^the fallback must be one model trained without groups \(a TrainResult with n_models 1\)$"
+    for bad in (r, one.weights, fp.train(X, y, models=2, iterations=3, backend="numpy", progress=False)):
+        with pytest.raises(ValueError, match=message):
+            r.with_fallback(bad)
+    with pytest.raises(ValueError, match=r"^a fallback model serves groups: this batch was not trained with groups=$"):
+        one.with_fallback(one)
+    other = fp.train(X[:, :2], y, iterations=3, backend="numpy", progress=False)
+    with pytest.raises(ValueError, match=re.escape(f"the fallback has (D, K) = (2, 1), the groups' models "
+                                                   f"({X.shape[1]}, 1): train it on the same features and targets")):
+        r.with_fallback(other)
+    with pytest.raises(ValueError, match=r"min_rows"):
+        r.with_fallback(one, min_rows=-1)
+    assert r.with_fallback(one, min_rows=3).min_rows == 3
+    with pytest.raises(ValueError, match=r"^ensemble_summary: this batch has one model per group"):
+        r.ensemble_summary(X[:3])
+    whole = batch.ensemble_summary(X_new)
+    sliced = fp.result.summarize(batch.predict_proba, X_new, batch.n_models, batch.n_outputs, (0.05, 0.95), 5)
+    np.testing.assert_allclose(whole.mean, sliced.mean, rtol=1e-12)
